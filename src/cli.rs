@@ -1,0 +1,256 @@
+//! The command line: `cargo pyo3 <command>`, parsed with clap derive. Doc comments here are the
+//! help text users read; every flag is resolved into plain settings by the command that owns it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::output::ColorChoice;
+
+/// Cargo runs `cargo-pyo3 pyo3 <args>`; this enum gives the binary that shape.
+#[derive(Debug, Parser)]
+#[command(name = "cargo", bin_name = "cargo", styles = clap::builder::Styles::plain())]
+pub(crate) enum Cargo {
+    Pyo3(Pyo3),
+}
+
+/// Build, install and prove PyO3 extensions: the Python you run is the Rust you just built.
+#[derive(Debug, Args)]
+#[command(version, propagate_version = true)]
+#[command(after_help = "Exit codes: 0 success, 1 a check failed, 2 error, 3 refused by the uv guard.")]
+pub(crate) struct Pyo3 {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Build, force-install and prove the fresh build is the one Python loads
+    ///
+    /// The safe replacement for `maturin develop`: guard against uv's stale cache, clean the
+    /// package, `maturin build`, install the wheel into the venv, import it with the venv's
+    /// python from a neutral directory and prove by sha256 that the loaded extension is the one
+    /// just built. Writes a receipt that `verify` and `doctor` read.
+    Dev(DevArgs),
+    /// Prove names are exported by the installed module, and explain every miss
+    ///
+    /// Each NAME is a dotted Python name: `Class`, `Class.method`, `function`, `sub.mod.Name`.
+    /// With no names, everything the Rust sources export is checked.
+    Verify(VerifyArgs),
+    /// Create a new PyO3 project in PATH that is safe with uv from its first commit
+    New(NewArgs),
+    /// Create a PyO3 project in an existing directory
+    Init(InitArgs),
+    /// Find every reason the Python you run might not be the Rust you built
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// Print only errors and the final result
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+
+    /// Explain each step; repeat for the tools' own verbose output
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+
+    /// When to use colours in messages
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub(crate) color: ColorChoice,
+}
+
+/// Which project, package and venv a command works on.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct ProjectArgs {
+    /// Path to Cargo.toml
+    #[arg(long, value_name = "PATH")]
+    pub(crate) manifest_path: Option<PathBuf>,
+
+    /// The package to work on, in a workspace with several PyO3 packages
+    #[arg(short, long, value_name = "SPEC")]
+    pub(crate) package: Option<String>,
+
+    /// The virtual environment to use [default: $VIRTUAL_ENV, else .venv in the project or a parent]
+    #[arg(long, value_name = "PATH")]
+    pub(crate) venv: Option<PathBuf>,
+
+    /// Directory for all generated artifacts [default: $CARGO_TARGET_DIR, else cargo's]
+    #[arg(long, value_name = "DIRECTORY")]
+    pub(crate) target_dir: Option<PathBuf>,
+}
+
+/// How to build: profile and features, as cargo and maturin spell them.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct BuildArgs {
+    /// Build with the release profile
+    #[arg(short, long, conflicts_with = "profile")]
+    pub(crate) release: bool,
+
+    /// Build with the given profile
+    #[arg(long, value_name = "PROFILE-NAME")]
+    pub(crate) profile: Option<String>,
+
+    /// Space or comma separated list of features to activate
+    #[arg(short = 'F', long, value_name = "FEATURES")]
+    pub(crate) features: Vec<String>,
+
+    /// Activate all available features
+    #[arg(long)]
+    pub(crate) all_features: bool,
+
+    /// Do not activate the `default` feature
+    #[arg(long)]
+    pub(crate) no_default_features: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DevArgs {
+    #[command(flatten)]
+    pub(crate) project: ProjectArgs,
+
+    #[command(flatten)]
+    pub(crate) build: BuildArgs,
+
+    /// Skip `cargo clean -p` before building (the proof still holds)
+    #[arg(long)]
+    pub(crate) no_clean: bool,
+
+    /// Interpreter for a new `.venv` when none exists
+    #[arg(long, value_name = "PYTHON")]
+    pub(crate) python: Option<String>,
+
+    /// Write targeted `[tool.uv] cache-keys` into pyproject.toml, then proceed
+    #[arg(long, conflicts_with = "allow_uv_cache")]
+    pub(crate) fix_uv: bool,
+
+    /// Proceed even though uv would reinstall a stale cached build
+    #[arg(long)]
+    pub(crate) allow_uv_cache: bool,
+
+    /// Fail at once when another `cargo pyo3 dev` holds the project's lock
+    #[arg(long)]
+    pub(crate) no_wait: bool,
+
+    /// Print the receipt as JSON on stdout
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    #[command(flatten)]
+    pub(crate) project: ProjectArgs,
+
+    /// Names to check: `Class`, `Class.method`, `function`, `sub.mod.Name`
+    #[arg(value_name = "NAME")]
+    pub(crate) names: Vec<String>,
+
+    /// Also list classes that are defined but only returned from methods
+    #[arg(long)]
+    pub(crate) all: bool,
+
+    /// Do not fail when the installed build is older than the sources
+    #[arg(long)]
+    pub(crate) allow_stale: bool,
+
+    /// Print the result as JSON on stdout
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub(crate) enum Layout {
+    /// Rust only: the extension is the whole package
+    #[default]
+    Pure,
+    /// Python package in `python/` around the extension `<module>._core`
+    Mixed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub(crate) enum Vcs {
+    /// `git init` unless the directory is already inside a repository
+    #[default]
+    Git,
+    /// No version control
+    None,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ScaffoldArgs {
+    /// Package name [default: the directory name]
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+
+    /// Project layout
+    #[arg(long, value_enum, default_value_t = Layout::Pure)]
+    pub(crate) layout: Layout,
+
+    /// Initialize a version control repository
+    #[arg(long, value_enum, default_value_t = Vcs::Git)]
+    pub(crate) vcs: Vcs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NewArgs {
+    /// Directory to create
+    pub(crate) path: PathBuf,
+
+    #[command(flatten)]
+    pub(crate) scaffold: ScaffoldArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// Existing directory [default: the current directory]
+    pub(crate) path: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) scaffold: ScaffoldArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DoctorArgs {
+    #[command(flatten)]
+    pub(crate) project: ProjectArgs,
+
+    /// Apply the fixes that are safe to apply (uv cache-keys)
+    #[arg(long)]
+    pub(crate) fix: bool,
+
+    /// Print every check as JSON on stdout
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Parses the process arguments, also when the binary is run directly as `cargo-pyo3 dev`.
+pub(crate) fn parse() -> Pyo3 {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_none_or(|first| first != "pyo3") {
+        args.insert(1, "pyo3".into());
+    }
+    let Cargo::Pyo3(pyo3) = Cargo::parse_from(args);
+    pyo3
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cargo::command().debug_assert();
+    }
+
+    #[test]
+    fn release_conflicts_with_profile() {
+        let error = Cargo::try_parse_from(["cargo", "pyo3", "dev", "--release", "--profile", "x"])
+            .unwrap_err();
+        assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+}

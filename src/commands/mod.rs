@@ -1,0 +1,20 @@
+//! The workflows behind each subcommand. Each module composes the lower-level modules and holds
+//! no low-level logic of its own.
+
+pub(crate) mod dev;
+pub(crate) mod doctor;
+pub(crate) mod new;
+pub(crate) mod verify;
+
+use crate::cli::Command;
+use crate::output::ExitStatus;
+
+pub(crate) fn run(command: Command) -> anyhow::Result<ExitStatus> {
+    match command {
+        Command::Dev(args) => dev::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::New(args) => new::run_new(args),
+        Command::Init(args) => new::run_init(args),
+        Command::Doctor(args) => doctor::run(args),
+    }
+}

@@ -1,0 +1,22 @@
+//! `cargo pyo3`: parse, run the command, report an error once, exit with the documented code.
+
+mod cli;
+mod commands;
+mod env;
+mod output;
+mod process;
+
+use std::process::ExitCode;
+
+use output::ExitStatus;
+
+fn main() -> ExitCode {
+    let args = cli::parse();
+    output::init(args.global.quiet, args.global.verbose, args.global.color);
+    process::install_interrupt_handler();
+    let status = commands::run(args.command).unwrap_or_else(|error| {
+        output::report_error(&error);
+        ExitStatus::Error
+    });
+    ExitCode::from(status.code())
+}

@@ -1,0 +1,361 @@
+//! The one subprocess runner. Every external command (cargo, maturin, python, uv, pip) goes
+//! through here as an argv vector — never a shell — so errors look the same everywhere: the
+//! command as a pasteable line, how it ended, and what it printed.
+//!
+//! Children run in their own process group. On Ctrl-C (or SIGTERM) the tool forwards the signal
+//! to that group, waits for it to end, and returns an error, so temporary directories are removed
+//! by their destructors on the way out instead of being left behind by a hard kill.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Installs the Ctrl-C / SIGTERM handler. Called once from `main`.
+pub(crate) fn install_interrupt_handler() {
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+}
+
+pub(crate) fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Returns an error when the user has interrupted the run; checked between steps.
+pub(crate) fn check_interrupted() -> anyhow::Result<()> {
+    if interrupted() {
+        anyhow::bail!("interrupted");
+    }
+    Ok(())
+}
+
+/// A command to run: program, arguments, working directory and environment changes.
+#[derive(Clone)]
+pub(crate) struct Cmd {
+    program: OsString,
+    args: Vec<OsString>,
+    dir: Option<PathBuf>,
+    env: Vec<(OsString, Option<OsString>)>,
+    stdin: Option<Vec<u8>>,
+}
+
+/// What a captured command printed.
+#[derive(Debug)]
+pub(crate) struct Captured {
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+    pub(crate) status: ExitStatus,
+}
+
+/// A command that could not start, or did not succeed.
+#[derive(Debug)]
+pub(crate) enum ProcessError {
+    /// Not found, not executable, or the spawn itself failed.
+    CouldNotExecute { command: String, source: std::io::Error },
+    /// It ran and ended badly.
+    Failed {
+        command: String,
+        status: ExitStatus,
+        stdout: String,
+        stderr: String,
+    },
+    /// The user pressed Ctrl-C while it ran; it has been stopped.
+    Interrupted { command: String },
+}
+
+impl fmt::Display for ProcessError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProcessError::CouldNotExecute { command, source } => {
+                write!(f, "could not execute process `{command}`: {source}")
+            }
+            ProcessError::Failed {
+                command,
+                status,
+                stdout,
+                stderr,
+            } => {
+                write!(
+                    f,
+                    "process didn't exit successfully: `{command}` ({})",
+                    describe_status(*status)
+                )?;
+                for (name, text) in [("stdout", stdout), ("stderr", stderr)] {
+                    if !text.trim().is_empty() {
+                        write!(f, "\n--- {name}\n{}", text.trim_end())?;
+                    }
+                }
+                Ok(())
+            }
+            ProcessError::Interrupted { command } => {
+                write!(f, "interrupted while running `{command}`")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ProcessError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ProcessError::CouldNotExecute { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// "exit status: 1" or "signal: 6, SIGABRT: process abort signal".
+pub(crate) fn describe_status(status: ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        return format!("exit status: {code}");
+    }
+    match status.signal() {
+        Some(signal) => match signal_name(signal) {
+            Some(name) => format!("signal: {signal}, {name}"),
+            None => format!("signal: {signal}"),
+        },
+        None => status.to_string(),
+    }
+}
+
+fn signal_name(signal: i32) -> Option<&'static str> {
+    Some(match signal {
+        libc::SIGHUP => "SIGHUP: terminal line hangup",
+        libc::SIGINT => "SIGINT: interrupt",
+        libc::SIGQUIT => "SIGQUIT: quit",
+        libc::SIGILL => "SIGILL: illegal instruction",
+        libc::SIGTRAP => "SIGTRAP: trace/breakpoint trap",
+        libc::SIGABRT => "SIGABRT: process abort signal",
+        libc::SIGBUS => "SIGBUS: access to undefined memory",
+        libc::SIGFPE => "SIGFPE: erroneous arithmetic operation",
+        libc::SIGKILL => "SIGKILL: kill",
+        libc::SIGSEGV => "SIGSEGV: invalid memory reference",
+        libc::SIGPIPE => "SIGPIPE: write on a pipe with no one to read it",
+        libc::SIGTERM => "SIGTERM: termination signal",
+        _ => return None,
+    })
+}
+
+impl Cmd {
+    pub(crate) fn new(program: impl AsRef<OsStr>) -> Self {
+        Cmd {
+            program: program.as_ref().to_owned(),
+            args: Vec::new(),
+            dir: None,
+            env: Vec::new(),
+            stdin: None,
+        }
+    }
+
+    pub(crate) fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    pub(crate) fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|arg| arg.as_ref().to_owned()));
+        self
+    }
+
+    pub(crate) fn dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.dir = Some(dir.as_ref().to_owned());
+        self
+    }
+
+    pub(crate) fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+        self.env
+            .push((key.as_ref().to_owned(), Some(value.as_ref().to_owned())));
+        self
+    }
+
+    pub(crate) fn env_remove(mut self, key: impl AsRef<OsStr>) -> Self {
+        self.env.push((key.as_ref().to_owned(), None));
+        self
+    }
+
+    /// Bytes fed to the child's stdin (data, never code).
+    pub(crate) fn stdin_bytes(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(bytes.into());
+        self
+    }
+
+    pub(crate) fn program(&self) -> &OsStr {
+        &self.program
+    }
+
+    fn expression(&self) -> duct::Expression {
+        let mut expression = duct::cmd(&self.program, &self.args).unchecked();
+        if let Some(dir) = &self.dir {
+            expression = expression.dir(dir);
+        }
+        for (key, value) in &self.env {
+            expression = match value {
+                Some(value) => expression.env(key, value),
+                None => expression.env_remove(key),
+            };
+        }
+        expression = match &self.stdin {
+            Some(bytes) => expression.stdin_bytes(bytes.clone()),
+            None => expression.stdin_null(),
+        };
+        // Our own process group, so a signal we forward reaches cargo and rustc under maturin.
+        expression.before_spawn(|command| {
+            command.process_group(0);
+            Ok(())
+        })
+    }
+
+    /// Runs it with stdout and stderr captured; a non-zero exit is an error.
+    pub(crate) fn run_captured(&self) -> Result<Captured, ProcessError> {
+        let captured = self.output()?;
+        if captured.status.success() {
+            Ok(captured)
+        } else {
+            Err(ProcessError::Failed {
+                command: self.to_string(),
+                status: captured.status,
+                stdout: captured.stdout,
+                stderr: captured.stderr,
+            })
+        }
+    }
+
+    /// Runs it with stdout and stderr captured, whatever its exit status.
+    pub(crate) fn output(&self) -> Result<Captured, ProcessError> {
+        let expression = self.expression().stdout_capture().stderr_capture();
+        let output = self.wait(expression)?;
+        Ok(Captured {
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            status: output.status,
+        })
+    }
+
+    /// Runs it with everything it prints streamed to our stderr (stdout is kept for data).
+    pub(crate) fn run_streamed(&self) -> Result<(), ProcessError> {
+        let expression = self.expression().stdout_to_stderr();
+        let output = self.wait(expression)?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(ProcessError::Failed {
+                command: self.to_string(),
+                status: output.status,
+                stdout: String::new(),
+                stderr: String::new(),
+            })
+        }
+    }
+
+    fn wait(&self, expression: duct::Expression) -> Result<std::process::Output, ProcessError> {
+        let could_not_execute = |source| ProcessError::CouldNotExecute {
+            command: self.to_string(),
+            source,
+        };
+        let handle = expression.start().map_err(could_not_execute)?;
+        let process_group = handle.pids().first().copied();
+        let (sender, receiver) = mpsc::channel();
+        let result = std::thread::scope(|scope| {
+            scope.spawn(|| sender.send(handle.wait().cloned()));
+            let mut forwarded = false;
+            loop {
+                match receiver.recv_timeout(Duration::from_millis(50)) {
+                    Ok(result) => return result,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        if interrupted() && !forwarded {
+                            if let Some(group) = process_group {
+                                // SAFETY: kill(2) has no memory-safety preconditions; a negative
+                                // pid addresses the child's process group, which we created.
+                                unsafe { libc::kill(-(group as i32), libc::SIGINT) };
+                            }
+                            forwarded = true;
+                        }
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        return Err(std::io::Error::other("waiter thread ended"));
+                    }
+                }
+            }
+        });
+        let output = result.map_err(could_not_execute)?;
+        if interrupted() {
+            return Err(ProcessError::Interrupted {
+                command: self.to_string(),
+            });
+        }
+        Ok(output)
+    }
+}
+
+impl fmt::Display for Cmd {
+    /// The command as a line a user can paste into a shell.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let words = std::iter::once(&self.program).chain(&self.args);
+        for (index, word) in words.enumerate() {
+            if index > 0 {
+                f.write_str(" ")?;
+            }
+            let word = word.to_string_lossy();
+            f.write_str(&shell_escape::unix::escape(word))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_is_pasteable() {
+        let cmd = Cmd::new("python").arg("-c").arg("print('hi there')");
+        assert_eq!(cmd.to_string(), r#"python -c 'print('\''hi there'\'')'"#);
+    }
+
+    #[test]
+    fn missing_program_is_could_not_execute() {
+        let error = Cmd::new("definitely-not-a-real-program-xyz")
+            .run_captured()
+            .unwrap_err();
+        assert!(matches!(error, ProcessError::CouldNotExecute { .. }));
+        assert!(error.to_string().starts_with(
+            "could not execute process `definitely-not-a-real-program-xyz`"
+        ));
+    }
+
+    #[test]
+    fn failure_shows_status_and_output() {
+        let error = Cmd::new("sh")
+            .args(["-c", "echo out; echo err >&2; exit 3"])
+            .run_captured()
+            .unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("(exit status: 3)"), "{text}");
+        assert!(text.contains("--- stdout\nout"), "{text}");
+        assert!(text.contains("--- stderr\nerr"), "{text}");
+    }
+
+    #[test]
+    fn signal_is_named() {
+        let error = Cmd::new("sh")
+            .args(["-c", "kill -ABRT $$"])
+            .run_captured()
+            .unwrap_err();
+        assert!(error.to_string().contains("signal: 6, SIGABRT"), "{error}");
+    }
+
+    #[test]
+    fn stdin_is_data() {
+        let captured = Cmd::new("cat").stdin_bytes("a;b").run_captured().unwrap();
+        assert_eq!(captured.stdout, "a;b");
+    }
+}
