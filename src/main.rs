@@ -5,6 +5,8 @@ mod commands;
 mod env;
 mod output;
 mod process;
+mod project;
+mod venv;
 
 use std::process::ExitCode;
 
