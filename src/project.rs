@@ -257,7 +257,13 @@ fn locate(manifest_flag: Option<&Path>, cwd: &Path) -> Result<(PathBuf, Option<P
 /// One `cargo metadata --no-deps` call: packages, targets, dependencies and the target dir.
 fn cargo_metadata(manifest_path: &Path, target_dir: Option<&Path>) -> Result<Metadata> {
     let mut command = Cmd::new(cargo_program())
-        .args(["metadata", "--format-version", "1", "--no-deps", "--manifest-path"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--manifest-path",
+        ])
         .arg(manifest_path);
     if let Some(dir) = target_dir {
         command = command.env(crate::env::CARGO_TARGET_DIR, dir);
@@ -364,7 +370,11 @@ pub(crate) fn read_pyproject(path: &Path) -> Result<PyProject> {
     let text = fs_err::read_to_string(path)?;
     toml_edit::de::from_str(&text).map_err(|error| {
         user_error(
-            format!("failed to parse `{}`: {}", path.display(), error.to_string().trim_end()),
+            format!(
+                "failed to parse `{}`: {}",
+                path.display(),
+                error.to_string().trim_end()
+            ),
             format!("fix the TOML syntax in `{}`", path.display()),
         )
     })
