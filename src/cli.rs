@@ -17,7 +17,9 @@ pub(crate) enum Cargo {
 /// Build, install and prove PyO3 extensions: the Python you run is the Rust you just built.
 #[derive(Debug, Args)]
 #[command(version, propagate_version = true)]
-#[command(after_help = "Exit codes: 0 success, 1 a check failed, 2 error, 3 refused by the uv guard.")]
+#[command(
+    after_help = "Exit codes: 0 success, 1 a check failed, 2 error, 3 refused by the uv guard."
+)]
 pub(crate) struct Pyo3 {
     #[command(subcommand)]
     pub(crate) command: Command,

@@ -122,13 +122,19 @@ pub(crate) fn status(verb: &str, message: impl fmt::Display) {
     if settings().quiet {
         return;
     }
-    emit(&format!("{} {message}", paint(&format!("{verb:>12}"), "1;32")));
+    emit(&format!(
+        "{} {message}",
+        paint(&format!("{verb:>12}"), "1;32")
+    ));
 }
 
 /// Detail shown only with `-v`.
 pub(crate) fn verbose(message: impl fmt::Display) {
     if settings().verbose > 0 && !settings().quiet {
-        emit(&format!("{} {message}", paint(&format!("{:>12}", "Info"), "1;36")));
+        emit(&format!(
+            "{} {message}",
+            paint(&format!("{:>12}", "Info"), "1;36")
+        ));
     }
 }
 

@@ -56,7 +56,10 @@ pub(crate) struct Captured {
 #[derive(Debug)]
 pub(crate) enum ProcessError {
     /// Not found, not executable, or the spawn itself failed.
-    CouldNotExecute { command: String, source: std::io::Error },
+    CouldNotExecute {
+        command: String,
+        source: std::io::Error,
+    },
     /// It ran and ended badly.
     Failed {
         command: String,
@@ -327,9 +330,11 @@ mod tests {
             .run_captured()
             .unwrap_err();
         assert!(matches!(error, ProcessError::CouldNotExecute { .. }));
-        assert!(error.to_string().starts_with(
-            "could not execute process `definitely-not-a-real-program-xyz`"
-        ));
+        assert!(
+            error
+                .to_string()
+                .starts_with("could not execute process `definitely-not-a-real-program-xyz`")
+        );
     }
 
     #[test]

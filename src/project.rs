@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use cargo_metadata::{Metadata, Package};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use crate::cli::ProjectArgs;
 use crate::output::user_error;
@@ -94,9 +95,25 @@ impl Project {
             .unwrap_or(&self.module_name)
     }
 
-    /// Where this tool keeps its receipt, last wheel and lock for this package.
+    /// Where this tool keeps the receipt and last wheel of this package. Keyed by the manifest
+    /// path too, so two projects with one package name can share a target dir.
     pub(crate) fn state_dir(&self) -> PathBuf {
-        self.target_dir.join("cargo-pyo3").join(&self.package_name)
+        let digest = Sha256::digest(self.manifest_path.as_os_str().as_encoded_bytes());
+        let short: String = digest[..4]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        self.target_dir
+            .join("cargo-pyo3")
+            .join(format!("{}-{short}", self.package_name))
+    }
+
+    /// The lock `dev` holds from clean to receipt. Keyed by package name only: packages of one
+    /// name in one target dir write the same `lib<name>.so`, so their builds must not overlap.
+    pub(crate) fn lock_path(&self) -> PathBuf {
+        self.target_dir
+            .join("cargo-pyo3")
+            .join(format!("{}.lock", self.package_name))
     }
 
     pub(crate) fn uses_uv_lock(&self) -> bool {
@@ -257,7 +274,13 @@ fn locate(manifest_flag: Option<&Path>, cwd: &Path) -> Result<(PathBuf, Option<P
 /// One `cargo metadata --no-deps` call: packages, targets, dependencies and the target dir.
 fn cargo_metadata(manifest_path: &Path, target_dir: Option<&Path>) -> Result<Metadata> {
     let mut command = Cmd::new(cargo_program())
-        .args(["metadata", "--format-version", "1", "--no-deps", "--manifest-path"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--manifest-path",
+        ])
         .arg(manifest_path);
     if let Some(dir) = target_dir {
         command = command.env(crate::env::CARGO_TARGET_DIR, dir);
@@ -364,7 +387,11 @@ pub(crate) fn read_pyproject(path: &Path) -> Result<PyProject> {
     let text = fs_err::read_to_string(path)?;
     toml_edit::de::from_str(&text).map_err(|error| {
         user_error(
-            format!("failed to parse `{}`: {}", path.display(), error.to_string().trim_end()),
+            format!(
+                "failed to parse `{}`: {}",
+                path.display(),
+                error.to_string().trim_end()
+            ),
             format!("fix the TOML syntax in `{}`", path.display()),
         )
     })

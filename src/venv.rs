@@ -49,7 +49,10 @@ impl Venv {
             let root = std::path::absolute(path)?;
             if !root.exists() {
                 return Err(user_error(
-                    format!("the venv `{}` given with `--venv` does not exist", path.display()),
+                    format!(
+                        "the venv `{}` given with `--venv` does not exist",
+                        path.display()
+                    ),
                     "pass an existing virtual environment, or leave out `--venv` to use or create `.venv`",
                 ));
             }
@@ -59,7 +62,10 @@ impl Venv {
             let root = PathBuf::from(&value);
             if !root.exists() {
                 return Err(user_error(
-                    format!("`VIRTUAL_ENV` points to `{}`, which does not exist", root.display()),
+                    format!(
+                        "`VIRTUAL_ENV` points to `{}`, which does not exist",
+                        root.display()
+                    ),
                     "run `deactivate` or `unset VIRTUAL_ENV`, or activate an existing venv",
                 ));
             }
@@ -79,7 +85,10 @@ impl Venv {
         let config_path = root.join("pyvenv.cfg");
         let config_text = fs_err::read_to_string(&config_path).map_err(|_| {
             user_error(
-                format!("`{}` is not a virtual environment: it has no `pyvenv.cfg`", root.display()),
+                format!(
+                    "`{}` is not a virtual environment: it has no `pyvenv.cfg`",
+                    root.display()
+                ),
                 "create one with `python3 -m venv` or `uv venv`, or point `--venv` at one",
             )
         })?;
@@ -91,7 +100,11 @@ impl Venv {
                 "does not exist"
             };
             return Err(user_error(
-                format!("the venv `{}` has no working python: `{}` {why}", root.display(), python.display()),
+                format!(
+                    "the venv `{}` has no working python: `{}` {why}",
+                    root.display(),
+                    python.display()
+                ),
                 format!(
                     "its base interpreter is gone; remove `{}` and run `cargo pyo3 dev` to create a new one",
                     root.display()
@@ -107,7 +120,11 @@ impl Venv {
     }
 
     /// Creates `.venv` in `project_dir`: `uv venv` when uv is available, else `python -m venv`.
-    pub(crate) fn create(project_dir: &Path, python: Option<&str>, uv: Option<&Path>) -> Result<Venv> {
+    pub(crate) fn create(
+        project_dir: &Path,
+        python: Option<&str>,
+        uv: Option<&Path>,
+    ) -> Result<Venv> {
         let root = project_dir.join(".venv");
         let command = match uv {
             Some(uv) => {
@@ -117,9 +134,14 @@ impl Venv {
                 }
                 command.arg(&root)
             }
-            None => Cmd::new(python.unwrap_or("python3")).args(["-m", "venv"]).arg(&root),
+            None => Cmd::new(python.unwrap_or("python3"))
+                .args(["-m", "venv"])
+                .arg(&root),
         };
-        output::status("Creating", format!("virtual environment at `{}`", root.display()));
+        output::status(
+            "Creating",
+            format!("virtual environment at `{}`", root.display()),
+        );
         command.run_captured().map_err(|error| {
             user_error(
                 format!("failed to create the virtual environment `{}`: {error}", root.display()),
