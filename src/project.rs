@@ -87,6 +87,16 @@ impl Project {
             .unwrap_or(&self.module_name)
     }
 
+    /// The dotted import name of the compiled extension inside the installed package: maturin
+    /// puts a module `m` at `m/m.<suffix>` and a module `pkg.sub` at `pkg/sub.<suffix>`.
+    pub(crate) fn extension_module(&self) -> String {
+        if self.module_name.contains('.') {
+            self.module_name.clone()
+        } else {
+            format!("{0}.{0}", self.module_name)
+        }
+    }
+
     /// The top-level package Python imports first.
     pub(crate) fn top_level_module(&self) -> &str {
         self.module_name
@@ -114,6 +124,23 @@ impl Project {
         self.target_dir
             .join("cargo-pyo3")
             .join(format!("{}.lock", self.package_name))
+    }
+
+    /// Every file whose change can change the build: manifests, lock file, build script,
+    /// `pyproject.toml`, and the `.rs` files of the package and of its path dependencies.
+    pub(crate) fn build_inputs(&self) -> Vec<PathBuf> {
+        let mut inputs = vec![self.manifest_path.clone()];
+        inputs.extend(self.cargo_lock.clone());
+        inputs.extend(self.build_script.clone());
+        inputs.extend(self.pyproject_path.clone());
+        rust_files(&self.package_dir.join("src"), &mut inputs);
+        for dependency in &self.path_dependencies {
+            inputs.push(dependency.dir.join("Cargo.toml"));
+            rust_files(&dependency.dir.join("src"), &mut inputs);
+        }
+        inputs.sort();
+        inputs.dedup();
+        inputs
     }
 
     pub(crate) fn uses_uv_lock(&self) -> bool {
@@ -405,6 +432,23 @@ fn points_at(pyproject: &Path, manifest: &Path) -> bool {
             .and_then(|pyproject| pyproject.tool?.maturin?.manifest_path)
             .and_then(|relative| parent(pyproject).join(relative).canonicalize().ok())
             .is_some_and(|path| path == manifest)
+}
+
+/// Collects the `.rs` files under `dir`, recursively.
+fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs_err::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(|entry| entry.ok()) {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(kind) if kind.is_dir() => rust_files(&path, files),
+            Ok(_) if path.extension().is_some_and(|extension| extension == "rs") => {
+                files.push(path)
+            }
+            _ => {}
+        }
+    }
 }
 
 fn parent(path: &Path) -> PathBuf {
