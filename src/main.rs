@@ -3,11 +3,19 @@
 mod cli;
 mod commands;
 mod env;
+mod install;
+mod lock;
+mod maturin;
 mod output;
 mod process;
 mod project;
+mod proof;
+mod receipt;
 mod rust_source;
+mod tools;
+mod uv_guard;
 mod venv;
+mod wheel;
 
 use std::process::ExitCode;
 

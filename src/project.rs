@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use cargo_metadata::{Metadata, Package};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use crate::cli::ProjectArgs;
 use crate::output::user_error;
@@ -86,6 +87,16 @@ impl Project {
             .unwrap_or(&self.module_name)
     }
 
+    /// The dotted import name of the compiled extension inside the installed package: maturin
+    /// puts a module `m` at `m/m.<suffix>` and a module `pkg.sub` at `pkg/sub.<suffix>`.
+    pub(crate) fn extension_module(&self) -> String {
+        if self.module_name.contains('.') {
+            self.module_name.clone()
+        } else {
+            format!("{0}.{0}", self.module_name)
+        }
+    }
+
     /// The top-level package Python imports first.
     pub(crate) fn top_level_module(&self) -> &str {
         self.module_name
@@ -94,9 +105,42 @@ impl Project {
             .unwrap_or(&self.module_name)
     }
 
-    /// Where this tool keeps its receipt, last wheel and lock for this package.
+    /// Where this tool keeps the receipt and last wheel of this package. Keyed by the manifest
+    /// path too, so two projects with one package name can share a target dir.
     pub(crate) fn state_dir(&self) -> PathBuf {
-        self.target_dir.join("cargo-pyo3").join(&self.package_name)
+        let digest = Sha256::digest(self.manifest_path.as_os_str().as_encoded_bytes());
+        let short: String = digest[..4]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        self.target_dir
+            .join("cargo-pyo3")
+            .join(format!("{}-{short}", self.package_name))
+    }
+
+    /// The lock `dev` holds from clean to receipt. Keyed by package name only: packages of one
+    /// name in one target dir write the same `lib<name>.so`, so their builds must not overlap.
+    pub(crate) fn lock_path(&self) -> PathBuf {
+        self.target_dir
+            .join("cargo-pyo3")
+            .join(format!("{}.lock", self.package_name))
+    }
+
+    /// Every file whose change can change the build: manifests, lock file, build script,
+    /// `pyproject.toml`, and the `.rs` files of the package and of its path dependencies.
+    pub(crate) fn build_inputs(&self) -> Vec<PathBuf> {
+        let mut inputs = vec![self.manifest_path.clone()];
+        inputs.extend(self.cargo_lock.clone());
+        inputs.extend(self.build_script.clone());
+        inputs.extend(self.pyproject_path.clone());
+        rust_files(&self.package_dir.join("src"), &mut inputs);
+        for dependency in &self.path_dependencies {
+            inputs.push(dependency.dir.join("Cargo.toml"));
+            rust_files(&dependency.dir.join("src"), &mut inputs);
+        }
+        inputs.sort();
+        inputs.dedup();
+        inputs
     }
 
     pub(crate) fn uses_uv_lock(&self) -> bool {
@@ -388,6 +432,23 @@ fn points_at(pyproject: &Path, manifest: &Path) -> bool {
             .and_then(|pyproject| pyproject.tool?.maturin?.manifest_path)
             .and_then(|relative| parent(pyproject).join(relative).canonicalize().ok())
             .is_some_and(|path| path == manifest)
+}
+
+/// Collects the `.rs` files under `dir`, recursively.
+fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs_err::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(|entry| entry.ok()) {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(kind) if kind.is_dir() => rust_files(&path, files),
+            Ok(_) if path.extension().is_some_and(|extension| extension == "rs") => {
+                files.push(path)
+            }
+            _ => {}
+        }
+    }
 }
 
 fn parent(path: &Path) -> PathBuf {

@@ -1,0 +1,77 @@
+//! Installing one wheel into the venv: `uv pip install` when uv is available, else the venv's
+//! pip. Always `--force-reinstall --no-deps`, so the files on disk are the wheel's, never a
+//! cached copy; never by writing into site-packages ourselves (uv hardlinks installed files
+//! into its cache: ground-truth.md §2).
+
+use std::path::Path;
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::output::user_error;
+use crate::process::Cmd;
+use crate::venv::Venv;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Installer {
+    Uv,
+    Pip,
+}
+
+/// Picks the installer: uv when on PATH, else the venv's pip, else a clear error.
+pub(crate) fn choose(venv: &Venv, uv: Option<&Path>) -> Result<Installer> {
+    if uv.is_some() {
+        return Ok(Installer::Uv);
+    }
+    if venv.has_pip() {
+        return Ok(Installer::Pip);
+    }
+    Err(user_error(
+        format!(
+            "cannot install into `{}`: the venv has no pip and uv is not on PATH",
+            venv.root.display()
+        ),
+        format!(
+            "install uv (`pip install uv`), or add pip to the venv: `{} -m ensurepip`",
+            venv.python.display()
+        ),
+    ))
+}
+
+pub(crate) fn install(
+    wheel: &Path,
+    venv: &Venv,
+    installer: Installer,
+    uv: Option<&Path>,
+) -> Result<()> {
+    let command = match (installer, uv) {
+        (Installer::Uv, Some(uv)) => Cmd::new(uv)
+            .args(["pip", "install", "--python"])
+            .arg(&venv.python)
+            .args(["--force-reinstall", "--no-deps"])
+            .arg(wheel),
+        _ => Cmd::new(&venv.python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--force-reinstall",
+                "--no-deps",
+                "--no-cache-dir",
+            ])
+            .args(["--disable-pip-version-check", "--no-input"])
+            .arg(wheel),
+    };
+    let captured = command.run_captured().map_err(|error| {
+        user_error(
+            format!(
+                "failed to install the wheel into `{}`: {error}",
+                venv.root.display()
+            ),
+            "run `cargo pyo3 dev` again; if it fails the same way, run the command above by hand",
+        )
+    })?;
+    crate::output::verbose(captured.stderr.trim_end());
+    Ok(())
+}

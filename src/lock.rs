@@ -1,0 +1,52 @@
+//! One `dev` at a time per package: an advisory file lock in the package's state directory, so
+//! two runs in one project cannot interleave a clean, a build and an install.
+
+use std::fs::{File, TryLockError};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::output::{self, user_error};
+
+/// Held for the lifetime of the value; the OS releases it when the process ends, however it ends.
+pub(crate) struct ProjectLock {
+    _file: File,
+}
+
+pub(crate) fn acquire(path: &Path, wait: bool) -> Result<ProjectLock> {
+    if let Some(dir) = path.parent() {
+        fs_err::create_dir_all(dir)?;
+    }
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("failed to open the lock file `{}`", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => return Ok(ProjectLock { _file: file }),
+        Err(TryLockError::WouldBlock) => {}
+        Err(TryLockError::Error(error)) => {
+            return Err(error).with_context(|| format!("failed to lock `{}`", path.display()));
+        }
+    }
+    if !wait {
+        return Err(user_error(
+            format!(
+                "another `cargo pyo3 dev` is running for this package (lock `{}`)",
+                path.display()
+            ),
+            "wait for it to finish, or run without `--no-wait` to wait for it",
+        ));
+    }
+    output::status(
+        "Waiting",
+        format!(
+            "for another `cargo pyo3 dev` to finish (lock `{}`)",
+            path.display()
+        ),
+    );
+    file.lock()
+        .with_context(|| format!("failed to lock `{}`", path.display()))?;
+    Ok(ProjectLock { _file: file })
+}

@@ -1,0 +1,265 @@
+//! The proof: import the module with the venv's own python, isolated (`-I`) and from an empty
+//! directory so the source tree cannot shadow the install, then hash the file Python actually
+//! loaded and compare it with the wheel's extension.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::process::{Cmd, ProcessError};
+use crate::venv::Venv;
+use crate::wheel::{Wheel, sha256_file};
+
+const PROOF_SCRIPT: &str = include_str!("python/proof.py");
+const COPIES_SCRIPT: &str = include_str!("python/copies.py");
+
+/// What the venv's python reported.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Report {
+    pub(crate) version: String,
+    pub(crate) executable: String,
+    pub(crate) prefix: String,
+    pub(crate) sys_path: Vec<String>,
+    pub(crate) modules: Vec<ImportedModule>,
+    pub(crate) mapped: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct ImportedModule {
+    pub(crate) name: String,
+    pub(crate) file: Option<String>,
+    pub(crate) error: Option<String>,
+}
+
+/// One extension: what the wheel holds against what Python loaded.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct LoadedExtension {
+    pub(crate) module: String,
+    pub(crate) entry: String,
+    pub(crate) wheel_sha256: String,
+    pub(crate) loaded_path: Option<PathBuf>,
+    pub(crate) loaded_sha256: Option<String>,
+    /// Whether `/proc/self/maps` shows the loaded file mapped into the process.
+    pub(crate) mapped: Option<bool>,
+    pub(crate) in_venv: bool,
+    /// Why the proof fails for this extension; `None` when it holds.
+    pub(crate) problem: Option<String>,
+}
+
+impl LoadedExtension {
+    pub(crate) fn holds(&self) -> bool {
+        self.problem.is_none()
+    }
+}
+
+/// Where Python is started from: the place decides what can shadow the install.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Vantage<'a> {
+    /// `-I` (no cwd on `sys.path`, no `PYTHON*` variables, no user site) from an empty directory.
+    Neutral,
+    /// A plain `python` started in this directory, as a user or a test runner would.
+    From(&'a Path),
+}
+
+/// Runs a Python script with the venv's python, isolated, from an empty temporary directory,
+/// with `input` as JSON on stdin. Returns its stdout parsed as JSON.
+pub(crate) fn run_script<T: for<'de> Deserialize<'de>>(
+    venv: &Venv,
+    script: &str,
+    input: &serde_json::Value,
+) -> Result<T> {
+    run_script_from(venv, script, input, Vantage::Neutral)
+}
+
+/// Like [`run_script`], from the given vantage point.
+pub(crate) fn run_script_from<T: for<'de> Deserialize<'de>>(
+    venv: &Venv,
+    script: &str,
+    input: &serde_json::Value,
+    vantage: Vantage<'_>,
+) -> Result<T> {
+    let neutral = tempfile::tempdir().context("failed to create a temporary directory")?;
+    let command = match vantage {
+        Vantage::Neutral => Cmd::new(&venv.python)
+            .args(["-I", "-c", script])
+            .dir(neutral.path()),
+        Vantage::From(dir) => Cmd::new(&venv.python).args(["-c", script]).dir(dir),
+    };
+    let command = command.stdin_bytes(serde_json::to_vec(input)?);
+    let captured = command.run_captured()?;
+    serde_json::from_str(&captured.stdout).with_context(|| {
+        format!(
+            "unexpected output from `{}`:\n{}",
+            venv.python.display(),
+            captured.stdout
+        )
+    })
+}
+
+/// Every file along `sys.path` that could be imported as `module`, and the one that wins.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Copies {
+    pub(crate) copies: Vec<Copy>,
+    pub(crate) winner: Option<String>,
+    pub(crate) error: Option<String>,
+    pub(crate) cwd: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Copy {
+    pub(crate) path: String,
+    pub(crate) sys_path_entry: String,
+}
+
+/// Lists the importable copies of an extension module from one vantage point, importing nothing.
+pub(crate) fn find_copies(venv: &Venv, module: &str, vantage: Vantage<'_>) -> Result<Copies> {
+    run_script_from(
+        venv,
+        COPIES_SCRIPT,
+        &serde_json::json!({ "module": module }),
+        vantage,
+    )
+}
+
+/// Imports every extension of the wheel (and the top-level module) and checks each one.
+pub(crate) fn prove(
+    venv: &Venv,
+    top_level_module: &str,
+    wheel: &Wheel,
+) -> Result<(Report, Vec<LoadedExtension>)> {
+    let mut names = vec![top_level_module.to_owned()];
+    names.extend(
+        wheel
+            .extensions
+            .iter()
+            .map(|extension| extension.module.clone()),
+    );
+    names.dedup();
+    let report: Report =
+        match run_script(venv, PROOF_SCRIPT, &serde_json::json!({ "modules": names })) {
+            Ok(report) => report,
+            Err(error) => return Err(crashed(error, top_level_module)),
+        };
+    let venv_root = fs_err::canonicalize(&venv.root)?;
+    let extensions = wheel
+        .extensions
+        .iter()
+        .map(|extension| {
+            let imported = report
+                .modules
+                .iter()
+                .find(|module| module.name == extension.module);
+            check_one(extension, imported, &report, &venv_root)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((report, extensions))
+}
+
+/// A crash of the interpreter during import is a failed check, with the signal named.
+fn crashed(error: anyhow::Error, module: &str) -> anyhow::Error {
+    if let Some(ProcessError::Failed { status, .. }) = error.downcast_ref::<ProcessError>()
+        && std::os::unix::process::ExitStatusExt::signal(status).is_some()
+    {
+        let description = crate::process::describe_status(*status);
+        return anyhow::Error::new(ImportCrashed {
+            message: format!("importing `{module}` crashed the interpreter ({description})"),
+        })
+        .context(error.to_string());
+    }
+    error
+}
+
+/// Importing the module killed the interpreter: a check failure (exit 1), not a tool error.
+#[derive(Debug)]
+pub(crate) struct ImportCrashed {
+    pub(crate) message: String,
+}
+
+impl std::fmt::Display for ImportCrashed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ImportCrashed {}
+
+fn check_one(
+    extension: &crate::wheel::WheelExtension,
+    imported: Option<&ImportedModule>,
+    report: &Report,
+    venv_root: &Path,
+) -> Result<LoadedExtension> {
+    let mut loaded = LoadedExtension {
+        module: extension.module.clone(),
+        entry: extension.entry.clone(),
+        wheel_sha256: extension.sha256.clone(),
+        loaded_path: None,
+        loaded_sha256: None,
+        mapped: None,
+        in_venv: false,
+        problem: None,
+    };
+    let Some(imported) = imported else {
+        loaded.problem = Some("the module was not imported".into());
+        return Ok(loaded);
+    };
+    if let Some(error) = &imported.error {
+        loaded.problem = Some(format!("`import {}` failed: {error}", extension.module));
+        return Ok(loaded);
+    }
+    let Some(file) = &imported.file else {
+        loaded.problem = Some(format!("`{}` has no `__file__`", extension.module));
+        return Ok(loaded);
+    };
+    let path = fs_err::canonicalize(file)?;
+    let sha256 = sha256_file(&path)?;
+    loaded.in_venv = path.starts_with(venv_root);
+    loaded.mapped = report.mapped.as_ref().map(|mapped| {
+        mapped.iter().any(|candidate| {
+            Path::new(candidate) == path || Path::new(candidate) == Path::new(file)
+        })
+    });
+    loaded.problem = if !loaded.in_venv {
+        Some(format!(
+            "Python loaded `{}`, outside the venv `{}`: {}",
+            path.display(),
+            venv_root.display(),
+            why_it_wins(&path, report)
+        ))
+    } else if sha256 != extension.sha256 {
+        Some(format!(
+            "the loaded `{}` (sha256 {}) is not the extension just built (sha256 {}): the install did not replace it",
+            path.display(),
+            crate::output::short_hash(&sha256),
+            crate::output::short_hash(&extension.sha256)
+        ))
+    } else if loaded.mapped == Some(false) {
+        Some(format!(
+            "`{}` is not mapped into the interpreter that imported it",
+            path.display()
+        ))
+    } else {
+        None
+    };
+    loaded.loaded_path = Some(path);
+    loaded.loaded_sha256 = Some(sha256);
+    Ok(loaded)
+}
+
+/// Names the `sys.path` entry that made a foreign copy win.
+fn why_it_wins(path: &Path, report: &Report) -> String {
+    let winner = report
+        .sys_path
+        .iter()
+        .enumerate()
+        .filter(|(_, entry)| !entry.is_empty())
+        .find(|(_, entry)| fs_err::canonicalize(entry).is_ok_and(|entry| path.starts_with(entry)));
+    match winner {
+        Some((index, entry)) => format!(
+            "`sys.path[{index}]` is `{entry}` (added by a `.pth` file or the interpreter's configuration), \
+             which is searched before the venv's copy"
+        ),
+        None => "no `sys.path` entry explains it".into(),
+    }
+}

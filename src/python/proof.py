@@ -1,0 +1,41 @@
+# Run by `cargo pyo3` with the venv's python as `python -I -c <this file>`, from an empty
+# temporary directory. Input (stdin, JSON): {"modules": ["pkg", "pkg._core", ...]}.
+# Output (stdout, JSON): the interpreter, each module's __file__ or import error, and the
+# shared objects actually mapped into this process. Names arrive as data and are only ever
+# passed to importlib.import_module, never evaluated.
+import importlib
+import json
+import sys
+
+request = json.load(sys.stdin)
+modules = []
+for name in request["modules"]:
+    try:
+        module = importlib.import_module(name)
+        modules.append({"name": name, "file": getattr(module, "__file__", None), "error": None})
+    except BaseException as error:  # an import can raise anything, SystemExit included
+        modules.append({"name": name, "file": None, "error": f"{type(error).__name__}: {error}"})
+
+mapped = []
+try:
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.split(None, 5)
+            if len(fields) == 6 and fields[5].strip().endswith((".so", ".pyd")):
+                path = fields[5].strip()
+                if path not in mapped:
+                    mapped.append(path)
+except OSError:
+    mapped = None
+
+json.dump(
+    {
+        "version": ".".join(str(part) for part in sys.version_info[:3]),
+        "executable": sys.executable,
+        "prefix": sys.prefix,
+        "sys_path": sys.path,
+        "modules": modules,
+        "mapped": mapped,
+    },
+    sys.stdout,
+)

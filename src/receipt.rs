@@ -1,0 +1,152 @@
+//! The receipt of the last proven `dev`: what was built, installed and loaded, with hashes and
+//! timings. `verify` and `doctor` read it to tell a fresh install from a stale one. The schema is
+//! documented in `docs/receipt.md`; bump [`SCHEMA_VERSION`] on any incompatible change.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::install::Installer;
+use crate::proof::LoadedExtension;
+
+pub(crate) const SCHEMA_VERSION: u32 = 1;
+const RECEIPT_FILE: &str = "receipt.json";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Receipt {
+    pub(crate) schema_version: u32,
+    /// `cargo-pyo3` and its version.
+    pub(crate) tool: String,
+    pub(crate) tool_version: String,
+    pub(crate) package: String,
+    pub(crate) version: String,
+    pub(crate) distribution: String,
+    pub(crate) module: String,
+    pub(crate) manifest_path: PathBuf,
+    pub(crate) profile: String,
+    /// The feature flags passed to maturin, as given.
+    pub(crate) features: Vec<String>,
+    pub(crate) wheel: ReceiptWheel,
+    pub(crate) extensions: Vec<LoadedExtension>,
+    pub(crate) python: ReceiptPython,
+    pub(crate) tools: ReceiptTools,
+    /// When the build started, in milliseconds since the Unix epoch. A source modified after
+    /// this instant is not in the installed build.
+    pub(crate) built_at_unix_ms: u64,
+    pub(crate) git_commit: Option<String>,
+    pub(crate) timings_ms: Timings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ReceiptWheel {
+    pub(crate) file_name: String,
+    /// The copy kept beside the receipt.
+    pub(crate) path: PathBuf,
+    pub(crate) sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ReceiptPython {
+    pub(crate) version: String,
+    pub(crate) executable: String,
+    pub(crate) venv: PathBuf,
+    /// The interpreter maturin built against (the venv's base interpreter).
+    pub(crate) build_interpreter: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ReceiptTools {
+    pub(crate) maturin: Option<String>,
+    pub(crate) uv: Option<String>,
+    pub(crate) installer: Installer,
+}
+
+/// Milliseconds spent in each step of `dev`, in the order they run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct Timings {
+    pub(crate) discover: u64,
+    pub(crate) venv: u64,
+    pub(crate) guard: u64,
+    pub(crate) clean: u64,
+    pub(crate) build: u64,
+    pub(crate) inspect: u64,
+    pub(crate) install: u64,
+    pub(crate) prove: u64,
+    pub(crate) receipt: u64,
+    pub(crate) total: u64,
+}
+
+pub(crate) fn path(state_dir: &Path) -> PathBuf {
+    state_dir.join(RECEIPT_FILE)
+}
+
+/// The last receipt, if there is one that this version understands.
+pub(crate) fn read(state_dir: &Path) -> Result<Option<Receipt>> {
+    let path = path(state_dir);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = fs_err::read_to_string(&path)?;
+    let receipt: Receipt = serde_json::from_str(&text)
+        .with_context(|| format!("failed to parse the receipt `{}`", path.display()))?;
+    if receipt.schema_version != SCHEMA_VERSION {
+        return Ok(None);
+    }
+    Ok(Some(receipt))
+}
+
+/// Keeps a copy of the wheel in `state_dir`, dropping older ones; returns where it is.
+pub(crate) fn keep_wheel(state_dir: &Path, wheel: &Path, file_name: &str) -> Result<PathBuf> {
+    fs_err::create_dir_all(state_dir)?;
+    let kept = state_dir.join(file_name);
+    let staged = tempfile::NamedTempFile::new_in(state_dir)?;
+    fs_err::copy(wheel, staged.path())?;
+    staged
+        .persist(&kept)
+        .with_context(|| format!("failed to keep the wheel at `{}`", kept.display()))?;
+    for entry in fs_err::read_dir(state_dir)?.filter_map(|entry| entry.ok()) {
+        let path = entry.path();
+        if path != kept && path.extension().is_some_and(|extension| extension == "whl") {
+            fs_err::remove_file(&path)?;
+        }
+    }
+    Ok(kept)
+}
+
+/// Writes the receipt atomically, so a reader never sees half a file.
+pub(crate) fn write(state_dir: &Path, receipt: &Receipt) -> Result<()> {
+    fs_err::create_dir_all(state_dir)?;
+    let mut staged = tempfile::NamedTempFile::new_in(state_dir)?;
+    serde_json::to_writer_pretty(&mut staged, receipt)?;
+    let target = path(state_dir);
+    staged
+        .persist(&target)
+        .with_context(|| format!("failed to write the receipt `{}`", target.display()))?;
+    Ok(())
+}
+
+pub(crate) fn now_unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The modification time of a file in milliseconds since the Unix epoch.
+pub(crate) fn modified_unix_ms(path: &Path) -> Option<u64> {
+    let modified = fs_err::metadata(path).ok()?.modified().ok()?;
+    Some(modified.duration_since(UNIX_EPOCH).ok()?.as_millis() as u64)
+}
+
+/// Build inputs modified after the receipt's build started: changes the install does not have.
+pub(crate) fn newer_inputs(inputs: &[PathBuf], receipt: &Receipt) -> Vec<PathBuf> {
+    inputs
+        .iter()
+        .filter(|input| {
+            modified_unix_ms(input).is_some_and(|modified| modified > receipt.built_at_unix_ms)
+        })
+        .cloned()
+        .collect()
+}

@@ -1,0 +1,347 @@
+//! Reading a wheel: its extension modules, their sha256, and the check against `RECORD`.
+//!
+//! Nothing is ever extracted: entries are hashed as they stream out of the zip, and an entry
+//! whose name is absolute or climbs out with `..` makes the whole wheel untrusted.
+
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use base64::Engine;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::output::user_error;
+
+/// A built wheel and the extension modules inside it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Wheel {
+    pub(crate) file_name: String,
+    pub(crate) sha256: String,
+    pub(crate) extensions: Vec<WheelExtension>,
+    /// The `Generator:` line of `*.dist-info/WHEEL`, e.g. `maturin (1.16.0)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) generator: Option<String>,
+}
+
+/// One compiled extension module inside a wheel.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct WheelExtension {
+    /// Its path inside the wheel, e.g. `hello/hello.cpython-311-x86_64-linux-gnu.so`.
+    pub(crate) entry: String,
+    /// The dotted name Python imports it as, e.g. `hello.hello`.
+    pub(crate) module: String,
+    pub(crate) sha256: String,
+    pub(crate) size: u64,
+}
+
+/// Opens a wheel, hashes it and each extension entry, and checks the entries against RECORD.
+pub(crate) fn inspect(path: &Path) -> Result<Wheel> {
+    let file_name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let sha256 = sha256_file(path)?;
+    let file = fs_err::File::open(path)?;
+    let mut archive = zip::ZipArchive::new(file)
+        .with_context(|| format!("`{}` is not a valid wheel (zip)", path.display()))?;
+
+    let mut extensions = Vec::new();
+    let mut record = None;
+    let mut generator = None;
+    for index in 0..archive.len() {
+        let mut entry = archive
+            .by_index(index)
+            .with_context(|| format!("failed to read entry {index} of `{}`", path.display()))?;
+        let name = entry.name().to_owned();
+        if entry.enclosed_name().is_none() {
+            return Err(user_error(
+                format!(
+                    "the wheel `{}` has an unsafe entry `{name}`",
+                    path.display()
+                ),
+                "a wheel entry must be a relative path inside the wheel; rebuild it with maturin",
+            ));
+        }
+        if entry.is_dir() {
+            continue;
+        }
+        if is_dist_info_file(&name, "RECORD") {
+            record = Some(read_text(&mut entry, &name)?);
+        } else if is_dist_info_file(&name, "WHEEL") {
+            generator = read_text(&mut entry, &name)?
+                .lines()
+                .find_map(|line| line.strip_prefix("Generator:"))
+                .map(|value| value.trim().to_owned());
+        } else if let Some(module) = extension_module(&name) {
+            let mut hasher = Sha256::new();
+            let size = std::io::copy(&mut entry, &mut hasher)
+                .with_context(|| format!("failed to read `{name}` in `{}`", path.display()))?;
+            extensions.push(WheelExtension {
+                entry: name,
+                module,
+                sha256: hex(&hasher.finalize()),
+                size,
+            });
+        }
+    }
+
+    if extensions.is_empty() {
+        return Err(user_error(
+            format!(
+                "the wheel `{}` contains no extension module",
+                path.display()
+            ),
+            "check that the crate is a `cdylib` with a `#[pymodule]`, and `tool.maturin` settings",
+        ));
+    }
+    let record = record.ok_or_else(|| {
+        user_error(
+            format!("the wheel `{}` has no `RECORD`", path.display()),
+            "rebuild the wheel with maturin",
+        )
+    })?;
+    check_record(path, &record, &extensions)?;
+    Ok(Wheel {
+        file_name,
+        sha256,
+        extensions,
+        generator,
+    })
+}
+
+fn read_text(entry: &mut impl Read, name: &str) -> Result<String> {
+    let mut text = String::new();
+    entry
+        .read_to_string(&mut text)
+        .with_context(|| format!("failed to read `{name}` as text"))?;
+    Ok(text)
+}
+
+fn is_dist_info_file(name: &str, file: &str) -> bool {
+    name.split_once('/')
+        .is_some_and(|(dir, rest)| dir.ends_with(".dist-info") && rest == file)
+}
+
+/// `pkg/_core.cpython-311-x86_64-linux-gnu.so` → `pkg._core`; `None` for non-extensions.
+pub(crate) fn extension_module(entry: &str) -> Option<String> {
+    let is_extension = [".so", ".pyd"].iter().any(|suffix| entry.ends_with(suffix));
+    if !is_extension {
+        return None;
+    }
+    // Extensions installed from a wheel's data directory land in site-packages too.
+    let entry = match entry.split_once(".data/platlib/") {
+        Some((_, rest)) => rest,
+        None => entry,
+    };
+    let (dir, file) = entry.rsplit_once('/').unwrap_or(("", entry));
+    let stem = file.split('.').next()?;
+    let mut parts: Vec<&str> = dir.split('/').filter(|part| !part.is_empty()).collect();
+    parts.push(stem);
+    Some(parts.join("."))
+}
+
+/// Every extension's hash must be the one RECORD lists (urlsafe base64, no padding).
+fn check_record(path: &Path, record: &str, extensions: &[WheelExtension]) -> Result<()> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(record.as_bytes());
+    let mut listed = std::collections::HashMap::new();
+    for row in reader.records() {
+        let row = row.with_context(|| format!("malformed RECORD in `{}`", path.display()))?;
+        if let (Some(entry), Some(hash)) = (row.get(0), row.get(1)) {
+            listed.insert(entry.to_owned(), hash.to_owned());
+        }
+    }
+    for extension in extensions {
+        let expected = listed.get(&extension.entry).ok_or_else(|| {
+            user_error(
+                format!(
+                    "`{}` is in the wheel `{}` but not in its RECORD",
+                    extension.entry,
+                    path.display()
+                ),
+                "the wheel is inconsistent; rebuild it with maturin",
+            )
+        })?;
+        let actual = format!("sha256={}", record_digest(&extension.sha256)?);
+        if *expected != actual {
+            return Err(user_error(
+                format!(
+                    "`{}` in the wheel `{}` does not match its RECORD: RECORD says `{expected}`, the entry hashes to `{actual}`",
+                    extension.entry,
+                    path.display()
+                ),
+                "the wheel was modified after it was built; rebuild it and do not install this one",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// RECORD's form of a digest: urlsafe base64 without padding.
+fn record_digest(hex_digest: &str) -> Result<String> {
+    let bytes = (0..hex_digest.len())
+        .step_by(2)
+        .map(|index| u8::from_str_radix(&hex_digest[index..index + 2], 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .context("invalid hex digest")?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The `PyInit_<name>` functions an extension exports: the names Python can import it as.
+/// Read from the ELF dynamic symbol table, so a module-name mismatch ("dynamic module does not
+/// define module export function") is found without importing anything.
+pub(crate) fn pyinit_symbols(path: &Path) -> Result<Vec<String>> {
+    use object::{Object, ObjectSymbol};
+    let data = fs_err::read(path)?;
+    let file = object::File::parse(&*data).with_context(|| {
+        format!(
+            "`{}` is not a shared library this tool can read",
+            path.display()
+        )
+    })?;
+    let mut names: Vec<String> = file
+        .dynamic_symbols()
+        .filter(|symbol| symbol.is_definition())
+        .filter_map(|symbol| symbol.name().ok())
+        .filter_map(|name| name.strip_prefix("PyInit_"))
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+/// The sha256 of a file, streamed.
+pub(crate) fn sha256_file(path: &Path) -> Result<String> {
+    let mut file = fs_err::File::open(path)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)
+        .with_context(|| format!("failed to read `{}`", path.display()))?;
+    Ok(hex(&hasher.finalize()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn write_wheel(dir: &Path, entries: &[(&str, &[u8])]) -> std::path::PathBuf {
+        let path = dir.join("demo-0.1.0-cp311-cp311-linux_x86_64.whl");
+        let mut writer = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        for (name, bytes) in entries {
+            writer
+                .start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            writer.write_all(bytes).unwrap();
+        }
+        writer.finish().unwrap();
+        path
+    }
+
+    fn record_line(entry: &str, bytes: &[u8]) -> String {
+        let digest = hex(&Sha256::digest(bytes));
+        format!(
+            "{entry},sha256={},{}\n",
+            record_digest(&digest).unwrap(),
+            bytes.len()
+        )
+    }
+
+    #[test]
+    fn module_names_from_entries() {
+        assert_eq!(
+            extension_module("hello/hello.cpython-311-x86_64-linux-gnu.so").as_deref(),
+            Some("hello.hello")
+        );
+        assert_eq!(
+            extension_module("pkg/_core.abi3.so").as_deref(),
+            Some("pkg._core")
+        );
+        assert_eq!(extension_module("top.so").as_deref(), Some("top"));
+        assert_eq!(
+            extension_module("demo-0.1.0.data/platlib/demo.cpython-311-x86_64-linux-gnu.so")
+                .as_deref(),
+            Some("demo")
+        );
+        assert_eq!(extension_module("hello/__init__.py"), None);
+    }
+
+    #[test]
+    fn record_digest_matches_ground_truth() {
+        // ground-truth.md §7: RECORD `bqUQ-zlB…` decodes to hex `6ea510fb…`.
+        let digest = record_digest("6ea510fb").unwrap();
+        assert!(digest.starts_with("bqUQ-w"), "{digest}");
+    }
+
+    #[test]
+    fn consistent_wheel_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let so = b"\x7fELF fake extension";
+        let entry = "demo/demo.cpython-311-x86_64-linux-gnu.so";
+        let record = record_line(entry, so) + "demo-0.1.0.dist-info/RECORD,,\n";
+        let path = write_wheel(
+            dir.path(),
+            &[
+                ("demo/__init__.py", b"from .demo import *\n"),
+                (entry, so),
+                (
+                    "demo-0.1.0.dist-info/WHEEL",
+                    b"Generator: maturin (1.16.0)\n",
+                ),
+                ("demo-0.1.0.dist-info/RECORD", record.as_bytes()),
+            ],
+        );
+        let wheel = inspect(&path).unwrap();
+        assert_eq!(wheel.extensions.len(), 1);
+        assert_eq!(wheel.extensions[0].module, "demo.demo");
+        assert_eq!(wheel.extensions[0].sha256, hex(&Sha256::digest(so)));
+        assert_eq!(wheel.generator.as_deref(), Some("maturin (1.16.0)"));
+    }
+
+    #[test]
+    fn record_mismatch_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry = "demo/demo.cpython-311-x86_64-linux-gnu.so";
+        let record = record_line(entry, b"what was built");
+        let path = write_wheel(
+            dir.path(),
+            &[
+                (entry, b"what is in the wheel now"),
+                ("demo-0.1.0.dist-info/RECORD", record.as_bytes()),
+            ],
+        );
+        let error = inspect(&path).unwrap_err();
+        assert!(
+            error.to_string().contains("does not match its RECORD"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn traversal_entries_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for evil in ["../evil.so", "/abs/evil.so"] {
+            let path = write_wheel(dir.path(), &[(evil, b"x")]);
+            let error = inspect(&path).unwrap_err();
+            assert!(
+                error.to_string().contains("unsafe entry"),
+                "{evil}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn wheel_without_extension_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_wheel(dir.path(), &[("demo/__init__.py", b"")]);
+        let error = inspect(&path).unwrap_err();
+        assert!(error.to_string().contains("no extension module"), "{error}");
+    }
+}

@@ -1,0 +1,414 @@
+//! The integration-test harness: real cargo, maturin, python and uv on copies of the fixtures.
+//!
+//! - maturin and uv come from PATH, or are installed (pinned, from PyPI) into a tools venv under
+//!   `target/tmp` the first time any test needs them. If that fails the test fails: nothing is
+//!   ever skipped because a tool is missing.
+//! - every fixture copy shares one cargo target dir and one uv cache, so pyo3 compiles once.
+//! - commands that build take a file lock: fixture copies share `lib<name>.so` paths in the
+//!   shared target dir, and nextest runs tests as parallel processes.
+//! - the environment is isolated: no inherited venv, no colour, uv never downloads a python.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::ffi::OsString;
+use std::fmt;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+pub const MATURIN_PIN: &str = "maturin==1.16.0";
+pub const UV_PIN: &str = "uv==0.13.8";
+
+/// `target/tmp`: cargo's scratch space for integration tests, kept between runs.
+pub fn scratch() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+}
+
+pub fn fixture_target_dir() -> PathBuf {
+    scratch().join("fixture-target")
+}
+
+pub fn uv_cache_dir() -> PathBuf {
+    scratch().join("uv-cache")
+}
+
+/// Where the tools live: `all` has maturin and uv, `maturin_only` has maturin and no uv.
+pub struct Tools {
+    pub all: PathBuf,
+    pub maturin_only: PathBuf,
+}
+
+/// Finds or provisions maturin and uv once per test process (and once per machine: a file lock
+/// keeps parallel test processes from installing at the same time).
+pub fn tools() -> &'static Tools {
+    static TOOLS: OnceLock<Tools> = OnceLock::new();
+    TOOLS.get_or_init(|| {
+        let root = scratch().join("tools");
+        std::fs::create_dir_all(&root).unwrap();
+        let _lock = lock_file(&root.join("provision.lock"));
+        let all = root.join("bin");
+        let maturin_only = root.join("maturin-only");
+        if !all.join("maturin").is_file() || !all.join("uv").is_file() {
+            std::fs::create_dir_all(&all).unwrap();
+            for (tool, pin) in [("maturin", MATURIN_PIN), ("uv", UV_PIN)] {
+                let found = which_outside(tool, &[&all, &maturin_only])
+                    .unwrap_or_else(|| provision(&root, tool, pin));
+                link(&found, &all.join(tool));
+            }
+        }
+        if !maturin_only.join("maturin").is_file() {
+            std::fs::create_dir_all(&maturin_only).unwrap();
+            link(&all.join("maturin"), &maturin_only.join("maturin"));
+        }
+        Tools { all, maturin_only }
+    })
+}
+
+fn link(from: &Path, to: &Path) {
+    let _ = std::fs::remove_file(to);
+    std::os::unix::fs::symlink(std::fs::canonicalize(from).unwrap(), to).unwrap();
+}
+
+/// `tool` on the user's PATH, ignoring our own tool dirs.
+fn which_outside(tool: &str, ours: &[&Path]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .filter(|dir| !ours.contains(&dir.as_path()))
+        .map(|dir| dir.join(tool))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Installs a pinned tool from PyPI into the tools venv. Panics with everything it saw.
+fn provision(root: &Path, tool: &str, pin: &str) -> PathBuf {
+    let venv = root.join("venv");
+    if !venv.join("bin/python").exists() {
+        run_ok(Command::new("python3").args(["-m", "venv"]).arg(&venv));
+    }
+    run_ok(Command::new(venv.join("bin/python")).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        pin,
+    ]));
+    let installed = venv.join("bin").join(tool);
+    assert!(
+        installed.is_file(),
+        "installing {pin} did not produce {}",
+        installed.display()
+    );
+    installed
+}
+
+fn run_ok(command: &mut Command) {
+    let output = command
+        .output()
+        .unwrap_or_else(|error| panic!("{command:?}: {error}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed\n--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// An exclusive lock on a file, released when dropped.
+pub fn lock_file(path: &Path) -> File {
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .unwrap();
+    file.lock().unwrap();
+    file
+}
+
+/// Serializes everything that builds into the shared target dir.
+pub fn build_lock() -> File {
+    std::fs::create_dir_all(scratch()).unwrap();
+    lock_file(&scratch().join("build.lock"))
+}
+
+/// A copy of a fixture in a fresh temporary directory.
+pub struct TestProject {
+    _temp: tempfile::TempDir,
+    pub root: PathBuf,
+}
+
+impl TestProject {
+    pub fn from_fixture(name: &str) -> TestProject {
+        Self::from_fixture_at(name, name)
+    }
+
+    /// Copies `tests/fixtures/<fixture>` to `<tempdir>/<dir_name>` (dir_name may hold spaces).
+    pub fn from_fixture_at(fixture: &str, dir_name: &str) -> TestProject {
+        let temp = tempfile::Builder::new()
+            .prefix("cargo-pyo3-test-")
+            .tempdir()
+            .unwrap();
+        let root = temp.path().join(dir_name);
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(fixture);
+        copy_dir(&source, &root);
+        TestProject { _temp: temp, root }
+    }
+
+    /// An empty project directory, for tests that write their own files.
+    pub fn empty(dir_name: &str) -> TestProject {
+        let temp = tempfile::Builder::new()
+            .prefix("cargo-pyo3-test-")
+            .tempdir()
+            .unwrap();
+        let root = temp.path().join(dir_name);
+        std::fs::create_dir_all(&root).unwrap();
+        TestProject { _temp: temp, root }
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.root.join(relative)
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path(relative)).unwrap()
+    }
+
+    pub fn write(&self, relative: &str, contents: &str) {
+        let path = self.path(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, contents).unwrap();
+    }
+
+    /// Replaces `from` with `to` in a file, asserting it was there.
+    pub fn edit(&self, relative: &str, from: &str, to: &str) {
+        let text = self.read(relative);
+        assert!(text.contains(from), "`{from}` not in {relative}");
+        self.write(relative, &text.replacen(from, to, 1));
+    }
+
+    /// `cargo pyo3 <args>` in this project.
+    pub fn cargo_pyo3(&self) -> TestCommand {
+        cargo_pyo3(&self.root)
+    }
+
+    pub fn venv_python(&self) -> PathBuf {
+        self.path(".venv/bin/python")
+    }
+
+    /// Runs python code with the venv's python, isolated, from a neutral directory.
+    pub fn python(&self, code: &str) -> Run {
+        let neutral = tempfile::tempdir().unwrap();
+        TestCommand::new(self.venv_python(), neutral.path())
+            .args(["-I", "-c", code])
+            .run()
+    }
+
+    /// The receipt `dev` wrote, parsed.
+    pub fn receipt(&self) -> serde_json::Value {
+        let state = fixture_target_dir().join("cargo-pyo3");
+        let manifest = std::fs::canonicalize(self.path("Cargo.toml")).unwrap();
+        for entry in std::fs::read_dir(&state).unwrap() {
+            let receipt = entry.unwrap().path().join("receipt.json");
+            if let Ok(text) = std::fs::read_to_string(&receipt) {
+                let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+                if value["manifest_path"] == manifest.to_str().unwrap() {
+                    return value;
+                }
+            }
+        }
+        panic!(
+            "no receipt for {} in {}",
+            manifest.display(),
+            state.display()
+        );
+    }
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "target" && entry.file_name() != ".venv" {
+                copy_dir(&entry.path(), &target);
+            }
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The `cargo-pyo3` binary under test, run as cargo runs it.
+pub fn cargo_pyo3(dir: &Path) -> TestCommand {
+    TestCommand::new(env!("CARGO_BIN_EXE_cargo-pyo3"), dir).arg("pyo3")
+}
+
+/// A command with the test environment: isolated, tools on PATH, shared caches.
+pub struct TestCommand {
+    command: Command,
+    uv: bool,
+}
+
+impl TestCommand {
+    pub fn new(program: impl Into<OsString>, dir: &Path) -> TestCommand {
+        let mut command = Command::new(program.into());
+        command.current_dir(dir).stdin(std::process::Stdio::null());
+        for variable in [
+            "VIRTUAL_ENV",
+            "CONDA_PREFIX",
+            "PYTHONPATH",
+            "PYTHONHOME",
+            "UV_PROJECT_ENVIRONMENT",
+            "UV_NO_SYNC",
+            "CARGO_BUILD_TARGET_DIR",
+        ] {
+            command.env_remove(variable);
+        }
+        command
+            .env("NO_COLOR", "1")
+            .env("CARGO_TERM_COLOR", "never")
+            .env("CARGO_TARGET_DIR", fixture_target_dir())
+            .env("UV_CACHE_DIR", uv_cache_dir())
+            .env("UV_PYTHON_DOWNLOADS", "never")
+            .env("UV_NO_PROGRESS", "1")
+            .env("PIP_DISABLE_PIP_VERSION_CHECK", "1");
+        TestCommand { command, uv: true }
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.command.arg(arg);
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.command.args(args);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.command.env(key, value);
+        self
+    }
+
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.command.env_remove(key);
+        self
+    }
+
+    /// PATH without any uv: maturin only, so the pip code paths run.
+    pub fn without_uv(mut self) -> Self {
+        self.uv = false;
+        self
+    }
+
+    /// Runs it to completion and returns what it did (never panics on a non-zero exit).
+    pub fn run(mut self) -> Run {
+        let tools = tools();
+        let ours = if self.uv {
+            &tools.all
+        } else {
+            &tools.maturin_only
+        };
+        let inherited = std::env::var_os("PATH").unwrap_or_default();
+        let rest =
+            std::env::split_paths(&inherited).filter(|dir| self.uv || !dir.join("uv").is_file());
+        let path = std::env::join_paths(std::iter::once(ours.clone()).chain(rest)).unwrap();
+        self.command.env("PATH", path);
+        let command = format!("{:?}", self.command);
+        let _lock = build_lock();
+        let output = self
+            .command
+            .output()
+            .unwrap_or_else(|error| panic!("could not run {command}: {error}"));
+        Run {
+            command,
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// What a command did. Its `Debug` shows everything, so a failed assertion explains itself.
+pub struct Run {
+    pub command: String,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, Some(code), "{self:?}");
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_stderr_contains(&self, needle: &str) -> &Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}\n{self:?}"
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|error| panic!("{error}\n{self:?}"))
+    }
+}
+
+impl fmt::Debug for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "command: {}", self.command)?;
+        writeln!(f, "exit code: {:?}", self.code)?;
+        writeln!(f, "----- stdout -----\n{}", self.stdout)?;
+        write!(f, "----- stderr -----\n{}", self.stderr)
+    }
+}
+
+/// sha256 of a file, hex.
+pub fn sha256(path: &Path) -> String {
+    use sha2::Digest;
+    let bytes = std::fs::read(path).unwrap();
+    sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// Every file under `dir` with its sha256, for "nothing changed" assertions.
+pub fn snapshot_tree(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut files = Vec::new();
+    walk(dir, dir, &mut files);
+    files.sort();
+    files
+}
+
+fn walk(root: &Path, dir: &Path, files: &mut Vec<(PathBuf, String)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        let kind = entry.file_type().unwrap();
+        let relative = path.strip_prefix(root).unwrap().to_path_buf();
+        if kind.is_dir() {
+            files.push((relative, "dir".into()));
+            walk(root, &path, files);
+        } else if kind.is_symlink() {
+            let target = std::fs::read_link(&path).unwrap();
+            files.push((relative, format!("-> {}", target.display())));
+        } else {
+            files.push((relative, sha256(&path)));
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! `cargo pyo3 dev` end to end: real cargo, maturin, python, uv and pip on fixture copies.
+
+mod common;
+
+use common::TestProject;
+
+const NEW_FUNCTION: &str = r#"
+#[pyfunction]
+fn fresh() -> &'static str {
+    "fresh"
+}
+"#;
+
+fn extension(receipt: &serde_json::Value) -> &serde_json::Value {
+    &receipt["extensions"][0]
+}
+
+#[track_caller]
+fn assert_proven(project: &TestProject, receipt: &serde_json::Value) {
+    let extension = extension(receipt);
+    assert_eq!(extension["problem"], serde_json::Value::Null, "{receipt:#}");
+    assert_eq!(
+        extension["loaded_sha256"], extension["wheel_sha256"],
+        "{receipt:#}"
+    );
+    let loaded = extension["loaded_path"].as_str().unwrap();
+    let venv = std::fs::canonicalize(project.path(".venv")).unwrap();
+    assert!(
+        loaded.starts_with(venv.to_str().unwrap()),
+        "{loaded} not in {venv:?}"
+    );
+    // Hash the loaded file ourselves: the receipt must not be taking its own word for it.
+    assert_eq!(
+        common::sha256(loaded.as_ref()),
+        extension["wheel_sha256"].as_str().unwrap()
+    );
+}
+
+#[test]
+fn pure_layout_is_proven_and_an_edit_reaches_python() {
+    let project = TestProject::from_fixture("pure");
+    let first = project.cargo_pyo3().arg("dev").arg("--json").run();
+    first.assert_code(0).assert_stderr_contains("Proven");
+    let receipt = first.json();
+    assert_eq!(
+        receipt,
+        project.receipt(),
+        "--json prints the receipt it wrote"
+    );
+    assert_proven(&project, &receipt);
+    assert_eq!(receipt["module"], "purefix");
+    assert_eq!(extension(&receipt)["module"], "purefix.purefix");
+    project
+        .python(
+            "import purefix; assert purefix.answer() == 42; assert not hasattr(purefix, 'fresh')",
+        )
+        .assert_code(0);
+
+    project.edit(
+        "src/lib.rs",
+        "#[pymodule]",
+        &format!("{NEW_FUNCTION}\n#[pymodule]"),
+    );
+    project.edit(
+        "src/lib.rs",
+        "    Ok(())",
+        "    m.add_function(wrap_pyfunction!(fresh, m)?)?;\n    Ok(())",
+    );
+    let second = project.cargo_pyo3().arg("dev").run();
+    second.assert_code(0);
+    let updated = project.receipt();
+    assert_proven(&project, &updated);
+    assert_ne!(
+        extension(&updated)["wheel_sha256"],
+        extension(&receipt)["wheel_sha256"],
+        "the extension changed"
+    );
+    assert!(updated["built_at_unix_ms"].as_u64() > receipt["built_at_unix_ms"].as_u64());
+    project
+        .python("import purefix; assert purefix.fresh() == 'fresh'")
+        .assert_code(0);
+}
+
+#[test]
+fn mixed_layout_is_proven_and_an_in_tree_copy_does_not_fool_the_proof() {
+    let project = TestProject::from_fixture("mixed");
+    project.cargo_pyo3().arg("dev").run().assert_code(0);
+    let receipt = project.receipt();
+    assert_proven(&project, &receipt);
+    assert_eq!(receipt["module"], "mixedfix._core");
+    assert_eq!(extension(&receipt)["module"], "mixedfix._core");
+
+    // The trap `maturin develop` leaves in mixed projects: a copy of the extension in the source
+    // tree, which wins when Python runs from `python/`.
+    let installed = extension(&receipt)["loaded_path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let planted = project.path("python/mixedfix/_core.cpython-311-x86_64-linux-gnu.so");
+    std::fs::copy(&installed, &planted).unwrap();
+    project.edit("src/lib.rs", "x * 2", "x * 3");
+
+    project.cargo_pyo3().arg("dev").run().assert_code(0);
+    let updated = project.receipt();
+    assert_proven(&project, &updated);
+    assert_ne!(
+        extension(&updated)["loaded_sha256"].as_str().unwrap(),
+        common::sha256(&planted),
+        "the proof hashed the in-tree copy"
+    );
+    project
+        .python("import mixedfix; assert mixedfix.double(2) == 6, mixedfix.double(2)")
+        .assert_code(0);
+}
+
+#[test]
+fn pip_install_without_uv_in_a_path_with_spaces_and_non_ascii() {
+    let project = TestProject::from_fixture_at("pure", "my projé with spaces");
+    let run = project.cargo_pyo3().arg("dev").without_uv().run();
+    run.assert_code(0).assert_stderr_contains("Proven");
+    let receipt = project.receipt();
+    assert_proven(&project, &receipt);
+    assert_eq!(receipt["tools"]["installer"], "pip");
+    assert_eq!(receipt["tools"]["uv"], serde_json::Value::Null);
+    let config = project.read(".venv/pyvenv.cfg");
+    assert!(
+        !config.contains("uv ="),
+        "the venv came from `python -m venv`:\n{config}"
+    );
+}
+
+#[test]
+fn a_compile_error_installs_nothing_and_keeps_the_proven_build() {
+    let project = TestProject::from_fixture("pure");
+    project.cargo_pyo3().arg("dev").run().assert_code(0);
+    let before = project.receipt();
+    let installed = extension(&before)["loaded_path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    project.edit("src/lib.rs", "42", "42 +");
+    let run = project.cargo_pyo3().arg("dev").run();
+    run.assert_code(2)
+        .assert_stderr_contains("error: the build failed");
+    assert!(
+        run.stderr.contains("error: expected expression"),
+        "rustc's error is shown\n{run:?}"
+    );
+    assert!(run.stderr.contains("hint:"), "{run:?}");
+
+    assert_eq!(
+        project.receipt(),
+        before,
+        "the receipt still describes the proven build"
+    );
+    assert_eq!(
+        common::sha256(installed.as_ref()),
+        extension(&before)["wheel_sha256"].as_str().unwrap()
+    );
+    project
+        .python("import purefix; assert purefix.answer() == 42")
+        .assert_code(0);
+}
+
+#[test]
+fn a_venv_without_pip_and_no_uv_is_a_clear_error() {
+    let project = TestProject::from_fixture("pure");
+    common::TestCommand::new("python3", &project.root)
+        .args(["-m", "venv", "--without-pip", ".venv"])
+        .run()
+        .assert_code(0);
+    let before = common::snapshot_tree(&project.root);
+    let run = project.cargo_pyo3().arg("dev").without_uv().run();
+    run.assert_code(2)
+        .assert_stderr_contains("has no pip and uv is not on PATH")
+        .assert_stderr_contains("hint:");
+    assert_eq!(common::snapshot_tree(&project.root), before);
+}
+
+/// Cases rejected before anything is built: exit 2, one error line naming the file, a hint.
+mod bad_projects {
+    use super::*;
+
+    #[track_caller]
+    fn assert_error(run: &common::Run, needle: &str) {
+        run.assert_code(2).assert_stderr_contains(needle);
+        let first = run.stderr.lines().next().unwrap_or_default();
+        assert!(first.starts_with("error: "), "{run:?}");
+        assert!(run.stderr.contains("\nhint: "), "{run:?}");
+    }
+
+    #[test]
+    fn no_cargo_toml() {
+        let project = TestProject::empty("nothing here");
+        let run = project.cargo_pyo3().arg("dev").run();
+        assert_error(&run, "could not find `Cargo.toml`");
+        assert!(
+            run.stderr.contains("nothing here"),
+            "names the directory\n{run:?}"
+        );
+        assert!(
+            !project.path(".venv").exists(),
+            "no venv created for a non-project"
+        );
+    }
+
+    #[test]
+    fn not_a_pyo3_project() {
+        let project = TestProject::empty("plain");
+        project.write(
+            "Cargo.toml",
+            "[package]\nname = \"plain\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[lib]\ncrate-type = [\"cdylib\"]\n\n[workspace]\n",
+        );
+        project.write("src/lib.rs", "");
+        let run = project.cargo_pyo3().arg("dev").run();
+        assert_error(&run, "is not a PyO3 project");
+        assert!(run.stderr.contains("Cargo.toml"), "{run:?}");
+    }
+
+    #[test]
+    fn workspace_with_two_pyo3_packages_needs_p() {
+        let project = TestProject::empty("workspace");
+        project.write(
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"one\", \"two\"]\nresolver = \"2\"\n",
+        );
+        for name in ["one", "two"] {
+            project.write(
+                &format!("{name}/Cargo.toml"),
+                &format!(
+                    "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[lib]\ncrate-type = [\"cdylib\"]\n\n[dependencies]\npyo3 = \"0.29\"\n"
+                ),
+            );
+            project.write(&format!("{name}/src/lib.rs"), "");
+        }
+        let run = project.cargo_pyo3().arg("dev").run();
+        assert_error(&run, "has 2 PyO3 packages: `one`, `two`");
+        assert!(run.stderr.contains("-p one"), "{run:?}");
+    }
+
+    #[test]
+    fn manifest_path_to_a_directory() {
+        let project = TestProject::from_fixture("pure");
+        let run = project
+            .cargo_pyo3()
+            .args(["dev", "--manifest-path", "."])
+            .run();
+        assert_error(&run, "must point to a `Cargo.toml` file");
+    }
+
+    #[test]
+    fn malformed_pyproject_names_the_line() {
+        let project = TestProject::from_fixture("pure");
+        project.edit("pyproject.toml", "[project]", "[project\n");
+        let run = project.cargo_pyo3().arg("dev").run();
+        assert_error(&run, "failed to parse");
+        assert!(run.stderr.contains("pyproject.toml"), "{run:?}");
+        assert!(run.stderr.contains("line 5"), "{run:?}");
+    }
+}
+
+#[test]
+fn help_is_stable() {
+    let dir = std::env::temp_dir();
+    let top = common::cargo_pyo3(&dir).arg("--help").run();
+    top.assert_code(0);
+    insta::assert_snapshot!("help", top.stdout);
+    let dev = common::cargo_pyo3(&dir).args(["dev", "--help"]).run();
+    dev.assert_code(0);
+    insta::assert_snapshot!("dev_help", dev.stdout);
+}
