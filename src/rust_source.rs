@@ -126,6 +126,21 @@ pub(crate) enum MemberKind {
 }
 
 impl MemberKind {
+    /// What Python sees: methods are methods, everything else is an attribute of the class.
+    pub(crate) fn name_kind(self) -> NameKind {
+        match self {
+            MemberKind::Method
+            | MemberKind::StaticMethod
+            | MemberKind::ClassMethod
+            | MemberKind::Constructor => NameKind::Method,
+            MemberKind::Getter
+            | MemberKind::Setter
+            | MemberKind::Field
+            | MemberKind::ClassAttribute
+            | MemberKind::Variant => NameKind::Attribute,
+        }
+    }
+
     fn describe(self) -> &'static str {
         match self {
             MemberKind::Method => "method",
@@ -148,7 +163,8 @@ pub(crate) struct Member {
     pub(crate) python_name: String,
     pub(crate) kind: MemberKind,
     pub(crate) location: Location,
-    /// The attribute that gave it a name other than its Rust one, if any.
+    /// Why its Python name differs from the Rust one, quoted for messages: "`#[getter]` drops
+    /// the `get_` prefix", "`#[pyo3(name = "incr")]`".
     pub(crate) renamed_by: Option<String>,
     /// Every type name mentioned in the return type (`Self` already replaced by the class):
     /// how classes that are only handed out by methods are recognised.

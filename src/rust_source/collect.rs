@@ -269,7 +269,7 @@ impl Collector {
                 if exposed && let Some(name) = explicit {
                     members.push(Member {
                         rust_name: name.clone(),
-                        renamed_by: Some(format!("#[pyo3(name = \"{name}\")]")),
+                        renamed_by: Some(format!("`#[pyo3(name = \"{name}\")]`")),
                         python_name: name,
                         kind: MemberKind::Field,
                         location,
@@ -284,11 +284,11 @@ impl Collector {
                 continue;
             }
             let (python_name, renamed_by) = match (&explicit, &rename_all) {
-                (Some(name), _) => (name.clone(), Some(format!("#[pyo3(name = \"{name}\")]"))),
+                (Some(name), _) => (name.clone(), Some(format!("`#[pyo3(name = \"{name}\")]`"))),
                 (None, Some(rule)) => match attributes::rename(&field_name, rule) {
                     Some(renamed) => (
                         renamed,
-                        Some(format!("#[pyclass(rename_all = \"{rule}\")]")),
+                        Some(format!("`#[pyclass(rename_all = \"{rule}\")]`")),
                     ),
                     None => (field_name.clone(), None),
                 },
@@ -330,11 +330,13 @@ impl Collector {
                 let variant_name = unraw(&variant.ident);
                 let explicit = text_option(&variant.attrs, &[], "name").map(|(_, name)| name);
                 let (python_name, renamed_by) = match (explicit, &rename_all) {
-                    (Some(name), _) => (name.clone(), Some(format!("#[pyo3(name = \"{name}\")]"))),
+                    (Some(name), _) => {
+                        (name.clone(), Some(format!("`#[pyo3(name = \"{name}\")]`")))
+                    }
                     (None, Some(rule)) => match attributes::rename(&variant_name, rule) {
                         Some(renamed) => (
                             renamed,
-                            Some(format!("#[pyclass(rename_all = \"{rule}\")]")),
+                            Some(format!("`#[pyclass(rename_all = \"{rule}\")]`")),
                         ),
                         None => (variant_name.clone(), None),
                     },
@@ -679,7 +681,7 @@ fn pymethods_member(item: &syn::ImplItem, class_name: &str, file: &Path) -> Opti
             Some(Member {
                 renamed_by: explicit
                     .as_ref()
-                    .map(|name| format!("#[pyo3(name = \"{name}\")]")),
+                    .map(|name| format!("`#[pyo3(name = \"{name}\")]`")),
                 python_name: explicit.unwrap_or_else(|| rust_name.clone()),
                 rust_name,
                 kind: MemberKind::ClassAttribute,
@@ -695,7 +697,7 @@ fn method_member(function: &syn::ImplItemFn, class_name: &str, file: &Path) -> M
     let attrs = &function.attrs;
     let rust_name = unraw(&function.sig.ident);
     let explicit = text_option(attrs, &[], "name").map(|(_, name)| name);
-    let renamed = |name: &String| Some(format!("#[pyo3(name = \"{name}\")]"));
+    let renamed = |name: &String| Some(format!("`#[pyo3(name = \"{name}\")]`"));
     let (kind, python_name, renamed_by) = if attributes::has(attrs, "new") {
         (MemberKind::Constructor, "__new__".to_owned(), None)
     } else if let Some((kind, attribute, prefix)) = attributes::find(attrs, "getter")
@@ -711,7 +713,7 @@ fn method_member(function: &syn::ImplItemFn, class_name: &str, file: &Path) -> M
             "setter"
         };
         match (attributes::property_name(attribute), &explicit) {
-            (Some(name), _) => (kind, name.clone(), Some(format!("#[{keyword}({name})]"))),
+            (Some(name), _) => (kind, name.clone(), Some(format!("`#[{keyword}({name})]`"))),
             (None, Some(name)) => (kind, name.clone(), renamed(name)),
             // PyO3 names `get_x`/`set_x` properties `x`.
             (None, None) => match rust_name
@@ -721,7 +723,7 @@ fn method_member(function: &syn::ImplItemFn, class_name: &str, file: &Path) -> M
                 Some(stripped) => (
                     kind,
                     stripped.to_owned(),
-                    Some(format!("#[{keyword}] on `{rust_name}`")),
+                    Some(format!("`#[{keyword}]` drops the `{prefix}` prefix")),
                 ),
                 None => (kind, rust_name.clone(), None),
             },

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::exports::{Target, describe_module};
-use super::{CrateScan, Exports, Location, ModuleDef, ModuleStyle, Unregistered};
+use super::{CrateScan, Exports, Location, ModuleDef, ModuleStyle, NameKind, Unregistered};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -35,6 +35,8 @@ pub(crate) struct Explanation {
     pub(crate) fix: Option<String>,
     /// Where the sources define the name, when they do.
     pub(crate) location: Option<Location>,
+    /// What the sources say it is, when they know.
+    pub(crate) kind: Option<NameKind>,
 }
 
 impl Explanation {
@@ -44,7 +46,13 @@ impl Explanation {
             message,
             fix: None,
             location: None,
+            kind: None,
         }
+    }
+
+    fn kind(mut self, kind: NameKind) -> Self {
+        self.kind = Some(kind);
+        self
     }
 }
 
@@ -71,6 +79,7 @@ impl Exports {
         if let Some(exported) = self.get(name) {
             return Explanation {
                 location: Some(exported.location.clone()),
+                kind: Some(exported.kind),
                 ..Explanation::new(
                     MissReason::InSource,
                     format!(
@@ -81,19 +90,7 @@ impl Exports {
             };
         }
         let Some(root) = self.root else {
-            let found = scan.top_level_module_names();
-            let found = if found.is_empty() {
-                "there is none".to_owned()
-            } else {
-                format!("found: {}", quoted_list(&found))
-            };
-            return Explanation::new(
-                MissReason::NoModule,
-                format!(
-                    "no `#[pymodule]` named `{}` in the sources ({found})",
-                    self.extension_name
-                ),
-            );
+            return self.no_root(scan);
         };
         let parts: Vec<&str> = name.split('.').collect();
         let mut container = Container::Module(root);
@@ -124,6 +121,23 @@ impl Exports {
             prefix = format!("{dotted}.");
         }
         Explanation::new(MissReason::Unknown, format!("`{name}` is not a valid name"))
+    }
+
+    /// Why the sources export nothing: no `#[pymodule]` has the extension's name.
+    pub(crate) fn no_root(&self, scan: &CrateScan) -> Explanation {
+        let found = scan.top_level_module_names();
+        let found = if found.is_empty() {
+            "there is none".to_owned()
+        } else {
+            format!("found: {}", quoted_list(&found))
+        };
+        Explanation::new(
+            MissReason::NoModule,
+            format!(
+                "no `#[pymodule]` named `{}` in the sources ({found})",
+                self.extension_name
+            ),
+        )
     }
 
     fn explain_part(
@@ -160,7 +174,9 @@ impl Exports {
                 location: &class.location,
             };
             if let Some(elsewhere) = self.class_name(index) {
-                return self.elsewhere(&here, elsewhere, &class.location);
+                return self
+                    .elsewhere(&here, elsewhere, &class.location)
+                    .kind(NameKind::Class);
             }
             if let Some(internal) = self
                 .internal
@@ -171,6 +187,7 @@ impl Exports {
                 return Explanation {
                     fix: Some(fix.clone()),
                     location: Some(class.location.clone()),
+                    kind: Some(NameKind::Class),
                     ..Explanation::new(
                         MissReason::Internal,
                         format!(
@@ -199,7 +216,9 @@ impl Exports {
                 continue;
             }
             if let Some(elsewhere) = self.function_name(index) {
-                return self.elsewhere(&here, elsewhere, &function.location);
+                return self
+                    .elsewhere(&here, elsewhere, &function.location)
+                    .kind(NameKind::Function);
             }
             let item = Item {
                 keyword: "fn",
@@ -228,6 +247,7 @@ impl Exports {
                     &class.python_name,
                     &class.attribute,
                     &class.location,
+                    NameKind::Class,
                 )
             })
             .chain(scan.functions.iter().map(|function| {
@@ -236,14 +256,16 @@ impl Exports {
                     &function.python_name,
                     &function.attribute,
                     &function.location,
+                    NameKind::Function,
                 )
             }))
-            .find(|(rust_name, python_name, _, _)| {
+            .find(|(rust_name, python_name, _, _, _)| {
                 rust_name.as_str() == part && python_name.as_str() != part
             });
-        if let Some((_, python_name, attribute, location)) = renamed {
+        if let Some((_, python_name, attribute, location, kind)) = renamed {
             return Explanation {
                 location: Some(location.clone()),
+                kind: Some(kind),
                 ..Explanation::new(
                     MissReason::Elsewhere,
                     format!(
@@ -329,6 +351,7 @@ impl Exports {
         Some(Explanation {
             fix: Some(fix.clone()),
             location: Some(child.location.clone()),
+            kind: Some(NameKind::Module),
             ..Explanation::new(
                 MissReason::NotRegistered,
                 format!(
@@ -355,12 +378,14 @@ impl Exports {
             .find(|member| member.rust_name == part && member.python_name != part)
         {
             let why = member.renamed_by.as_deref().unwrap_or("its attribute");
+            // `why` is already quoted: "`#[pyo3(name = \"incr\")]`".
             return Explanation {
                 location: Some(member.location.clone()),
+                kind: Some(member.kind.name_kind()),
                 ..Explanation::new(
                     MissReason::Elsewhere,
                     format!(
-                        "`{class_name}.{part}` is exposed as `{class_name}.{}` (`{why}` at {})",
+                        "`{class_name}.{part}` is exposed as `{class_name}.{}` ({why} at {})",
                         member.python_name, member.location
                     ),
                 )
@@ -374,6 +399,7 @@ impl Exports {
             return Explanation {
                 fix: Some("move it into the `#[pymethods]` impl block".to_owned()),
                 location: Some(location.clone()),
+                kind: Some(NameKind::Method),
                 ..Explanation::new(
                     MissReason::NotExposed,
                     format!(
@@ -392,6 +418,7 @@ impl Exports {
             return Explanation {
                 fix: Some("#[pyo3(get)]".to_owned()),
                 location: Some(location.clone()),
+                kind: Some(NameKind::Attribute),
                 ..Explanation::new(
                     MissReason::NotExposed,
                     format!(
@@ -457,9 +484,15 @@ impl Exports {
             ),
             None => format!("{defined} but never registered: add `{fix}` to {place}"),
         };
+        let kind = match register_as {
+            RegisterAs::Class => NameKind::Class,
+            RegisterAs::Function => NameKind::Function,
+            RegisterAs::Module => NameKind::Module,
+        };
         Explanation {
             fix: Some(fix),
             location: Some(item.location.clone()),
+            kind: Some(kind),
             ..Explanation::new(MissReason::NotRegistered, message)
         }
     }

@@ -258,17 +258,7 @@ impl CrateScan {
             target: Target::Class(class),
         });
         for (index, member) in definition.members.iter().enumerate() {
-            let kind = match member.kind {
-                MemberKind::Method
-                | MemberKind::StaticMethod
-                | MemberKind::ClassMethod
-                | MemberKind::Constructor => NameKind::Method,
-                MemberKind::Getter
-                | MemberKind::Setter
-                | MemberKind::Field
-                | MemberKind::ClassAttribute
-                | MemberKind::Variant => NameKind::Attribute,
-            };
+            let kind = member.kind.name_kind();
             exports.push(ExportedName {
                 name: format!("{class_name}.{}", member.python_name),
                 kind,
