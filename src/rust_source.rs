@@ -22,8 +22,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::Serialize;
 
-pub(crate) use explain::{Explanation, MissReason};
-pub(crate) use exports::{ExportedName, Exports, InternalClass, NameKind, Unregistered};
+pub(crate) use explain::MissReason;
+use exports::NameKind;
+pub(crate) use exports::{Exports, Unregistered};
 use names::NameResolver;
 
 /// A place in the sources: a file (relative to the project directory when it is inside it) and a

@@ -109,6 +109,8 @@ struct Report {
     module: String,
     extension: String,
     venv: PathBuf,
+    /// The file of the module imported (a package's `__init__.py` in the pure layout).
+    module_file: Option<String>,
     /// The file Python loaded for the extension.
     loaded: Option<String>,
     import_error: Option<String>,
@@ -219,6 +221,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitStatus> {
         module: project.module_name.clone(),
         extension: project.extension_module(),
         venv: venv.root.clone(),
+        module_file: runtime.module_file.clone(),
         loaded: runtime.extension_file.clone(),
         import_error: runtime.import_error.clone(),
         source_problem: exports

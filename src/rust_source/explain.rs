@@ -202,7 +202,7 @@ impl Exports {
                     )
                 };
             }
-            return self.not_registered(
+            let mut explanation = self.not_registered(
                 scan,
                 module,
                 &here,
@@ -210,6 +210,13 @@ impl Exports {
                 RegisterAs::Class,
                 scan.modules_registering_class(index),
             );
+            // A common misreading of the PyO3 option: it names `__module__`, nothing more.
+            if let Some(python_module) = &class.python_module {
+                explanation.message.push_str(&format!(
+                    " (`module = \"{python_module}\"` only sets `__module__`; it registers nothing)"
+                ));
+            }
+            return explanation;
         }
         for (index, function) in scan.functions.iter().enumerate() {
             if function.python_name != part {

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::exports::{ExportedName, NameKind};
 use super::*;
 
 /// Writes `files` (path, text) under a temporary project and scans its `src/lib.rs`.
@@ -780,5 +781,21 @@ fn private_class_in_another_module_needs_visibility() {
     assert_eq!(
         explanation.fix.as_deref(),
         Some("m.add_class::<hidden::Private>()?;")
+    );
+}
+
+#[test]
+fn module_option_is_not_a_registration() {
+    let (_project, scan) = scan_files(&[(
+        "src/lib.rs",
+        "use pyo3::prelude::*;\n\n#[pyclass(module = \"app.models\")]\nstruct Model;\n\n#[pymodule]\nfn app(m: &Bound<'_, PyModule>) -> PyResult<()> {\n    Ok(())\n}\n",
+    )]);
+    let explanation = scan.exports("app").explain(&scan, "Model");
+    assert!(
+        explanation
+            .message
+            .ends_with("(`module = \"app.models\"` only sets `__module__`; it registers nothing)"),
+        "{}",
+        explanation.message
     );
 }
