@@ -5,6 +5,7 @@ mod commands;
 mod env;
 mod output;
 mod process;
+mod scaffold;
 
 use std::process::ExitCode;
 
