@@ -136,7 +136,27 @@ fn create_project(
     let git = vcs::decide(vcs, &root);
 
     let written = plan.write(&existing.kept)?;
+    report_created(path, &root, &name, layout, &written, &existing.kept, &plan);
+    report_workspace(&enclosing);
+    initialize_git(git, path, &root)?;
+    let next = if is_current_directory(&root) {
+        "cargo pyo3 dev".to_owned()
+    } else {
+        format!("cd {} && cargo pyo3 dev", shell_word(path))
+    };
+    output::status("Next", next);
+    Ok(ExitStatus::Success)
+}
 
+fn report_created(
+    path: &Path,
+    root: &Path,
+    name: &ProjectName,
+    layout: Layout,
+    written: &[String],
+    kept: &[String],
+    plan: &scaffold::Plan,
+) {
     let layout_word = match layout {
         Layout::Pure => "pure",
         Layout::Mixed => "mixed",
@@ -150,16 +170,19 @@ fn create_project(
             path.display()
         ),
     );
-    for file in &written {
+    for file in written {
         output::line(format!("{:>12} {file}", ""));
     }
-    for file in &existing.kept {
+    for file in kept {
         output::status("Kept", format!("existing {file}"));
     }
-    if existing.kept.iter().any(|file| file == GITIGNORE) {
-        warn_about_gitignore(&root, &plan)?;
+    if kept.iter().any(|file| file == GITIGNORE) {
+        warn_about_gitignore(root, plan);
     }
-    match &enclosing {
+}
+
+fn report_workspace(enclosing: &Enclosing) {
+    match enclosing {
         Enclosing::Nothing => {}
         Enclosing::Member { root } => output::line(format!(
             "note: the project joins the Cargo workspace at `{}`, whose `members` include it",
@@ -173,9 +196,14 @@ fn create_project(
             root.display()
         )),
     }
-    match git {
+}
+
+/// Runs the decision made before writing. A failed `git init` is an error even though the files
+/// are in place: the user asked for a repository and must learn that there is none.
+fn initialize_git(decision: GitDecision, path: &Path, root: &Path) -> anyhow::Result<()> {
+    match decision {
         GitDecision::Initialize { git } => {
-            vcs::initialize(&git, &root).map_err(|error| {
+            vcs::initialize(&git, root).map_err(|error| {
                 let hint = format!(
                     "the files are in place: run `git init` in `{}` yourself, or pass \
                      `--vcs none`",
@@ -196,13 +224,7 @@ fn create_project(
             ));
         }
     }
-    let next = if is_current_directory(&root)? {
-        "cargo pyo3 dev".to_owned()
-    } else {
-        format!("cd {} && cargo pyo3 dev", shell_word(path))
-    };
-    output::status("Next", next);
-    Ok(ExitStatus::Success)
+    Ok(())
 }
 
 /// The name from `--name`, else the directory's name; either way validated.
@@ -282,16 +304,23 @@ fn blocked_error(path: &Path, existing: &scaffold::Existing) -> anyhow::Error {
 }
 
 /// An existing `.gitignore` is kept as it is; say which of our lines it lacks, since build
-/// outputs and the venv would otherwise end up in commits.
-fn warn_about_gitignore(root: &Path, plan: &scaffold::Plan) -> anyhow::Result<()> {
+/// outputs and the venv would otherwise end up in commits. The project exists by now, so a
+/// failure to read the file is only a warning.
+fn warn_about_gitignore(root: &Path, plan: &scaffold::Plan) {
     let Some(ours) = plan
         .files()
         .iter()
         .find(|file| file.relative_path == GITIGNORE)
     else {
-        return Ok(());
+        return;
     };
-    let theirs = fs_err::read_to_string(root.join(GITIGNORE))?;
+    let theirs = match fs_err::read_to_string(root.join(GITIGNORE)) {
+        Ok(theirs) => theirs,
+        Err(error) => {
+            output::warning(format!("could not check the existing .gitignore: {error}"));
+            return;
+        }
+    };
     let present: Vec<&str> = theirs.lines().map(str::trim).collect();
     let missing: Vec<&str> = ours
         .contents
@@ -305,13 +334,14 @@ fn warn_about_gitignore(root: &Path, plan: &scaffold::Plan) -> anyhow::Result<()
             missing.join(" ")
         ));
     }
-    Ok(())
 }
 
-fn is_current_directory(root: &Path) -> anyhow::Result<bool> {
-    let current = std::env::current_dir().context("failed to read the current directory")?;
-    let current = fs_err::canonicalize(&current).unwrap_or(current);
-    Ok(current == root)
+/// Whether `root` is the current directory, so the next command needs no `cd`. When the current
+/// directory cannot be read, showing the `cd` is the safe answer.
+fn is_current_directory(root: &Path) -> bool {
+    std::env::current_dir()
+        .and_then(std::fs::canonicalize)
+        .is_ok_and(|current| current == root)
 }
 
 /// A path as one word a user can paste into a shell.
