@@ -417,19 +417,20 @@ pub(crate) fn lookup(path: &Path) -> anyhow::Result<Option<std::fs::Metadata>> {
 pub(crate) fn resolve_destination(path: &Path) -> anyhow::Result<PathBuf> {
     let absolute = std::path::absolute(path)
         .with_context(|| format!("failed to make `{}` absolute", path.display()))?;
-    let mut existing = absolute.as_path();
-    let mut missing = Vec::new();
-    while lookup(existing)?.is_none() {
-        let (Some(parent), Some(name)) = (existing.parent(), existing.file_name()) else {
+    // The longest prefix that exists; everything after it is created later.
+    let components: Vec<Component<'_>> = absolute.components().collect();
+    let mut existing = PathBuf::new();
+    let mut existing_count = 0;
+    for component in &components {
+        let candidate = existing.join(component);
+        if lookup(&candidate)?.is_none() {
             break;
-        };
-        missing.push(name.to_owned());
-        existing = parent;
+        }
+        existing = candidate;
+        existing_count += 1;
     }
-    if absolute
-        .strip_prefix(existing)
-        .is_ok_and(|rest| rest.components().any(|c| c == Component::ParentDir))
-    {
+    let missing = &components[existing_count..];
+    if missing.contains(&Component::ParentDir) {
         return Err(output::user_error(
             format!(
                 "`{}` goes through `..` below a directory that does not exist",
@@ -438,11 +439,9 @@ pub(crate) fn resolve_destination(path: &Path) -> anyhow::Result<PathBuf> {
             "give the path without `..`",
         ));
     }
-    let mut resolved = std::fs::canonicalize(existing)
+    let mut resolved = fs_err::canonicalize(&existing)
         .with_context(|| format!("failed to resolve `{}`", existing.display()))?;
-    for name in missing.into_iter().rev() {
-        resolved.push(name);
-    }
+    resolved.extend(missing);
     Ok(resolved)
 }
 

@@ -545,3 +545,31 @@ fn project_listed_by_workspace_members_joins_the_workspace() {
         std::fs::canonicalize(directory.path()).unwrap()
     );
 }
+
+#[test]
+fn failed_git_init_is_an_error_that_keeps_the_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let directory = temporary_directory();
+    let fake_bin = temporary_directory();
+    let fake_git = fake_bin.path().join("git");
+    std::fs::write(
+        &fake_git,
+        "#!/bin/sh\necho 'fake git refuses' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake_git, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut command = command(directory.path(), &["new", "my-pkg"]);
+    command.env("PATH", fake_bin.path());
+    let run = run_command(command);
+    run.assert_refused("created the project, but `git init` failed", "--vcs none");
+    assert!(run.stderr.contains("fake git refuses"), "{run:?}");
+    assert!(directory.path().join("my-pkg/Cargo.toml").is_file());
+}
+
+#[test]
+fn new_refuses_dot_dot_below_a_missing_directory() {
+    let directory = temporary_directory();
+    let run = cargo_pyo3(directory.path(), &["new", "missing/../my-pkg"]);
+    run.assert_refused("goes through `..`", "without `..`");
+    assert!(fingerprint(directory.path()).is_empty());
+}
