@@ -6,6 +6,7 @@ mod env;
 mod output;
 mod process;
 mod project;
+mod uv_guard;
 mod venv;
 
 use std::process::ExitCode;
