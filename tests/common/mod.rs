@@ -156,6 +156,15 @@ impl TestProject {
         TestProject { _temp: temp, root }
     }
 
+    /// A project at a path inside another test's temporary directory (kept alive by that one).
+    pub fn from_existing(root: PathBuf) -> TestProject {
+        let placeholder = tempfile::tempdir().unwrap();
+        TestProject {
+            _temp: placeholder,
+            root,
+        }
+    }
+
     /// An empty project directory, for tests that write their own files.
     pub fn empty(dir_name: &str) -> TestProject {
         let temp = tempfile::Builder::new()
