@@ -2,127 +2,25 @@
 //! cargo and toml_edit accept the manifests, every refusal (exit 2, the rule, a `hint:`, nothing
 //! changed on disk), git initialization and Cargo workspaces around the project.
 
-use std::collections::BTreeMap;
-use std::fmt;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use sha2::{Digest, Sha256};
-
-/// What one run printed, shown in full when an assertion fails.
-struct Run {
-    command: String,
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl fmt::Debug for Run {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "command: {}\nexit code: {:?}\n----- stdout -----\n{}----- stderr -----\n{}",
-            self.command, self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-impl Run {
-    #[track_caller]
-    fn assert_success(&self) {
-        assert_eq!(self.code, Some(0), "{self:?}");
-    }
-
-    /// Exit code 2, the rule in the message, and a `hint:` line holding `hint`.
-    #[track_caller]
-    fn assert_refused(&self, rule: &str, hint: &str) {
-        assert_eq!(self.code, Some(2), "{self:?}");
-        let error = self
-            .stderr
-            .lines()
-            .find(|line| line.starts_with("error: "))
-            .unwrap_or_else(|| panic!("no error line\n{self:?}"));
-        assert!(
-            error.contains(rule),
-            "expected {rule:?} in the error\n{self:?}"
-        );
-        let hint_line = self
-            .stderr
-            .lines()
-            .find(|line| line.starts_with("hint: "))
-            .unwrap_or_else(|| panic!("no hint line\n{self:?}"));
-        assert!(
-            hint_line.contains(hint),
-            "expected {hint:?} in the hint\n{self:?}"
-        );
-    }
-}
-
-/// The tool with an isolated environment, run in `directory`.
-fn command(directory: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cargo-pyo3"));
-    command
-        .arg("pyo3")
-        .args(args)
-        .current_dir(directory)
-        .env_remove("VIRTUAL_ENV")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", "100");
-    command
-}
-
-fn run_command(mut command: Command) -> Run {
-    let shown = format!("{command:?}");
-    let output = command.output().expect("the binary runs");
-    Run {
-        command: shown,
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
+use common::Run;
 
 fn cargo_pyo3(directory: &Path, args: &[&str]) -> Run {
-    run_command(command(directory, args))
+    common::cargo_pyo3(directory).args(args).run()
 }
 
 fn temporary_directory() -> tempfile::TempDir {
     tempfile::tempdir().expect("a temporary directory")
 }
 
-/// Every entry below `root` → `dir`, or the sha256 of the file: equal fingerprints mean the tree
-/// is byte-for-byte the same.
-fn fingerprint(root: &Path) -> BTreeMap<String, String> {
-    let mut entries = BTreeMap::new();
-    let mut pending = vec![root.to_owned()];
-    while let Some(directory) = pending.pop() {
-        for entry in std::fs::read_dir(&directory).unwrap() {
-            let path = entry.unwrap().path();
-            let relative = path.strip_prefix(root).unwrap().display().to_string();
-            let metadata = std::fs::symlink_metadata(&path).unwrap();
-            let value = if metadata.is_dir() {
-                pending.push(path);
-                "dir".to_owned()
-            } else if metadata.is_symlink() {
-                format!(
-                    "symlink to {}",
-                    std::fs::read_link(&path).unwrap().display()
-                )
-            } else {
-                format!("{:x}", Sha256::digest(std::fs::read(&path).unwrap()))
-            };
-            entries.insert(relative, value);
-        }
-    }
-    entries
-}
-
 /// The file list and every file's contents, `.git` left out.
 fn tree_text(root: &Path) -> String {
     let mut text = String::new();
-    for (relative, value) in fingerprint(root) {
+    for (relative, value) in common::snapshot_tree(root) {
         if relative == ".git" || relative.starts_with(".git/") || value == "dir" {
             continue;
         }
@@ -180,7 +78,7 @@ fn snapshot_of_new(layout: &str) -> String {
         directory.path(),
         &["new", "my-pkg", "--layout", layout, "--vcs", "none"],
     );
-    run.assert_success();
+    run.assert_code(0);
     assert!(run.stdout.is_empty(), "{run:?}");
     format!(
         "exit code: {}\n----- stderr -----\n{}----- files -----\n{}",
@@ -211,7 +109,7 @@ fn generated_manifests_parse_and_agree() {
             directory.path(),
             &["new", "my-pkg", "--layout", layout, "--vcs", "none"],
         );
-        run.assert_success();
+        run.assert_code(0);
         let project = directory.path().join("my-pkg");
 
         let metadata = cargo_metadata(&project.join("Cargo.toml"));
@@ -253,7 +151,7 @@ fn new_accepts_an_empty_directory() {
     let directory = temporary_directory();
     std::fs::create_dir(directory.path().join("empty")).unwrap();
     let run = cargo_pyo3(directory.path(), &["new", "empty", "--vcs", "none"]);
-    run.assert_success();
+    run.assert_code(0);
     assert!(directory.path().join("empty/Cargo.toml").is_file());
 }
 
@@ -261,7 +159,7 @@ fn new_accepts_an_empty_directory() {
 fn new_creates_missing_parents() {
     let directory = temporary_directory();
     let run = cargo_pyo3(directory.path(), &["new", "a/b/my-pkg", "--vcs", "none"]);
-    run.assert_success();
+    run.assert_code(0);
     assert!(directory.path().join("a/b/my-pkg/Cargo.toml").is_file());
     assert!(
         run.stderr.contains("cd a/b/my-pkg && cargo pyo3 dev"),
@@ -275,23 +173,23 @@ fn new_refuses_a_non_empty_directory() {
     let project = directory.path().join("taken");
     std::fs::create_dir(&project).unwrap();
     std::fs::write(project.join("notes.txt"), "mine").unwrap();
-    let before = fingerprint(directory.path());
+    let before = common::snapshot_tree(directory.path());
     let run = cargo_pyo3(directory.path(), &["new", "taken"]);
     run.assert_refused("already exists and is not empty", "cargo pyo3 init taken");
-    assert_eq!(fingerprint(directory.path()), before);
+    assert_eq!(common::snapshot_tree(directory.path()), before);
 }
 
 #[test]
 fn new_refuses_a_file_in_the_way() {
     let directory = temporary_directory();
     std::fs::write(directory.path().join("file"), "mine").unwrap();
-    let before = fingerprint(directory.path());
+    let before = common::snapshot_tree(directory.path());
     let run = cargo_pyo3(directory.path(), &["new", "file"]);
     run.assert_refused(
         "already exists and is not a directory",
         "choose another path",
     );
-    assert_eq!(fingerprint(directory.path()), before);
+    assert_eq!(common::snapshot_tree(directory.path()), before);
 }
 
 #[test]
@@ -302,12 +200,12 @@ fn init_creates_a_project_and_keeps_what_is_there() {
     std::fs::write(project.join("README.md"), "# my own readme\n").unwrap();
     std::fs::write(project.join(".gitignore"), "/target\n").unwrap();
     std::fs::write(project.join("notes.txt"), "mine").unwrap();
-    let before = fingerprint(&project);
+    let before = common::snapshot_tree(&project);
 
     let run = cargo_pyo3(directory.path(), &["init", "existing", "--vcs", "none"]);
-    run.assert_success();
+    run.assert_code(0);
 
-    let after = fingerprint(&project);
+    let after = common::snapshot_tree(&project);
     for (relative, value) in &before {
         assert_eq!(after.get(relative), Some(value), "{relative} changed");
     }
@@ -334,7 +232,7 @@ fn init_defaults_to_the_current_directory() {
     let project = directory.path().join("here-pkg");
     std::fs::create_dir(&project).unwrap();
     let run = cargo_pyo3(&project, &["init", "--layout", "mixed", "--vcs", "none"]);
-    run.assert_success();
+    run.assert_code(0);
     assert!(project.join("python/here_pkg/__init__.py").is_file());
     assert!(
         run.stderr
@@ -348,20 +246,20 @@ fn init_defaults_to_the_current_directory() {
 fn init_refuses_an_existing_cargo_toml() {
     let directory = temporary_directory();
     std::fs::write(directory.path().join("Cargo.toml"), "[package]\n").unwrap();
-    let before = fingerprint(directory.path());
+    let before = common::snapshot_tree(directory.path());
     let run = cargo_pyo3(directory.path(), &["init", "--name", "my-pkg"]);
     run.assert_refused("already holds `Cargo.toml`", "cargo pyo3 dev");
-    assert_eq!(fingerprint(directory.path()), before);
+    assert_eq!(common::snapshot_tree(directory.path()), before);
 }
 
 #[test]
 fn init_refuses_an_existing_pyproject_toml() {
     let directory = temporary_directory();
     std::fs::write(directory.path().join("pyproject.toml"), "[project]\n").unwrap();
-    let before = fingerprint(directory.path());
+    let before = common::snapshot_tree(directory.path());
     let run = cargo_pyo3(directory.path(), &["init", ".", "--name", "my-pkg"]);
     run.assert_refused("already holds `pyproject.toml`", "cargo pyo3 new");
-    assert_eq!(fingerprint(directory.path()), before);
+    assert_eq!(common::snapshot_tree(directory.path()), before);
 }
 
 #[test]
@@ -370,14 +268,14 @@ fn init_refuses_files_the_project_needs() {
     std::fs::create_dir(directory.path().join("src")).unwrap();
     std::fs::write(directory.path().join("src/lib.rs"), "// mine\n").unwrap();
     std::fs::write(directory.path().join("tests"), "a file, not a directory").unwrap();
-    let before = fingerprint(directory.path());
+    let before = common::snapshot_tree(directory.path());
     let run = cargo_pyo3(directory.path(), &["init", "--name", "my-pkg"]);
     run.assert_refused(
         "it already has files the project needs: `src/lib.rs`; these must be directories but \
          are not: `tests`",
         "move them out of the way",
     );
-    assert_eq!(fingerprint(directory.path()), before);
+    assert_eq!(common::snapshot_tree(directory.path()), before);
 }
 
 #[test]
@@ -388,7 +286,7 @@ fn init_refuses_a_missing_directory() {
         "directory `missing` does not exist",
         "cargo pyo3 new missing",
     );
-    assert!(fingerprint(directory.path()).is_empty());
+    assert!(common::snapshot_tree(directory.path()).is_empty());
 }
 
 #[test]
@@ -414,7 +312,7 @@ fn invalid_names_are_refused() {
     ];
     for (name, rule, hint) in cases {
         let directory = temporary_directory();
-        let before = fingerprint(directory.path());
+        let before = common::snapshot_tree(directory.path());
         let run = cargo_pyo3(directory.path(), &["new", "project", "--name", name]);
         run.assert_refused(rule, hint);
         assert!(
@@ -423,7 +321,7 @@ fn invalid_names_are_refused() {
             "{run:?}"
         );
         assert_eq!(
-            fingerprint(directory.path()),
+            common::snapshot_tree(directory.path()),
             before,
             "{name:?} changed the disk"
         );
@@ -433,29 +331,29 @@ fn invalid_names_are_refused() {
 #[test]
 fn invalid_directory_names_are_refused() {
     let directory = temporary_directory();
-    let before = fingerprint(directory.path());
+    let before = common::snapshot_tree(directory.path());
     let run = cargo_pyo3(directory.path(), &["new", "1abc"]);
     run.assert_refused(
         "taken from the directory name",
         "cargo pyo3 new 1abc --name abc_rs",
     );
-    assert_eq!(fingerprint(directory.path()), before);
+    assert_eq!(common::snapshot_tree(directory.path()), before);
 
     std::fs::create_dir(directory.path().join("json")).unwrap();
-    let before = fingerprint(directory.path());
+    let before = common::snapshot_tree(directory.path());
     let run = cargo_pyo3(&directory.path().join("json"), &["init"]);
     run.assert_refused(
         "`json` is a module of Python's standard library",
         "cargo pyo3 init --name json_rs",
     );
-    assert_eq!(fingerprint(directory.path()), before);
+    assert_eq!(common::snapshot_tree(directory.path()), before);
 }
 
 #[test]
 fn vcs_none_makes_no_repository() {
     let directory = temporary_directory();
     let run = cargo_pyo3(directory.path(), &["new", "my-pkg", "--vcs", "none"]);
-    run.assert_success();
+    run.assert_code(0);
     assert!(!directory.path().join("my-pkg/.git").exists());
 }
 
@@ -467,7 +365,7 @@ fn default_vcs_initializes_git_outside_a_repository() {
         "this test needs a temporary directory outside any git work tree"
     );
     let run = cargo_pyo3(directory.path(), &["new", "my-pkg"]);
-    run.assert_success();
+    run.assert_code(0);
     assert!(directory.path().join("my-pkg/.git").is_dir(), "{run:?}");
     assert!(run.stderr.contains("Initialized git repository"), "{run:?}");
 }
@@ -485,7 +383,7 @@ fn default_vcs_skips_git_inside_a_repository() {
         .unwrap();
     assert!(status.success());
     let run = cargo_pyo3(directory.path(), &["new", "nested/my-pkg", "-v"]);
-    run.assert_success();
+    run.assert_code(0);
     assert!(!directory.path().join("nested/my-pkg/.git").exists());
     assert!(run.stderr.contains("already inside one"), "{run:?}");
 }
@@ -494,10 +392,11 @@ fn default_vcs_skips_git_inside_a_repository() {
 fn missing_git_is_skipped() {
     let directory = temporary_directory();
     let empty_path = temporary_directory();
-    let mut command = command(directory.path(), &["new", "my-pkg", "-v"]);
-    command.env("PATH", empty_path.path());
-    let run = run_command(command);
-    run.assert_success();
+    let run = common::cargo_pyo3(directory.path())
+        .args(["new", "my-pkg", "-v"])
+        .path_exactly(empty_path.path())
+        .run();
+    run.assert_code(0);
     assert!(!directory.path().join("my-pkg/.git").exists());
     assert!(run.stderr.contains("git is not on PATH"), "{run:?}");
 }
@@ -511,7 +410,7 @@ fn project_outside_the_members_of_an_enclosing_workspace_gets_its_own() {
     )
     .unwrap();
     let run = cargo_pyo3(directory.path(), &["new", "tools/my-pkg", "--vcs", "none"]);
-    run.assert_success();
+    run.assert_code(0);
     assert!(
         run.stderr.contains("does not list it in `members`"),
         "{run:?}"
@@ -533,7 +432,7 @@ fn project_listed_by_workspace_members_joins_the_workspace() {
     )
     .unwrap();
     let run = cargo_pyo3(directory.path(), &["new", "crates/my-pkg", "--vcs", "none"]);
-    run.assert_success();
+    run.assert_code(0);
     assert!(run.stderr.contains("joins the Cargo workspace"), "{run:?}");
     let project = directory.path().join("crates/my-pkg");
     let manifest = std::fs::read_to_string(project.join("Cargo.toml")).unwrap();
@@ -558,9 +457,10 @@ fn failed_git_init_is_an_error_that_keeps_the_files() {
     )
     .unwrap();
     std::fs::set_permissions(&fake_git, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let mut command = command(directory.path(), &["new", "my-pkg"]);
-    command.env("PATH", fake_bin.path());
-    let run = run_command(command);
+    let run = common::cargo_pyo3(directory.path())
+        .args(["new", "my-pkg"])
+        .path_exactly(fake_bin.path())
+        .run();
     run.assert_refused("created the project, but `git init` failed", "--vcs none");
     assert!(run.stderr.contains("fake git refuses"), "{run:?}");
     assert!(directory.path().join("my-pkg/Cargo.toml").is_file());
@@ -571,5 +471,5 @@ fn new_refuses_dot_dot_below_a_missing_directory() {
     let directory = temporary_directory();
     let run = cargo_pyo3(directory.path(), &["new", "missing/../my-pkg"]);
     run.assert_refused("goes through `..`", "without `..`");
-    assert!(fingerprint(directory.path()).is_empty());
+    assert!(common::snapshot_tree(directory.path()).is_empty());
 }

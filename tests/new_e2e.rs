@@ -15,13 +15,23 @@ fn generated_project_works(layout: &str) {
         .assert_code(0);
     let project = TestProject::from_existing(root);
     let uv = common::tools().all.join("uv");
-    TestCommand::new(&uv, &project.root).arg("lock").run().assert_code(0);
+    TestCommand::new(&uv, &project.root)
+        .arg("lock")
+        .run()
+        .assert_code(0);
 
     let dev = project.cargo_pyo3().arg("dev").run();
     dev.assert_code(0).assert_stderr_contains("Proven");
-    assert!(!dev.stderr.contains("warning"), "the uv guard passes silently\n{dev:?}");
+    assert!(
+        !dev.stderr.contains("warning"),
+        "the uv guard passes silently\n{dev:?}"
+    );
     let receipt = project.receipt();
-    let expected_module = if layout == "mixed" { "my_pkg._core" } else { "my_pkg" };
+    let expected_module = if layout == "mixed" {
+        "my_pkg._core"
+    } else {
+        "my_pkg"
+    };
     assert_eq!(receipt["module"], expected_module);
 
     TestCommand::new(&uv, &project.root)
