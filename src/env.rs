@@ -10,3 +10,5 @@ pub(crate) const PYTHONPATH: &str = "PYTHONPATH";
 pub(crate) const PYTHONHOME: &str = "PYTHONHOME";
 /// maturin reads it to pick an interpreter; we always pass `-i` instead.
 pub(crate) const CONDA_PREFIX: &str = "CONDA_PREFIX";
+/// Makes `uv run` skip its sync, so it keeps the build `dev` installed (ground-truth.md §5).
+pub(crate) const UV_NO_SYNC: &str = "UV_NO_SYNC";

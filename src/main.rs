@@ -12,6 +12,7 @@ mod project;
 mod proof;
 mod receipt;
 mod rust_source;
+mod scaffold;
 mod tools;
 mod uv_guard;
 mod venv;

@@ -9,6 +9,7 @@
 //! - the environment is isolated: no inherited venv, no colour, uv never downloads a python.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
 use std::fs::File;
@@ -156,6 +157,15 @@ impl TestProject {
         TestProject { _temp: temp, root }
     }
 
+    /// A project at a path inside another test's temporary directory (kept alive by that one).
+    pub fn from_existing(root: PathBuf) -> TestProject {
+        let placeholder = tempfile::tempdir().unwrap();
+        TestProject {
+            _temp: placeholder,
+            root,
+        }
+    }
+
     /// An empty project directory, for tests that write their own files.
     pub fn empty(dir_name: &str) -> TestProject {
         let temp = tempfile::Builder::new()
@@ -250,6 +260,7 @@ pub fn cargo_pyo3(dir: &Path) -> TestCommand {
 pub struct TestCommand {
     command: Command,
     uv: bool,
+    exact_path: Option<PathBuf>,
 }
 
 impl TestCommand {
@@ -264,6 +275,8 @@ impl TestCommand {
             "UV_PROJECT_ENVIRONMENT",
             "UV_NO_SYNC",
             "CARGO_BUILD_TARGET_DIR",
+            "GIT_DIR",
+            "GIT_WORK_TREE",
         ] {
             command.env_remove(variable);
         }
@@ -275,7 +288,11 @@ impl TestCommand {
             .env("UV_PYTHON_DOWNLOADS", "never")
             .env("UV_NO_PROGRESS", "1")
             .env("PIP_DISABLE_PIP_VERSION_CHECK", "1");
-        TestCommand { command, uv: true }
+        TestCommand {
+            command,
+            uv: true,
+            exact_path: None,
+        }
     }
 
     pub fn arg(mut self, arg: impl AsRef<std::ffi::OsStr>) -> Self {
@@ -308,18 +325,30 @@ impl TestCommand {
         self
     }
 
+    /// PATH is exactly `dir` (no tools): for tests of what happens when a tool is missing or
+    /// replaced by a fault-injecting fake.
+    pub fn path_exactly(mut self, dir: &Path) -> Self {
+        self.exact_path = Some(dir.to_path_buf());
+        self
+    }
+
     /// Runs it to completion and returns what it did (never panics on a non-zero exit).
     pub fn run(mut self) -> Run {
-        let tools = tools();
-        let ours = if self.uv {
-            &tools.all
-        } else {
-            &tools.maturin_only
+        let path = match &self.exact_path {
+            Some(dir) => dir.clone().into_os_string(),
+            None => {
+                let tools = tools();
+                let ours = if self.uv {
+                    &tools.all
+                } else {
+                    &tools.maturin_only
+                };
+                let inherited = std::env::var_os("PATH").unwrap_or_default();
+                let rest = std::env::split_paths(&inherited)
+                    .filter(|dir| self.uv || !dir.join("uv").is_file());
+                std::env::join_paths(std::iter::once(ours.clone()).chain(rest)).unwrap()
+            }
         };
-        let inherited = std::env::var_os("PATH").unwrap_or_default();
-        let rest =
-            std::env::split_paths(&inherited).filter(|dir| self.uv || !dir.join("uv").is_file());
-        let path = std::env::join_paths(std::iter::once(ours.clone()).chain(rest)).unwrap();
         self.command.env("PATH", path);
         let command = format!("{:?}", self.command);
         let _lock = build_lock();
@@ -360,6 +389,22 @@ impl Run {
         self
     }
 
+    /// Exit code 2, the rule in the `error:` line, and `hint` in the `hint:` line.
+    #[track_caller]
+    pub fn assert_refused(&self, rule: &str, hint: &str) {
+        assert_eq!(self.code, Some(2), "{self:?}");
+        let error = self.stderr.lines().find(|line| line.starts_with("error: "));
+        assert!(
+            error.is_some_and(|line| line.contains(rule)),
+            "expected {rule:?} in the error\n{self:?}"
+        );
+        let hint_line = self.stderr.lines().find(|line| line.starts_with("hint: "));
+        assert!(
+            hint_line.is_some_and(|line| line.contains(hint)),
+            "expected {hint:?} in the hint\n{self:?}"
+        );
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|error| panic!("{error}\n{self:?}"))
     }
@@ -384,15 +429,15 @@ pub fn sha256(path: &Path) -> String {
         .collect()
 }
 
-/// Every file under `dir` with its sha256, for "nothing changed" assertions.
-pub fn snapshot_tree(dir: &Path) -> Vec<(PathBuf, String)> {
-    let mut files = Vec::new();
+/// Every entry under `dir` (relative path → `dir`, `-> target` or the file's sha256), for
+/// "nothing changed" assertions: equal snapshots mean byte-for-byte equal trees.
+pub fn snapshot_tree(dir: &Path) -> BTreeMap<String, String> {
+    let mut files = BTreeMap::new();
     walk(dir, dir, &mut files);
-    files.sort();
     files
 }
 
-fn walk(root: &Path, dir: &Path, files: &mut Vec<(PathBuf, String)>) {
+fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, String>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -400,15 +445,15 @@ fn walk(root: &Path, dir: &Path, files: &mut Vec<(PathBuf, String)>) {
         let entry = entry.unwrap();
         let path = entry.path();
         let kind = entry.file_type().unwrap();
-        let relative = path.strip_prefix(root).unwrap().to_path_buf();
+        let relative = path.strip_prefix(root).unwrap().display().to_string();
         if kind.is_dir() {
-            files.push((relative, "dir".into()));
+            files.insert(relative, "dir".into());
             walk(root, &path, files);
         } else if kind.is_symlink() {
             let target = std::fs::read_link(&path).unwrap();
-            files.push((relative, format!("-> {}", target.display())));
+            files.insert(relative, format!("-> {}", target.display()));
         } else {
-            files.push((relative, sha256(&path)));
+            files.insert(relative, sha256(&path));
         }
     }
 }
