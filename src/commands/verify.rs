@@ -237,7 +237,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitStatus> {
         freshness,
         duration_ms: started.elapsed().as_millis() as u64,
     };
-    print_report(&report, all, allow_stale);
+    print_report(&report, explicit, all, allow_stale);
     if json {
         output::json(&report)?;
     }
@@ -489,7 +489,7 @@ fn unregistered_reports(scan: &CrateScan, exports: &Exports) -> Vec<Unregistered
         .collect()
 }
 
-fn print_report(report: &Report, all: bool, allow_stale: bool) {
+fn print_report(report: &Report, explicit: bool, all: bool, allow_stale: bool) {
     let quiet = output::settings().quiet;
     let show_internal = all || output::settings().verbose > 0;
     for name in &report.names {
@@ -537,7 +537,8 @@ fn print_report(report: &Report, all: bool, allow_stale: bool) {
             count(total, "name")
         ));
     } else {
-        let internal = match (report.internal.len(), show_internal) {
+        // Only a run without names could have checked them.
+        let internal = match (report.internal.len(), show_internal || explicit) {
             (0, _) | (_, true) => String::new(),
             (count_internal, false) => format!(
                 "; {} not checked (`--all` lists them)",
@@ -547,7 +548,7 @@ fn print_report(report: &Report, all: bool, allow_stale: bool) {
         output::status(
             "Verified",
             format_args!(
-                "{} in `{module}`: all found{internal} ({:.2}s)",
+                "{} in `{module}`: all found ({:.2}s){internal}",
                 count(total, "name"),
                 report.duration_ms as f64 / 1000.0
             ),

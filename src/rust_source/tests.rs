@@ -799,3 +799,31 @@ fn module_option_is_not_a_registration() {
         explanation.message
     );
 }
+
+/// The projects `cargo pyo3 new` makes are verified by this scanner: it must read them right.
+#[test]
+fn scaffold_templates() {
+    for (template, extension) in [
+        (
+            include_str!("../../templates/pure/src/lib.rs"),
+            "scaffolded",
+        ),
+        (include_str!("../../templates/mixed/src/lib.rs"), "_core"),
+    ] {
+        let source = template.replace("{{module_name}}", "scaffolded");
+        let (_project, scan) = scan_files(&[("src/lib.rs", &source)]);
+        let exports = scan.exports(extension);
+        assert_eq!(
+            names(&exports),
+            [
+                "Counter",
+                "Counter.__new__",
+                "Counter.count",
+                "Counter.increment",
+                "double"
+            ],
+            "{extension}"
+        );
+        assert!(exports.unregistered.is_empty() && exports.internal.is_empty());
+    }
+}
