@@ -31,10 +31,7 @@ pub(crate) struct Project {
     /// `tool.maturin.python-source` resolved against the project directory (mixed layouts).
     pub(crate) python_source: Option<PathBuf>,
     pub(crate) pyproject_path: Option<PathBuf>,
-    /// `tool.maturin.features`, passed by maturin to cargo on every build.
-    pub(crate) maturin_features: Vec<String>,
     pub(crate) target_dir: PathBuf,
-    pub(crate) workspace_root: PathBuf,
     /// `Cargo.lock` of the workspace, when it exists.
     pub(crate) cargo_lock: Option<PathBuf>,
     /// The package's build script, when it has one.
@@ -45,7 +42,6 @@ pub(crate) struct Project {
 /// A dependency taken from a local path: its sources are build inputs too.
 #[derive(Debug, Clone)]
 pub(crate) struct PathDependency {
-    pub(crate) name: String,
     pub(crate) dir: PathBuf,
 }
 
@@ -74,8 +70,6 @@ pub(crate) struct MaturinTable {
     pub(crate) module_name: Option<String>,
     pub(crate) python_source: Option<PathBuf>,
     pub(crate) manifest_path: Option<PathBuf>,
-    #[serde(default)]
-    pub(crate) features: Vec<String>,
 }
 
 impl Project {
@@ -205,7 +199,6 @@ pub(crate) fn discover(args: &ProjectArgs) -> Result<Project> {
         .iter()
         .filter_map(|dependency| {
             Some(PathDependency {
-                name: dependency.name.clone(),
                 dir: dependency.path.clone()?.into_std_path_buf(),
             })
         })
@@ -215,9 +208,6 @@ pub(crate) fn discover(args: &ProjectArgs) -> Result<Project> {
         python_source: maturin
             .and_then(|maturin| maturin.python_source.as_ref())
             .map(|source| project_dir.join(source)),
-        maturin_features: maturin
-            .map(|maturin| maturin.features.clone())
-            .unwrap_or_default(),
         project_dir,
         manifest_path: package_manifest,
         package_dir,
@@ -229,7 +219,6 @@ pub(crate) fn discover(args: &ProjectArgs) -> Result<Project> {
         module_name,
         pyproject_path,
         target_dir,
-        workspace_root,
         cargo_lock,
         build_script,
         path_dependencies,
@@ -330,8 +319,7 @@ pub(crate) fn cargo_program() -> std::ffi::OsString {
 fn is_cdylib(target: &cargo_metadata::Target) -> bool {
     target
         .crate_types
-        .iter()
-        .any(|kind| *kind == cargo_metadata::CrateType::CDyLib)
+        .contains(&cargo_metadata::CrateType::CDyLib)
 }
 
 fn is_pyo3_package(package: &Package) -> bool {

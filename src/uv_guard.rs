@@ -1511,9 +1511,7 @@ mod tests {
             module_name: "demo".to_owned(),
             python_source: None,
             pyproject_path: Some(root.join("pyproject.toml")),
-            maturin_features: Vec::new(),
             target_dir: root.join("target"),
-            workspace_root: root.to_path_buf(),
             cargo_lock: Some(root.join("Cargo.lock")),
             build_script: None,
             path_dependencies: Vec::new(),
@@ -1588,10 +1586,9 @@ mod tests {
         write(&dependency.join("src/lib.rs"), "\n");
         write(&dependency.join("src/deep/x.rs"), "\n");
         write(&dependency.join("tests/t.rs"), "\n");
-        project.path_dependencies.push(PathDependency {
-            name: "core".to_owned(),
-            dir: dependency,
-        });
+        project
+            .path_dependencies
+            .push(PathDependency { dir: dependency });
         let report = static_report(&project);
         assert_eq!(
             report.uncovered,
