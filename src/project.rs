@@ -120,20 +120,47 @@ impl Project {
             .join(format!("{}.lock", self.package_name))
     }
 
-    /// Every file whose change can change the build: manifests, lock file, build script,
-    /// `pyproject.toml`, and the `.rs` files of the package and of its path dependencies.
+    /// The directories whose `.rs` files are compiled: the crate root's directory, and each path
+    /// dependency's `src/`.
+    pub(crate) fn source_dirs(&self) -> Vec<PathBuf> {
+        let own = self
+            .lib_src
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| self.package_dir.join("src"));
+        let mut dirs = vec![own];
+        dirs.extend(
+            self.path_dependencies
+                .iter()
+                .map(|dependency| dependency.dir.join("src")),
+        );
+        dirs
+    }
+
+    /// Every file whose change can change the build: `pyproject.toml`, the manifest,
+    /// `Cargo.lock`, `build.rs`, the `.rs` files of the crate, and each path dependency's
+    /// manifest, build script and sources. Symlinked directories are not entered (uv's cache-key
+    /// globs do not follow them either). Sources that sit at the project's root are taken one
+    /// level deep only, so the walk never goes through `target/` or `.venv`.
     pub(crate) fn build_inputs(&self) -> Vec<PathBuf> {
-        let mut inputs = vec![self.manifest_path.clone()];
+        let mut inputs: Vec<PathBuf> = self.pyproject_path.iter().cloned().collect();
+        inputs.push(self.manifest_path.clone());
         inputs.extend(self.cargo_lock.clone());
         inputs.extend(self.build_script.clone());
-        inputs.extend(self.pyproject_path.clone());
-        rust_files(&self.package_dir.join("src"), &mut inputs);
         for dependency in &self.path_dependencies {
-            inputs.push(dependency.dir.join("Cargo.toml"));
-            rust_files(&dependency.dir.join("src"), &mut inputs);
+            for file in ["Cargo.toml", "build.rs"] {
+                let path = dependency.dir.join(file);
+                if path.is_file() {
+                    inputs.push(path);
+                }
+            }
         }
-        inputs.sort();
-        inputs.dedup();
+        for dir in self.source_dirs() {
+            let recursive = !self.project_dir.starts_with(&dir);
+            rust_files(&dir, recursive, &mut inputs);
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        inputs.retain(|input| seen.insert(input.clone()));
         inputs
     }
 
@@ -422,15 +449,19 @@ fn points_at(pyproject: &Path, manifest: &Path) -> bool {
             .is_some_and(|path| path == manifest)
 }
 
-/// Collects the `.rs` files under `dir`, recursively.
-fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
+/// Collects the `.rs` files in `dir`, and below it when `recursive`. `file_type` does not follow
+/// symlinks, so a symlinked directory is never entered.
+fn rust_files(dir: &Path, recursive: bool, files: &mut Vec<PathBuf>) {
     let Ok(entries) = fs_err::read_dir(dir) else {
         return;
     };
-    for entry in entries.filter_map(|entry| entry.ok()) {
+    let mut entries: Vec<_> = entries.filter_map(|entry| entry.ok()).collect();
+    entries.sort_by_key(|entry| entry.file_name());
+    for entry in entries {
         let path = entry.path();
         match entry.file_type() {
-            Ok(kind) if kind.is_dir() => rust_files(&path, files),
+            Ok(kind) if kind.is_dir() && recursive => rust_files(&path, recursive, files),
+            Ok(kind) if kind.is_dir() => {}
             Ok(_) if path.extension().is_some_and(|extension| extension == "rs") => {
                 files.push(path)
             }
