@@ -19,7 +19,6 @@ const COPIES_SCRIPT: &str = include_str!("python/copies.py");
 pub(crate) struct Report {
     pub(crate) version: String,
     pub(crate) executable: String,
-    pub(crate) prefix: String,
     pub(crate) sys_path: Vec<String>,
     pub(crate) modules: Vec<ImportedModule>,
     pub(crate) mapped: Option<Vec<String>>,

@@ -13,7 +13,6 @@
 //! - `git` and `env` keys cover no uncommitted edit either.
 //! - When the list cannot be read (an entry uv does not know), uv warns and uses the defaults.
 
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Component, Path, PathBuf};
@@ -764,94 +763,36 @@ struct BuildInput {
     remedy: String,
 }
 
-/// `pyproject.toml`, the manifest, `Cargo.lock`, `build.rs`, every `.rs` under the crate's source
-/// directory, and each path dependency's manifest, sources and build script.
+/// The project's build inputs, each with the `file` key that would cover it: the glob of its
+/// source directory for `.rs` files (`src/**/*.rs`, `../dep/src/**/*.rs`), else the file itself.
 fn build_inputs(project: &Project) -> Result<Vec<BuildInput>> {
     let project_dir = normalize(&project.project_dir);
-    let mut inputs = Vec::new();
-    let add_file = |inputs: &mut Vec<BuildInput>, path: &Path| {
-        let path = normalize(path);
-        let remedy = relative_display(&path, &project_dir);
-        inputs.push(BuildInput { path, remedy });
-    };
-    if let Some(pyproject) = &project.pyproject_path {
-        add_file(&mut inputs, pyproject);
-    }
-    add_file(&mut inputs, &project.manifest_path);
-    if let Some(lock) = &project.cargo_lock {
-        add_file(&mut inputs, lock);
-    }
-    if let Some(build_script) = &project.build_script {
-        add_file(&mut inputs, build_script);
-    }
-    let source_dir = project
-        .lib_src
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| project.package_dir.join("src"));
-    add_sources(&mut inputs, &source_dir, &project_dir)?;
-
-    for dependency in &project.path_dependencies {
-        let manifest = dependency.dir.join("Cargo.toml");
-        if manifest.is_file() {
-            add_file(&mut inputs, &manifest);
-        }
-        let build_script = dependency.dir.join("build.rs");
-        if build_script.is_file() {
-            add_file(&mut inputs, &build_script);
-        }
-        let sources = dependency.dir.join("src");
-        if sources.is_dir() {
-            add_sources(&mut inputs, &sources, &project_dir)?;
-        }
-    }
-
-    let mut seen = BTreeSet::new();
-    inputs.retain(|input| seen.insert(input.path.clone()));
-    Ok(inputs)
-}
-
-/// Every `.rs` file below `source_dir`. Symlinked directories are not entered: uv's glob walk
-/// does not follow them either, so their files could never be covered by a glob.
-fn add_sources(inputs: &mut Vec<BuildInput>, source_dir: &Path, project_dir: &Path) -> Result<()> {
-    let source_dir = normalize(source_dir);
-    // Sources at the project's root (`[lib] path = "lib.rs"`): a glob there, and a walk, would
-    // go through `target/` and `.venv` on every uv command. Take the files beside the crate root
-    // and list them one by one instead.
-    let at_root = project_dir.starts_with(&source_dir);
-    let glob =
-        (!at_root).then(|| format!("{}/**/*.rs", relative_display(&source_dir, project_dir)));
-    let mut files = Vec::new();
-    collect_rust_files(&source_dir, !at_root, &mut files)?;
-    files.sort();
-    for path in files {
-        let remedy = match &glob {
-            Some(glob) => glob.clone(),
-            None => relative_display(&path, project_dir),
-        };
-        inputs.push(BuildInput { path, remedy });
-    }
-    Ok(())
-}
-
-fn collect_rust_files(dir: &Path, recursive: bool, files: &mut Vec<PathBuf>) -> Result<()> {
-    for entry in fs_err::read_dir(dir)? {
-        let entry = entry.with_context(|| format!("failed to list `{}`", dir.display()))?;
-        let file_type = entry
-            .file_type()
-            .with_context(|| format!("failed to read the type of `{}`", entry.path().display()))?;
-        let path = entry.path();
-        if file_type.is_dir() {
-            if recursive {
-                collect_rust_files(&path, recursive, files)?;
-            }
-        } else if path.extension().is_some_and(|extension| extension == "rs")
-            && (file_type.is_file() || path.is_file())
-        {
-            files.push(normalize(&path));
-        }
-    }
-    Ok(())
+    let source_globs: Vec<(PathBuf, String)> = project
+        .source_dirs()
+        .iter()
+        .map(|dir| normalize(dir))
+        // Sources at the project's root get no glob: one there would make uv walk `target/`
+        // and `.venv` on every command.
+        .filter(|dir| !project_dir.starts_with(dir))
+        .map(|dir| {
+            let glob = format!("{}/**/*.rs", relative_display(&dir, &project_dir));
+            (dir, glob)
+        })
+        .collect();
+    Ok(project
+        .build_inputs()
+        .iter()
+        .map(|path| {
+            let path = normalize(path);
+            let is_rust = path.extension().is_some_and(|extension| extension == "rs");
+            let remedy = source_globs
+                .iter()
+                .find(|(dir, _)| is_rust && path.starts_with(dir))
+                .map(|(_, glob)| glob.clone())
+                .unwrap_or_else(|| relative_display(&path, &project_dir));
+            BuildInput { path, remedy }
+        })
+        .collect())
 }
 
 /// The keys to add so that every input is covered, keeping every key the user has.
@@ -960,7 +901,7 @@ fn dry_run(uv: &Path, project: &Project) -> Result<DryRun> {
             (base, captured)
         }
     };
-    let name = normalize_name(&project.dist_name);
+    let name = crate::venv::normalize_name(&project.dist_name);
     let evidence_lines = text_lines_about(&captured.stderr, &name);
     if let Some((action, version, entries)) = parse_json(&captured.stdout, &name) {
         return Ok(DryRun {
@@ -985,24 +926,6 @@ fn dry_run(uv: &Path, project: &Project) -> Result<DryRun> {
     })
 }
 
-/// PEP 503: lowercase, runs of `-`, `_` and `.` become one `-`.
-fn normalize_name(name: &str) -> String {
-    let mut normalized = String::with_capacity(name.len());
-    let mut in_separator = false;
-    for character in name.chars() {
-        if matches!(character, '-' | '_' | '.') {
-            if !in_separator {
-                normalized.push('-');
-            }
-            in_separator = true;
-        } else {
-            normalized.extend(character.to_lowercase());
-            in_separator = false;
-        }
-    }
-    normalized
-}
-
 /// Reads `sync.changes[]` for the project (`name` already normalised). `None` when the JSON is
 /// missing or not the shape we know.
 fn parse_json(stdout: &str, name: &str) -> Option<(SyncAction, Option<String>, Vec<String>)> {
@@ -1014,7 +937,7 @@ fn parse_json(stdout: &str, name: &str) -> Option<(SyncAction, Option<String>, V
     let mut evidence = Vec::new();
     for change in changes {
         let change_name = change.get("name")?.as_str()?;
-        if normalize_name(change_name) != name {
+        if crate::venv::normalize_name(change_name) != name {
             continue;
         }
         evidence.push(change.to_string());
@@ -1047,7 +970,7 @@ fn parse_text(stderr: &str, name: &str) -> (SyncAction, Option<String>) {
         let Some((marker, change_name, version)) = parse_change_line(line) else {
             continue;
         };
-        if normalize_name(change_name) != name {
+        if crate::venv::normalize_name(change_name) != name {
             continue;
         }
         match (marker, version) {
@@ -1095,7 +1018,7 @@ fn text_lines_about(stderr: &str, name: &str) -> Vec<String> {
         .lines()
         .filter(|line| {
             parse_change_line(line)
-                .is_some_and(|(_, change_name, _)| normalize_name(change_name) == name)
+                .is_some_and(|(_, change_name, _)| crate::venv::normalize_name(change_name) == name)
         })
         .map(|line| line.trim().to_owned())
         .collect()
@@ -1465,10 +1388,13 @@ mod tests {
 
     #[test]
     fn names_are_compared_per_pep_503() {
-        assert_eq!(normalize_name("My_Package.Name--x"), "my-package-name-x");
+        assert_eq!(
+            crate::venv::normalize_name("My_Package.Name--x"),
+            "my-package-name-x"
+        );
         let stderr = " ~ my-package==1.2 (from file:///p)\n";
         assert_eq!(
-            parse_text(stderr, &normalize_name("My_Package")),
+            parse_text(stderr, &crate::venv::normalize_name("My_Package")),
             (SyncAction::ReinstallFromCache, Some("1.2".to_owned()))
         );
     }
@@ -1511,9 +1437,7 @@ mod tests {
             module_name: "demo".to_owned(),
             python_source: None,
             pyproject_path: Some(root.join("pyproject.toml")),
-            maturin_features: Vec::new(),
             target_dir: root.join("target"),
-            workspace_root: root.to_path_buf(),
             cargo_lock: Some(root.join("Cargo.lock")),
             build_script: None,
             path_dependencies: Vec::new(),
@@ -1588,10 +1512,9 @@ mod tests {
         write(&dependency.join("src/lib.rs"), "\n");
         write(&dependency.join("src/deep/x.rs"), "\n");
         write(&dependency.join("tests/t.rs"), "\n");
-        project.path_dependencies.push(PathDependency {
-            name: "core".to_owned(),
-            dir: dependency,
-        });
+        project
+            .path_dependencies
+            .push(PathDependency { dir: dependency });
         let report = static_report(&project);
         assert_eq!(
             report.uncovered,

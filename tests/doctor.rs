@@ -5,11 +5,6 @@ mod common;
 use common::TestProject;
 use serde_json::Value;
 
-const CACHE_KEYS: &str = r#"
-[tool.uv]
-cache-keys = [{ file = "pyproject.toml" }, { file = "Cargo.toml" }, { file = "Cargo.lock" }, { file = "src/**/*.rs" }]
-"#;
-
 fn doctor_json(project: &TestProject) -> (common::Run, Value) {
     let run = project.cargo_pyo3().args(["doctor", "--json"]).run();
     let report = run.json();
@@ -29,8 +24,6 @@ fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
 #[test]
 fn healthy_then_stale_then_duplicated_then_renamed() {
     let project = TestProject::from_fixture("pure");
-    let pyproject = project.read("pyproject.toml");
-    project.write("pyproject.toml", &(pyproject + CACHE_KEYS));
     project.cargo_pyo3().arg("dev").run().assert_code(0);
 
     // Healthy: every check ok, and the JSON says why, field by field.

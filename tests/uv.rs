@@ -232,6 +232,7 @@ fn without_uv_lock_and_a_pip_venv_the_guard_stays_out() {
 #[test]
 fn doctor_reports_the_guard_and_fixes_it() {
     let project = TestProject::from_fixture("pure");
+    project.write("pyproject.toml", COMMENTED_PYPROJECT);
     uv(&project).arg("lock").run().assert_code(0);
     uv(&project).arg("venv").run().assert_code(0);
     let first = project.cargo_pyo3().arg("doctor").run();

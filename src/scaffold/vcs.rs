@@ -9,11 +9,6 @@ use anyhow::Context;
 use crate::cli::Vcs;
 use crate::process::Cmd;
 
-/// Set by git hooks and some shells; they would point `git rev-parse` and `git init` at another
-/// repository than the one the project directory belongs to.
-const GIT_DIR: &str = "GIT_DIR";
-const GIT_WORK_TREE: &str = "GIT_WORK_TREE";
-
 /// What to do about version control, decided before anything is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum GitDecision {
@@ -84,5 +79,7 @@ pub(crate) fn initialize(git: &Path, project: &Path) -> anyhow::Result<()> {
 }
 
 fn git_command(git: &Path) -> Cmd {
-    Cmd::new(git).env_remove(GIT_DIR).env_remove(GIT_WORK_TREE)
+    Cmd::new(git)
+        .env_remove(crate::env::GIT_DIR)
+        .env_remove(crate::env::GIT_WORK_TREE)
 }
