@@ -368,3 +368,43 @@ fn unraw(ident: &syn::Ident) -> String {
 pub(crate) fn is_dunder(name: &str) -> bool {
     name.len() > 4 && name.starts_with("__") && name.ends_with("__")
 }
+
+/// A class or function defined with a PyO3 attribute but never registered in a module.
+#[derive(Debug, Serialize)]
+pub(crate) struct UnregisteredReport {
+    pub(crate) name: String,
+    pub(crate) kind: String,
+    pub(crate) location: String,
+    pub(crate) message: String,
+    pub(crate) fix: Option<String>,
+}
+
+impl CrateScan {
+    /// Every class or function defined but never registered, each with the line that would register it.
+    pub(crate) fn unregistered_reports(&self, exports: &Exports) -> Vec<UnregisteredReport> {
+        exports
+            .unregistered
+            .iter()
+            .map(|&item| {
+                let (name, kind, location) = match item {
+                    Unregistered::Class(class) => {
+                        let class = &self.classes[class];
+                        (&class.python_name, "class", &class.location)
+                    }
+                    Unregistered::Function(function) => {
+                        let function = &self.functions[function];
+                        (&function.python_name, "function", &function.location)
+                    }
+                };
+                let explanation = exports.explain_unregistered(self, item);
+                UnregisteredReport {
+                    name: name.clone(),
+                    kind: kind.to_owned(),
+                    location: location.to_string(),
+                    message: explanation.message,
+                    fix: explanation.fix,
+                }
+            })
+            .collect()
+    }
+}

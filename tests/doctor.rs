@@ -50,6 +50,7 @@ fn healthy_then_stale_then_duplicated_then_renamed() {
             "copies",
             "module-name",
             "uv",
+            "unregistered",
             "freshness"
         ]
     );
@@ -123,6 +124,10 @@ fn healthy_then_stale_then_duplicated_then_renamed() {
         summary.contains("PyInit_renamed") && summary.contains("PyInit_purefix"),
         "{summary}"
     );
+    assert!(
+        summary.contains("`#[pymodule]` is `purefix` (src/lib.rs:"),
+        "names the source: {summary}"
+    );
 }
 
 #[test]
@@ -165,4 +170,21 @@ fn doctor_changes_nothing() {
     // No venv and no install yet: warnings, not problems, and nothing created.
     run.assert_code(0).assert_stderr_contains("no venv");
     assert_eq!(common::snapshot_tree(&project.root), before);
+}
+
+#[test]
+fn unregistered_classes_are_information_not_problems() {
+    let project = TestProject::from_fixture("verify_demo");
+    let (run, report) = doctor_json(&project);
+    run.assert_code(0);
+    let unregistered = check(&report, "unregistered");
+    assert_eq!(unregistered["verdict"], "info", "{run:?}");
+    assert!(
+        unregistered["summary"]
+            .as_str()
+            .unwrap()
+            .contains("`Stopwatch`"),
+        "{unregistered:#}"
+    );
+    run.assert_stderr_contains("add `m.add_class::<counter::Stopwatch>()?;`");
 }

@@ -1,5 +1,6 @@
-//! A generated project works untouched: `dev` proves it, its own pytest passes, the uv guard is
-//! satisfied with `uv.lock` present, and `doctor` finds nothing wrong.
+//! A generated project works untouched: `dev` proves it, `verify` finds its exports, its own
+//! pytest passes, the uv guard is satisfied with `uv.lock` present, and `doctor` finds nothing
+//! wrong.
 
 mod common;
 
@@ -33,6 +34,14 @@ fn generated_project_works(layout: &str) {
         "my_pkg"
     };
     assert_eq!(receipt["module"], expected_module);
+
+    let verify = project.cargo_pyo3().arg("verify").run();
+    verify.assert_code(0);
+    project
+        .cargo_pyo3()
+        .args(["verify", "Counter", "Counter.increment", "double"])
+        .run()
+        .assert_code(0);
 
     TestCommand::new(&uv, &project.root)
         .args(["pip", "install", "--python", ".venv/bin/python", "pytest"])

@@ -12,6 +12,7 @@ use crate::output::{self, ExitStatus};
 use crate::project::{self, Project};
 use crate::proof::{self, Vantage};
 use crate::receipt::{self, Receipt};
+use crate::rust_source::{self, CrateScan};
 use crate::venv::Venv;
 use crate::{tools, uv_guard, wheel};
 
@@ -80,6 +81,7 @@ pub(crate) fn run(args: DoctorArgs) -> Result<ExitStatus> {
     let uv = tools::find_uv();
     let venv = Venv::find(venv_flag.as_deref(), &project.project_dir);
     let receipt = receipt::read(&project.state_dir()).ok().flatten();
+    let scan = rust_source::scan_crate(&project.lib_src, &project.project_dir).ok();
 
     let mut checks = vec![check_tools(
         venv.as_ref().ok().and_then(Option::as_ref),
@@ -91,8 +93,16 @@ pub(crate) fn run(args: DoctorArgs) -> Result<ExitStatus> {
         checks.push(check_installed(&project, venv));
         checks.push(check_copies(&project, venv, receipt.as_ref()));
     }
-    checks.push(check_module_name(&project, venv.as_ref(), receipt.as_ref()));
+    checks.push(check_module_name(
+        &project,
+        venv.as_ref(),
+        receipt.as_ref(),
+        scan.as_ref(),
+    ));
     checks.push(check_uv(&project, venv.as_ref(), uv.as_deref(), fix)?);
+    if let Some(scan) = &scan {
+        checks.push(check_unregistered(&project, scan));
+    }
     checks.push(check_freshness(&project, venv.as_ref(), receipt.as_ref()));
 
     let report = Report {
@@ -154,7 +164,10 @@ fn check_tools(venv: Option<&Venv>, uv: Option<&Path>) -> Check {
     let maturin = venv
         .and_then(tools::find_maturin)
         .or_else(|| which::which("maturin").ok());
-    let python = venv.map(|venv| venv.python.clone());
+    // Without a venv, the interpreter `dev` would create one from.
+    let python = venv
+        .map(|venv| venv.python.clone())
+        .or_else(|| which::which("python3").ok());
     let found: Vec<(&str, Option<PathBuf>)> = vec![
         ("cargo", cargo),
         ("rustc", rustc),
@@ -420,9 +433,23 @@ fn check_copies(project: &Project, venv: &Venv, receipt: Option<&Receipt>) -> Ch
     check
 }
 
-/// 5. `[lib] name`, `tool.maturin.module-name` and the `PyInit_` symbol the build exports.
-fn check_module_name(project: &Project, venv: Option<&Venv>, receipt: Option<&Receipt>) -> Check {
+/// 5. `[lib] name`, `tool.maturin.module-name`, the `#[pymodule]` in the source, and the
+/// `PyInit_` symbol the build exports.
+fn check_module_name(
+    project: &Project,
+    venv: Option<&Venv>,
+    receipt: Option<&Receipt>,
+    scan: Option<&CrateScan>,
+) -> Check {
     let expected = project.extension_name().to_owned();
+    let source_modules: Vec<_> = scan
+        .map(|scan| {
+            scan.modules
+                .iter()
+                .filter(|module| !module.submodule_only)
+                .collect()
+        })
+        .unwrap_or_default();
     let built: Option<PathBuf> = receipt
         .and_then(|receipt| receipt.extensions.first())
         .and_then(|extension| extension.loaded_path.clone())
@@ -441,43 +468,83 @@ fn check_module_name(project: &Project, venv: Option<&Venv>, receipt: Option<&Re
         "expected_init": format!("PyInit_{expected}"),
         "built_extension": built,
         "exported_init": symbols.as_ref().and_then(|symbols| symbols.as_ref().ok()),
+        "source_pymodules": source_modules
+            .iter()
+            .map(|module| json!({ "name": module.python_name, "location": module.location.to_string() }))
+            .collect::<Vec<_>>(),
     });
     let origin = if project.module_name.contains('.') || project.module_name != project.lib_name {
         format!("`tool.maturin.module-name = \"{}\"`", project.module_name)
     } else {
         format!("`[lib] name = \"{}\"`", project.lib_name)
     };
-    match symbols {
-        Some(Ok(symbols)) if !symbols.contains(&expected) => Check::new(
-            "module-name",
-            Verdict::Problem,
-            format!(
-                "{origin} makes Python call `PyInit_{expected}`, but `{}` exports {}",
-                built.as_deref().map(Path::display).map(|path| path.to_string()).unwrap_or_default(),
-                if symbols.is_empty() {
-                    "no `PyInit_` function".to_owned()
-                } else {
-                    symbols.iter().map(|name| format!("`PyInit_{name}`")).collect::<Vec<_>>().join(", ")
-                }
-            ),
-        )
-        .evidence(evidence)
-        .fix(format!(
-            "make the `#[pymodule]` name, `[lib] name` and `tool.maturin.module-name` agree on `{}` \
-             (Python reports this as \"dynamic module does not define module export function\")",
-            symbols.first().cloned().unwrap_or(expected)
-        )),
-        Some(Err(error)) => Check::new("module-name", Verdict::Warning, format!("could not read the built extension: {error}"))
-            .evidence(evidence),
-        Some(Ok(_)) => Check::new(
-            "module-name",
-            Verdict::Ok,
-            format!("{origin}, and the build exports `PyInit_{expected}`"),
-        )
-        .evidence(evidence),
-        None => Check::new("module-name", Verdict::Info, format!("{origin}; no built extension to check `PyInit_{expected}` against"))
-            .evidence(evidence),
+    let exported = match &symbols {
+        Some(Ok(symbols)) => Some(symbols),
+        Some(Err(error)) => {
+            return Check::new(
+                "module-name",
+                Verdict::Warning,
+                format!("could not read the built extension: {error}"),
+            )
+            .evidence(evidence);
+        }
+        None => None,
+    };
+    let source_agrees = source_modules.is_empty()
+        || source_modules
+            .iter()
+            .any(|module| module.python_name == expected);
+    let build_agrees = exported.is_none_or(|symbols| symbols.contains(&expected));
+    if source_agrees && build_agrees {
+        let checked = if exported.is_some() {
+            format!("and the build exports `PyInit_{expected}`")
+        } else {
+            format!("no built extension yet to check `PyInit_{expected}` against")
+        };
+        return Check::new("module-name", Verdict::Ok, format!("{origin}, {checked}"))
+            .evidence(evidence);
     }
+    let mut disagreements = Vec::new();
+    if !source_agrees {
+        let found: Vec<String> = source_modules
+            .iter()
+            .map(|module| format!("`{}` ({})", module.python_name, module.location))
+            .collect();
+        disagreements.push(format!(
+            "the source's `#[pymodule]` is {}",
+            found.join(", ")
+        ));
+    }
+    if let Some(symbols) = exported.filter(|_| !build_agrees) {
+        let names: Vec<String> = symbols
+            .iter()
+            .map(|name| format!("`PyInit_{name}`"))
+            .collect();
+        disagreements.push(format!(
+            "`{}` exports {}",
+            built
+                .as_deref()
+                .map(Path::display)
+                .map(|path| path.to_string())
+                .unwrap_or_default(),
+            if names.is_empty() {
+                "no `PyInit_` function".to_owned()
+            } else {
+                names.join(", ")
+            }
+        ));
+    }
+    Check::new(
+        "module-name",
+        Verdict::Problem,
+        format!("{origin} makes Python call `PyInit_{expected}`, but {}", disagreements.join(" and ")),
+    )
+    .evidence(evidence)
+    .fix(format!(
+        "make the `#[pymodule]` name, `[lib] name` and `tool.maturin.module-name` agree on one name, then \
+         run `cargo pyo3 dev` (Python reports this as \"dynamic module does not define module export function\"); \
+         `#[pyo3(name = \"{expected}\")]` on the `#[pymodule]` is the smallest change"
+    ))
 }
 
 /// 6. The uv guard's verdict; `--fix` applies the same fix as `dev --fix-uv`.
@@ -521,6 +588,36 @@ fn check_uv(project: &Project, venv: Option<&Venv>, uv: Option<&Path>, fix: bool
             .unwrap_or_else(|| "run `cargo pyo3 doctor --fix`".into()),
     );
     Ok(check)
+}
+
+/// 7. Classes and functions defined but never registered: information, never a failure, since
+/// classes only returned from methods (iterators, views) are normal.
+fn check_unregistered(project: &Project, scan: &CrateScan) -> Check {
+    let exports = scan.exports(project.extension_name());
+    let reports = scan.unregistered_reports(&exports);
+    let evidence = json!(reports);
+    if reports.is_empty() {
+        return Check::new(
+            "unregistered",
+            Verdict::Ok,
+            "every `#[pyclass]` and `#[pyfunction]` is registered or internal",
+        )
+        .evidence(evidence);
+    }
+    let names: Vec<String> = reports
+        .iter()
+        .map(|report| format!("`{}`", report.name))
+        .collect();
+    let mut check = Check::new(
+        "unregistered",
+        Verdict::Info,
+        format!("defined but not registered: {}", names.join(", ")),
+    )
+    .evidence(evidence);
+    for report in &reports {
+        check = check.detail(&report.message);
+    }
+    check
 }
 
 /// 8. The install against the last receipt, and sources changed since that build.

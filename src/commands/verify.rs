@@ -12,7 +12,7 @@ use crate::cli::VerifyArgs;
 use crate::output::{self, ExitStatus, short_hash, user_error};
 use crate::project::{self, Project};
 use crate::receipt::{self, Receipt};
-use crate::rust_source::{self, CrateScan, Exports, MissReason, Unregistered};
+use crate::rust_source::{self, CrateScan, Exports, MissReason};
 use crate::venv::Venv;
 use crate::{proof, wheel};
 
@@ -93,15 +93,6 @@ struct InternalReport {
     returned_at: String,
 }
 
-#[derive(Debug, Serialize)]
-struct UnregisteredReport {
-    name: String,
-    kind: String,
-    location: String,
-    message: String,
-    fix: Option<String>,
-}
-
 /// The `--json` document.
 #[derive(Debug, Serialize)]
 struct Report {
@@ -123,7 +114,7 @@ struct Report {
     /// Classes only returned from methods: normal, never a failure.
     internal: Vec<InternalReport>,
     /// Items the sources define but never register (runs without names only).
-    unregistered: Vec<UnregisteredReport>,
+    unregistered: Vec<rust_source::UnregisteredReport>,
     scan_problems: Vec<String>,
     duration_ms: u64,
 }
@@ -210,7 +201,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitStatus> {
     let unregistered = if explicit {
         Vec::new()
     } else {
-        unregistered_reports(&scan, &exports)
+        scan.unregistered_reports(&exports)
     };
     let missing = reports
         .iter()
@@ -460,33 +451,6 @@ fn report_name(
         message: Some(message),
         fix: explanation.fix.clone(),
     }
-}
-
-fn unregistered_reports(scan: &CrateScan, exports: &Exports) -> Vec<UnregisteredReport> {
-    exports
-        .unregistered
-        .iter()
-        .map(|&item| {
-            let (name, kind, location) = match item {
-                Unregistered::Class(class) => {
-                    let class = &scan.classes[class];
-                    (&class.python_name, "class", &class.location)
-                }
-                Unregistered::Function(function) => {
-                    let function = &scan.functions[function];
-                    (&function.python_name, "function", &function.location)
-                }
-            };
-            let explanation = exports.explain_unregistered(scan, item);
-            UnregisteredReport {
-                name: name.clone(),
-                kind: kind.to_owned(),
-                location: location.to_string(),
-                message: explanation.message,
-                fix: explanation.fix,
-            }
-        })
-        .collect()
 }
 
 fn print_report(report: &Report, explicit: bool, all: bool, allow_stale: bool) {
