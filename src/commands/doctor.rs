@@ -157,7 +157,7 @@ fn print_report(report: &Report) {
     ));
 }
 
-/// 1. cargo, rustc, python, maturin, uv, pip: where, which version.
+/// Check 1: cargo, rustc, python, maturin, uv, pip: where, which version.
 fn check_tools(venv: Option<&Venv>, uv: Option<&Path>) -> Check {
     let cargo = which::which(project::cargo_program()).ok();
     let rustc = which::which("rustc").ok();
@@ -218,7 +218,7 @@ fn check_tools(venv: Option<&Venv>, uv: Option<&Path>) -> Check {
     }
 }
 
-/// 2. Which venv, why, its python, who made it.
+/// Check 2: Which venv, why, its python, who made it.
 fn check_venv(venv: &Result<Option<Venv>>) -> Check {
     match venv {
         Ok(Some(venv)) => {
@@ -258,7 +258,7 @@ fn check_venv(venv: &Result<Option<Venv>>) -> Check {
     }
 }
 
-/// 3. Installed distributions of the package: how many, by whom, from where.
+/// Check 3: Installed distributions of the package: how many, by whom, from where.
 fn check_installed(project: &Project, venv: &Venv) -> Check {
     let installed = venv.installed_distributions(&project.dist_name);
     let leftovers = venv.pip_leftovers();
@@ -333,7 +333,7 @@ fn check_installed(project: &Project, venv: &Venv) -> Check {
     }
 }
 
-/// 4. Every importable copy of the extension, and which one wins from where Python may run.
+/// Check 4: Every importable copy of the extension, and which one wins from where Python may run.
 fn check_copies(project: &Project, venv: &Venv, receipt: Option<&Receipt>) -> Check {
     let module = receipt
         .and_then(|receipt| receipt.extensions.first())
@@ -433,7 +433,7 @@ fn check_copies(project: &Project, venv: &Venv, receipt: Option<&Receipt>) -> Ch
     check
 }
 
-/// 5. `[lib] name`, `tool.maturin.module-name`, the `#[pymodule]` in the source, and the
+/// Check 5: `[lib] name`, `tool.maturin.module-name`, the `#[pymodule]` in the source, and the
 /// `PyInit_` symbol the build exports.
 fn check_module_name(
     project: &Project,
@@ -547,7 +547,7 @@ fn check_module_name(
     ))
 }
 
-/// 6. The uv guard's verdict; `--fix` applies the same fix as `dev --fix-uv`.
+/// Check 6: The uv guard's verdict; `--fix` applies the same fix as `dev --fix-uv`.
 fn check_uv(project: &Project, venv: Option<&Venv>, uv: Option<&Path>, fix: bool) -> Result<Check> {
     let guard = uv_guard::check(project, venv, uv)?;
     let evidence = serde_json::to_value(&guard)?;
@@ -590,7 +590,7 @@ fn check_uv(project: &Project, venv: Option<&Venv>, uv: Option<&Path>, fix: bool
     Ok(check)
 }
 
-/// 7. Classes and functions defined but never registered: information, never a failure, since
+/// Check 7: Classes and functions defined but never registered: information, never a failure, since
 /// classes only returned from methods (iterators, views) are normal.
 fn check_unregistered(project: &Project, scan: &CrateScan) -> Check {
     let exports = scan.exports(project.extension_name());
@@ -620,7 +620,7 @@ fn check_unregistered(project: &Project, scan: &CrateScan) -> Check {
     check
 }
 
-/// 8. The install against the last receipt, and sources changed since that build.
+/// Check 8: The install against the last receipt, and sources changed since that build.
 fn check_freshness(project: &Project, venv: Option<&Venv>, receipt: Option<&Receipt>) -> Check {
     let Some(receipt) = receipt else {
         return Check::new(
