@@ -837,6 +837,9 @@ struct Machine {
     memory: String,
     load_before: String,
     versions: Vec<(String, String)>,
+    /// Median wall time of `cargo --version` from PATH: what typing `cargo pyo3 dev` adds to
+    /// the binary the benchmark runs directly (rustup's proxy and cargo's own start).
+    cargo_start_ms: Option<f64>,
 }
 
 impl Machine {
@@ -902,6 +905,17 @@ impl Machine {
             cores: std::thread::available_parallelism().map_or(1, |count| count.get()),
             memory,
             load_before: read_load_average(),
+            cargo_start_ms: Summary::of(
+                (0..5)
+                    .filter_map(|_| {
+                        let mut command = bench.command("cargo", &bench.neutral);
+                        command.arg("--version");
+                        let (wall, outcome) = timed(&mut command);
+                        outcome.ok().map(|_| wall.as_secs_f64() * 1000.0)
+                    })
+                    .collect(),
+            )
+            .map(|summary| summary.median),
             versions,
         }
     }
@@ -971,6 +985,14 @@ fn render_report(machine: &Machine, load_after: &str, results: &[FixtureResult])
         .map(|(name, version)| format!("{name}: {version}"))
         .collect();
     writeln!(out, "Tools: {}.\n", versions.join("; ")).unwrap();
+    if let Some(cargo_start) = machine.cargo_start_ms {
+        writeln!(
+            out,
+            "The benchmark runs the `cargo-pyo3` binary directly; typed as `cargo pyo3 dev` it also \
+             pays cargo's own start, here {cargo_start:.0} ms (median `cargo --version`).\n"
+        )
+        .unwrap();
+    }
     for result in results {
         render_fixture(&mut out, result);
     }
