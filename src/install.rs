@@ -1,5 +1,5 @@
 //! Installing one wheel into the venv: `uv pip install` when uv is available, else the venv's
-//! pip. Always `--force-reinstall --no-deps`, so the files on disk are the wheel's, never a
+//! pip. Always a real reinstall with `--no-deps`, so the files on disk are the wheel's, never a
 //! cached copy; never by writing into site-packages ourselves (uv hardlinks installed files
 //! into its cache: ground-truth.md §2).
 
@@ -39,6 +39,14 @@ pub(crate) fn choose(venv: &Venv, uv: Option<&Path>) -> Result<Installer> {
     ))
 }
 
+/// Installs `wheel`, which must lie at a path no install has used before (`dev` builds into a
+/// fresh temporary directory).
+///
+/// uv gets no `--force-reinstall`: a wheel URL that differs from the installed distribution's
+/// always makes uv uninstall it and install the wheel (ground-truth.md §6), while
+/// `--force-reinstall` also makes uv query the interpreter again on every run, about 40 ms
+/// (docs/performance.md). The proof still hashes what Python loads, so an install that kept the
+/// old files would fail the proof, never pass it.
 pub(crate) fn install(
     wheel: &Path,
     venv: &Venv,
@@ -49,7 +57,7 @@ pub(crate) fn install(
         (Installer::Uv, Some(uv)) => Cmd::new(uv)
             .args(["pip", "install", "--python"])
             .arg(&venv.python)
-            .args(["--force-reinstall", "--no-deps"])
+            .arg("--no-deps")
             .arg(wheel),
         _ => Cmd::new(&venv.python)
             .args([

@@ -70,7 +70,11 @@ pub(crate) fn build(
         .arg("--target-dir")
         .arg(&project.target_dir)
         .args(profile_args(build))
-        .args(feature_args(build));
+        .args(feature_args(build))
+        // The wheel is only ever installed into the local venv, as `maturin develop` does; the
+        // manylinux audit reads the whole `.so` and cost 0.6–0.8 s per build of the small
+        // example on 2 cores (docs/performance.md). `maturin develop` skips it as well.
+        .args(["--auditwheel", "skip"]);
     // A debug extension is megabytes of debuginfo: deflating it costs more than it saves.
     if profile_name(build) == "dev" {
         command = command.args(["--compression-method", "stored"]);
