@@ -307,12 +307,12 @@ fn is_cdylib(target: &cargo_metadata::Target) -> bool {
         .any(|kind| *kind == cargo_metadata::CrateType::CDyLib)
 }
 
+/// A `cdylib` that links pyo3: a dev- or build-dependency on pyo3 does not make an extension.
 fn is_pyo3_package(package: &Package) -> bool {
     package.targets.iter().any(is_cdylib)
-        && package
-            .dependencies
-            .iter()
-            .any(|dependency| dependency.name == "pyo3")
+        && package.dependencies.iter().any(|dependency| {
+            dependency.name == "pyo3" && dependency.kind == cargo_metadata::DependencyKind::Normal
+        })
 }
 
 fn select_package<'a>(
