@@ -228,6 +228,16 @@ fn locate(manifest_flag: Option<&Path>, cwd: &Path) -> Result<(PathBuf, Option<P
                 "check the path given to `--manifest-path`",
             ));
         }
+        // cargo reads no other file name; its own error would blame the manifest's contents.
+        if manifest.file_name() != Some(std::ffi::OsStr::new("Cargo.toml")) {
+            return Err(user_error(
+                format!(
+                    "`--manifest-path` must point to a `Cargo.toml` file, not `{}`",
+                    flag.display()
+                ),
+                format!("pass `{}`", flag.with_file_name("Cargo.toml").display()),
+            ));
+        }
         let manifest = canonical(&manifest)?;
         let pyproject = parent(&manifest).join("pyproject.toml");
         return Ok((manifest, Some(pyproject).filter(|path| path.is_file())));
@@ -382,9 +392,16 @@ fn not_pyo3(manifest_path: &Path) -> anyhow::Error {
     )
 }
 
-/// Typed read of `pyproject.toml`; a syntax error names the file, line and column.
+/// Typed read of `pyproject.toml`; a syntax or type error names the file, line and column.
 pub(crate) fn read_pyproject(path: &Path) -> Result<PyProject> {
-    let text = fs_err::read_to_string(path)?;
+    let text = fs_err::read_to_string(path).map_err(|error| {
+        let hint = if error.kind() == std::io::ErrorKind::InvalidData {
+            format!("TOML files are UTF-8: save `{}` as UTF-8", path.display())
+        } else {
+            format!("check that `{}` is a readable file", path.display())
+        };
+        user_error(error.to_string(), hint)
+    })?;
     toml_edit::de::from_str(&text).map_err(|error| {
         user_error(
             format!(
@@ -392,7 +409,7 @@ pub(crate) fn read_pyproject(path: &Path) -> Result<PyProject> {
                 path.display(),
                 error.to_string().trim_end()
             ),
-            format!("fix the TOML syntax in `{}`", path.display()),
+            format!("fix `{}` at the line shown", path.display()),
         )
     })
 }
