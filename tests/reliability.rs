@@ -14,9 +14,9 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use common::{Run, TestCommand, TestProject};
 
@@ -731,4 +731,472 @@ fn catalog_of_bad_input() {
         failed.len(),
         cases.len()
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Faults
+// ---------------------------------------------------------------------------------------------
+
+/// The interpreter behind `python3`, for fault executables written in Python.
+fn system_python() -> &'static str {
+    static PYTHON: OnceLock<String> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let neutral = tempfile::tempdir().unwrap();
+        let run = TestCommand::new("python3", neutral.path())
+            .args(["-c", "import sys; print(sys.executable)"])
+            .run();
+        run.assert_code(0);
+        run.stdout.trim().to_owned()
+    })
+}
+
+/// Writes the fault executable `name` into a directory of the same name, linked there as
+/// `replaces` (the tool it stands in for) when given. Returns the directory, which a test puts
+/// first on PATH; the executable itself is `<directory>/<name>`.
+fn fault_executable(parent: &Path, name: &str, replaces: Option<&str>, script: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    assert!(
+        name.starts_with("fault-"),
+        "fault executables are named as such"
+    );
+    let dir = parent.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let executable = dir.join(name);
+    std::fs::write(&executable, script).unwrap();
+    std::fs::set_permissions(&executable, std::fs::Permissions::from_mode(0o755)).unwrap();
+    if let Some(tool) = replaces {
+        std::os::unix::fs::symlink(name, dir.join(tool)).unwrap();
+    }
+    dir
+}
+
+/// A maturin stand-in written in Python, with `out` (the `--out` directory) and `write_wheel`,
+/// which writes a wheel whose RECORD is true to its entries.
+fn python_maturin(name: &str, purpose: &str, body: &str) -> String {
+    let python = system_python();
+    format!(
+        r#"#!{python}
+# {name}: {purpose}
+# A fault executable from tests/reliability.rs, first on PATH in place of maturin.
+import base64, csv, hashlib, io, os, subprocess, sys, zipfile
+
+out = sys.argv[sys.argv.index("--out") + 1]
+
+
+def write_wheel(path, files):
+    dist_info = "purefix-0.1.0.dist-info/"
+    files = dict(files)
+    files[dist_info + "METADATA"] = b"Metadata-Version: 2.1\nName: purefix\nVersion: 0.1.0\n"
+    files[dist_info + "WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: {name}\nRoot-Is-Purelib: false\nTag: py3-none-any\n"
+    )
+    record = io.StringIO()
+    rows = csv.writer(record, lineterminator="\n")
+    for entry, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+        rows.writerow([entry, "sha256=" + digest.decode(), len(data)])
+    rows.writerow([dist_info + "RECORD", "", ""])
+    files[dist_info + "RECORD"] = record.getvalue().encode()
+    with zipfile.ZipFile(path, "w") as wheel:
+        for entry, data in files.items():
+            wheel.writestr(entry, data)
+
+
+{body}
+"#
+    )
+}
+
+/// A project with a proven install, and what every fault run must leave exactly as it was.
+struct Proven {
+    project: TestProject,
+    tmp: tempfile::TempDir,
+}
+
+/// The sentinel that must never reach a receipt.
+const SECRET: (&str, &str) = ("CARGO_PYO3_TEST_SECRET", "s3cr3t-7f1d");
+
+impl Proven {
+    /// Copies the `pure` fixture and proves a first install into a uv venv.
+    fn new() -> Proven {
+        let project = TestProject::from_fixture("pure");
+        write_lockfile(&project);
+        uv_venv(&project.path(".venv"));
+        let proven = Proven {
+            project,
+            tmp: private_tmp(),
+        };
+        proven.dev(&[]).run().assert_code(0);
+        assert_receipt_holds(&proven.project);
+        proven.assert_tmp_empty("a proven `dev`");
+        proven
+    }
+
+    /// `cargo pyo3 dev` with a private TMPDIR and the secret in its environment.
+    fn dev(&self, args: &[&str]) -> TestCommand {
+        dev(&self.project, args)
+            .env("TMPDIR", self.tmp.path())
+            .env(SECRET.0, SECRET.1)
+    }
+
+    #[track_caller]
+    fn assert_tmp_empty(&self, after: &str) {
+        assert_empty(self.tmp.path(), after);
+    }
+
+    /// Runs `command`, which must fail with exit 2 and these texts, and checks that the project,
+    /// its venv, the receipt and the installed extension are exactly as before.
+    #[track_caller]
+    fn assert_refused_and_intact(&self, command: TestCommand, mentions: &[&str]) -> Run {
+        let scene_before = common::snapshot_tree(scene(&self.project));
+        let receipt_before = self.project.receipt();
+        let run = command.run();
+        run.assert_code(2);
+        assert_error_then_hint(&run);
+        for mention in mentions {
+            run.assert_stderr_contains(mention);
+        }
+        assert_eq!(
+            common::snapshot_tree(scene(&self.project)),
+            scene_before,
+            "the project or its venv changed\n{run:?}"
+        );
+        assert_eq!(self.project.receipt(), receipt_before, "{run:?}");
+        assert_receipt_holds(&self.project);
+        self.assert_tmp_empty(&run.command);
+        run
+    }
+}
+
+/// Faults that need a proven install to protect share one project, so the group costs a few
+/// real builds in all: maturin failing or lying, the installer killed mid-install, Ctrl-C
+/// during the build.
+#[test]
+fn faults_keep_the_proven_install_and_the_next_dev_recovers() {
+    let proven = Proven::new();
+    // The receipt is data about the build: not one variable of the environment it ran in.
+    let receipt = proven.project.receipt().to_string();
+    assert!(
+        !receipt.contains(SECRET.0) && !receipt.contains(SECRET.1),
+        "the receipt holds the environment:\n{receipt}"
+    );
+
+    let faults = tempfile::tempdir().unwrap();
+    maturin_faults(&proven, faults.path());
+    killed_installer(&proven, faults.path());
+    interrupted_build(&proven);
+}
+
+/// Every way maturin can let `dev` down before anything is installed: the proven install and
+/// its receipt survive each one, and no temporary file is left.
+fn maturin_faults(proven: &Proven, faults: &Path) {
+    let real_maturin = common::tools().all.join("maturin");
+    let scene_dir = scene(&proven.project).to_owned();
+    let absolute_entry = scene_dir.join("escaped-absolute.so");
+    let cases: Vec<(&str, String, Vec<String>)> = vec![
+        (
+            "fault-maturin-exits-1",
+            "#!/bin/sh\n# fault-maturin-exits-1: maturin fails before it writes anything.\n\
+             echo 'fault-maturin-exits-1: failing on purpose' >&2\nexit 1\n"
+                .to_owned(),
+            vec!["the build failed".into(), "(exit status: 1)".into()],
+        ),
+        (
+            "fault-maturin-writes-no-wheel",
+            "#!/bin/sh\n# fault-maturin-writes-no-wheel: maturin says it succeeded and writes \
+             nothing.\nexit 0\n"
+                .to_owned(),
+            vec!["wrote no wheel".into()],
+        ),
+        (
+            "fault-maturin-writes-two-wheels",
+            "#!/bin/sh\n# fault-maturin-writes-two-wheels: maturin says it succeeded and leaves \
+             two wheels.\nwhile [ \"$#\" -gt 0 ]; do\n  if [ \"$1\" = --out ]; then out=$2; fi\n  \
+             shift\ndone\n: > \"$out/purefix-0.1.0-cp311-cp311-linux_x86_64.whl\"\n\
+             : > \"$out/purefix-0.1.0-py3-none-any.whl\"\n"
+                .to_owned(),
+            vec!["wrote 2 wheels".into(), "expected exactly one".into()],
+        ),
+        (
+            "fault-maturin-wheel-disagrees-with-record",
+            python_maturin(
+                "fault-maturin-wheel-disagrees-with-record",
+                "the real maturin builds, then the extension in the wheel is changed without \
+                 updating RECORD, as in a corrupted or tampered wheel.",
+                &format!(
+                    r#"status = subprocess.call([{real_maturin:?}] + sys.argv[1:])
+if status:
+    sys.exit(status)
+[name] = [name for name in os.listdir(out) if name.endswith(".whl")]
+path = os.path.join(out, name)
+with zipfile.ZipFile(path) as built:
+    entries = [(info, built.read(info)) for info in built.infolist()]
+with zipfile.ZipFile(path, "w") as wheel:
+    for info, data in entries:
+        if info.filename.endswith(".so"):
+            # One bit of the last byte: same size, another hash.
+            data = data[:-1] + bytes([data[-1] ^ 1])
+        wheel.writestr(info, data)"#,
+                    real_maturin = real_maturin.to_str().unwrap()
+                ),
+            ),
+            vec!["does not match its RECORD".into()],
+        ),
+        (
+            "fault-maturin-wheel-with-parent-entry",
+            python_maturin(
+                "fault-maturin-wheel-with-parent-entry",
+                "a wheel with an entry that climbs out of site-packages.",
+                r#"write_wheel(
+    os.path.join(out, "purefix-0.1.0-py3-none-any.whl"),
+    {"purefix/__init__.py": b"", "../../../escaped-parent.so": b"\x7fELF"},
+)"#,
+            ),
+            vec!["unsafe entry `../../../escaped-parent.so`".into()],
+        ),
+        (
+            "fault-maturin-wheel-with-absolute-entry",
+            python_maturin(
+                "fault-maturin-wheel-with-absolute-entry",
+                "a wheel with an entry that is an absolute path.",
+                &format!(
+                    r#"write_wheel(
+    os.path.join(out, "purefix-0.1.0-py3-none-any.whl"),
+    {{"purefix/__init__.py": b"", {absolute:?}: b"\x7fELF"}},
+)"#,
+                    absolute = absolute_entry.to_str().unwrap()
+                ),
+            ),
+            vec![format!("unsafe entry `{}`", absolute_entry.display())],
+        ),
+    ];
+    for (name, script, mentions) in &cases {
+        let dir = fault_executable(faults, name, Some("maturin"), script);
+        let mentions: Vec<&str> = mentions.iter().map(String::as_str).collect();
+        proven.assert_refused_and_intact(proven.dev(&[]).path_first(&dir), &mentions);
+    }
+    assert!(!absolute_entry.exists());
+
+    // A build cargo refuses is the same kind of failure, from the real tools.
+    proven.assert_refused_and_intact(
+        proven.dev(&["--features", "no-such-feature"]),
+        &["no-such-feature", "the build failed"],
+    );
+}
+
+/// The installer dies half-way: it has removed the proven install and written part of the new
+/// extension when it is killed. `dev` fails with the signal named; the next `dev` recovers to a
+/// proven install.
+fn killed_installer(proven: &Proven, faults: &Path) {
+    let receipt = assert_receipt_holds(&proven.project);
+    let installed = receipt["extensions"][0]["loaded_path"].as_str().unwrap();
+    let real_uv = common::tools().all.join("uv");
+    let script = format!(
+        r#"#!/bin/sh
+# fault-uv-killed-mid-install: every uv command runs for real except the install of the built
+# wheel, which uninstalls the proven build, writes the first 4 KiB of an extension where the new
+# one goes, and is then killed, as an installer is when the machine runs out of memory.
+# A fault executable from tests/reliability.rs, first on PATH in place of uv.
+case " $* " in
+  *" --force-reinstall "*)
+    while [ "$#" -gt 0 ]; do
+      if [ "$1" = --python ]; then python=$2; fi
+      shift
+    done
+    head -c 4096 '{installed}' > '{installed}.partial'
+    '{uv}' pip uninstall --quiet --python "$python" purefix
+    mkdir -p "$(dirname '{installed}')"
+    mv '{installed}.partial' '{installed}'
+    kill -KILL $$
+    ;;
+esac
+exec '{uv}' "$@"
+"#,
+        uv = real_uv.display()
+    );
+    let dir = fault_executable(faults, "fault-uv-killed-mid-install", Some("uv"), &script);
+    let run = proven.dev(&[]).path_first(&dir).run();
+    run.assert_code(2)
+        .assert_stderr_contains("failed to install the wheel")
+        .assert_stderr_contains("SIGKILL");
+    assert_error_then_hint(&run);
+    assert_eq!(
+        proven.project.receipt(),
+        receipt,
+        "the receipt still describes the last proven build\n{run:?}"
+    );
+    assert_ne!(
+        common::sha256(Path::new(installed)),
+        receipt["extensions"][0]["wheel_sha256"].as_str().unwrap(),
+        "the fault did not break the install: the recovery below would prove nothing"
+    );
+    proven.assert_tmp_empty("a killed installer");
+
+    let recovery = proven.dev(&[]).run();
+    recovery.assert_code(0).assert_stderr_contains("Proven");
+    assert_receipt_holds(&proven.project);
+    proven
+        .project
+        .python("import purefix; assert purefix.answer() == 42")
+        .assert_code(0);
+    proven.assert_tmp_empty("the recovering `dev`");
+}
+
+/// One process as /proc shows it.
+struct ProcessInfo {
+    pid: u32,
+    parent: u32,
+    state: char,
+    /// Clock ticks after boot: with the pid, it tells a process from a later one that reuses
+    /// the pid.
+    start: u64,
+    name: String,
+}
+
+fn process_info(pid: u32) -> Option<ProcessInfo> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (name) state ppid …`: the name may hold spaces and parentheses, so split at the last
+    // `)`.
+    let (head, rest) = stat.rsplit_once(')')?;
+    let name = head.split_once('(')?.1.to_owned();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(ProcessInfo {
+        pid,
+        parent: fields.get(1)?.parse().ok()?,
+        state: fields.first()?.chars().next()?,
+        start: fields.get(19)?.parse().ok()?,
+        name,
+    })
+}
+
+/// Every process below `root`.
+fn descendants(root: u32) -> Vec<ProcessInfo> {
+    let all: Vec<ProcessInfo> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .filter_map(process_info)
+        .collect();
+    let mut found: Vec<ProcessInfo> = Vec::new();
+    let mut parents = vec![root];
+    while let Some(parent) = parents.pop() {
+        for process in all.iter().filter(|process| process.parent == parent) {
+            parents.push(process.pid);
+            found.push(ProcessInfo {
+                name: process.name.clone(),
+                ..*process
+            });
+        }
+    }
+    found
+}
+
+/// Alive and not a zombie (a zombie has ended; only its exit status is left to collect).
+fn still_running(process: &ProcessInfo) -> bool {
+    process_info(process.pid).is_some_and(|now| now.start == process.start && now.state != 'Z')
+}
+
+/// A build script that holds the build: it marks that it has started, then waits until the
+/// test opens the gate. A signal, or a second `dev`, then lands while cargo is really building.
+struct Gate {
+    started: PathBuf,
+    open: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Gate {
+    fn install(project: &TestProject) -> Gate {
+        let dir = tempfile::tempdir().unwrap();
+        let started = dir.path().join("started");
+        let open = dir.path().join("open");
+        project.write(
+            "build.rs",
+            &format!(
+                r#"// Written by tests/reliability.rs: holds the build until the test opens the gate.
+fn main() {{
+    println!("cargo:rerun-if-changed=build.rs");
+    std::fs::write({started:?}, "").unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while !std::path::Path::new({open:?}).exists() {{
+        assert!(std::time::Instant::now() < deadline, "the test never opened the gate");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }}
+}}
+"#,
+                started = started.to_str().unwrap(),
+                open = open.to_str().unwrap()
+            ),
+        );
+        Gate {
+            started,
+            open,
+            _dir: dir,
+        }
+    }
+
+    fn has_started(&self) -> bool {
+        self.started.exists()
+    }
+
+    fn open(&self) {
+        std::fs::write(&self.open, "").unwrap();
+    }
+}
+
+#[track_caller]
+fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Ctrl-C while cargo builds: `dev` stops every process it started, removes its temporary
+/// directory, exits 2, and leaves the proven install and its receipt as they were.
+fn interrupted_build(proven: &Proven) {
+    let gate = Gate::install(&proven.project);
+    let scene_before = common::snapshot_tree(scene(&proven.project));
+    let receipt = proven.project.receipt();
+
+    let _build = common::build_lock();
+    let mut running = proven.dev(&[]).spawn();
+    wait_until("the build script runs", Duration::from_secs(180), || {
+        gate.has_started()
+    });
+    let children = descendants(running.pid());
+    let names: Vec<&str> = children.iter().map(|child| child.name.as_str()).collect();
+    assert!(
+        names.iter().any(|name| name.starts_with("maturin"))
+            && names.iter().any(|name| *name == "cargo"),
+        "maturin and cargo should be building: {names:?}"
+    );
+    let signal = std::process::Command::new("kill")
+        .args(["-INT", &running.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(signal.success());
+    running.wait_for_stderr("interrupted", Duration::from_secs(60));
+    let run = running.wait(Duration::from_secs(60));
+    run.assert_code(2)
+        .assert_stderr_contains("interrupted while running `")
+        .assert_stderr_contains("nothing was installed");
+    assert_error_then_hint(&run);
+    assert!(
+        !run.stderr.contains("fix the errors above"),
+        "an interrupt is not a build error to fix\n{run:?}"
+    );
+    wait_until(
+        "every process `dev` started has ended",
+        Duration::from_secs(30),
+        || !children.iter().any(still_running),
+    );
+
+    proven.assert_tmp_empty("an interrupted build");
+    assert_eq!(
+        common::snapshot_tree(scene(&proven.project)),
+        scene_before,
+        "the project or its venv changed\n{run:?}"
+    );
+    assert_eq!(proven.project.receipt(), receipt, "{run:?}");
+    assert_receipt_holds(&proven.project);
 }
