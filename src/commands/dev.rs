@@ -193,11 +193,18 @@ fn clean(project: &Project, build: &BuildArgs) -> Result<()> {
         .arg(&project.target_dir)
         .args(maturin::profile_args(build))
         .run_captured()
-        .map_err(|error| {
-            user_error(
+        .map_err(|error| match error {
+            process::ProcessError::Interrupted { .. } => user_error(
+                error.to_string(),
+                "nothing was built or installed and the previous install is untouched",
+            ),
+            // The build runs with the same profile and target dir: skipping the clean rarely
+            // gets past what stopped it.
+            _ => user_error(
                 format!("failed to clean the package before building: {error}"),
-                "run with `--no-clean` to skip this step",
-            )
+                "fix the error above (the build would meet it too), or skip this step with \
+                 `--no-clean`",
+            ),
         })?;
     Ok(())
 }
