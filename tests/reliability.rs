@@ -1200,3 +1200,74 @@ fn interrupted_build(proven: &Proven) {
     assert_eq!(proven.project.receipt(), receipt, "{run:?}");
     assert_receipt_holds(&proven.project);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Concurrency
+// ---------------------------------------------------------------------------------------------
+
+/// Two `dev` started together in a fresh project (no venv yet) serialize on the project lock:
+/// one builds, the other says it is waiting, and a third with `--no-wait` fails at once. Both
+/// end proven, and the receipt on disk is the one the last of them printed.
+#[test]
+fn two_devs_at_once_serialize_on_the_project_lock() {
+    let project = TestProject::from_fixture("pure");
+    let gate = Gate::install(&project);
+    let _build = common::build_lock();
+    let mut first = dev(&project, &["--json"]).spawn();
+    let mut second = dev(&project, &["--json"]).spawn();
+
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while !(gate.has_started()
+        && (first.stderr_so_far().contains("Waiting")
+            || second.stderr_so_far().contains("Waiting")))
+    {
+        assert!(
+            Instant::now() < deadline && !first.has_ended() && !second.has_ended(),
+            "expected one `dev` to build and the other to wait; their stderr:\n{}\n---\n{}",
+            first.stderr_so_far(),
+            second.stderr_so_far()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (holder, waiter) = if second.stderr_so_far().contains("Waiting") {
+        (&mut first, &mut second)
+    } else {
+        (&mut second, &mut first)
+    };
+    assert!(
+        !holder.stderr_so_far().contains("Waiting"),
+        "both waited:\n{}\n{}",
+        holder.stderr_so_far(),
+        waiter.stderr_so_far()
+    );
+    waiter.wait_for_stderr("another `cargo pyo3 dev` to finish", Duration::from_secs(1));
+
+    let started = Instant::now();
+    let impatient = dev(&project, &["--no-wait"])
+        .spawn()
+        .wait(Duration::from_secs(60));
+    impatient
+        .assert_code(2)
+        .assert_stderr_contains("another `cargo pyo3 dev` is running");
+    assert_error_then_hint(&impatient);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "`--no-wait` waited {:?}",
+        started.elapsed()
+    );
+
+    gate.open();
+    let first = first.wait(Duration::from_secs(300));
+    let second = second.wait(Duration::from_secs(300));
+    first.assert_code(0);
+    second.assert_code(0);
+    let (held, waited) = if second.stderr.contains("Waiting") {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    // The one that waited finished last: its receipt is the one on disk, and it holds.
+    assert_eq!(project.receipt(), waited.json(), "{waited:?}");
+    assert_ne!(held.json(), serde_json::Value::Null);
+    assert_receipt_holds(&project);
+}

@@ -371,8 +371,8 @@ impl TestCommand {
         Spawned {
             command,
             child,
-            stdout,
-            stderr,
+            stdout: Some(stdout),
+            stderr: Some(stderr),
         }
     }
 
@@ -415,12 +415,13 @@ fn collect(mut pipe: impl std::io::Read + Send + 'static) -> Collected {
     (text, reader)
 }
 
-/// A command started with [`TestCommand::spawn`].
+/// A command started with [`TestCommand::spawn`]. Dropped while still running (a test failed
+/// half-way), it is killed, so a failing test leaves no process behind.
 pub struct Spawned {
     command: String,
     child: std::process::Child,
-    stdout: Collected,
-    stderr: Collected,
+    stdout: Option<Collected>,
+    stderr: Option<Collected>,
 }
 
 impl Spawned {
@@ -428,9 +429,13 @@ impl Spawned {
         self.child.id()
     }
 
+    pub fn has_ended(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_some()
+    }
+
     /// What it has printed on stderr so far.
     pub fn stderr_so_far(&self) -> String {
-        self.stderr.0.lock().unwrap().clone()
+        self.stderr.as_ref().unwrap().0.lock().unwrap().clone()
     }
 
     /// Waits until its stderr contains `needle`; panics with everything it printed after
@@ -452,7 +457,7 @@ impl Spawned {
         }
     }
 
-    /// Waits for it to end (at most `timeout`, then kills it and panics).
+    /// Waits for it to end (at most `timeout`, then panics; the drop kills it).
     pub fn wait(mut self, timeout: std::time::Duration) -> Run {
         let deadline = std::time::Instant::now() + timeout;
         let status = loop {
@@ -460,7 +465,6 @@ impl Spawned {
                 break status;
             }
             if std::time::Instant::now() > deadline {
-                let _ = self.child.kill();
                 panic!(
                     "still running after {timeout:?}: {}\n{}",
                     self.command,
@@ -469,8 +473,8 @@ impl Spawned {
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         };
-        let (stdout, stdout_reader) = self.stdout;
-        let (stderr, stderr_reader) = self.stderr;
+        let (stdout, stdout_reader) = self.stdout.take().unwrap();
+        let (stderr, stderr_reader) = self.stderr.take().unwrap();
         // The pipes close when every process holding them has ended, grandchildren included.
         while !(stdout_reader.is_finished() && stderr_reader.is_finished()) {
             if std::time::Instant::now() > deadline {
@@ -483,10 +487,19 @@ impl Spawned {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         Run {
-            command: self.command,
+            command: std::mem::take(&mut self.command),
             code: status.code(),
             stdout: std::mem::take(&mut *stdout.lock().unwrap()),
             stderr: std::mem::take(&mut *stderr.lock().unwrap()),
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 }
