@@ -39,6 +39,9 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
 
     let project = project::discover(&project_args)?;
     timings.discover = lap(&mut step);
+    // Before anything that writes: two runs at once would otherwise race to create the same
+    // `.venv`, install maturin into it, or edit pyproject.toml.
+    let _lock = lock::acquire(&project.lock_path(), !no_wait)?;
 
     let uv = tools::find_uv();
     let venv = match Venv::find(project_args.venv.as_deref(), &project.project_dir)? {
@@ -74,7 +77,6 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
 
     let installer = install::choose(&venv, uv.as_deref())?;
     let maturin = tools::maturin_or_install(&venv, uv.as_deref())?;
-    let _lock = lock::acquire(&project.lock_path(), !no_wait)?;
 
     if !no_clean {
         clean(&project, &build)?;
