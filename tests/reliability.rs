@@ -1271,3 +1271,238 @@ fn two_devs_at_once_serialize_on_the_project_lock() {
     assert_ne!(held.json(), serde_json::Value::Null);
     assert_receipt_holds(&project);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Faults before a build: tools that are missing or die
+// ---------------------------------------------------------------------------------------------
+
+/// `python -m venv` killed half-way leaves a directory that looks like a venv: `dev` removes
+/// what it started, so the next run creates the venv again instead of tripping over half of one.
+#[test]
+fn a_venv_creation_killed_half_way_leaves_nothing() {
+    let project = TestProject::from_fixture("pure");
+    let faults = tempfile::tempdir().unwrap();
+    let dir = fault_executable(
+        faults.path(),
+        "fault-python-venv-dies-midway",
+        None,
+        "#!/bin/sh\n# fault-python-venv-dies-midway: given as `--python`, run as \
+         `<python> -m venv <dir>`;\n# writes part of a venv, then is killed.\n\
+         mkdir -p \"$3/bin\" \"$3/lib/python3.11/site-packages\"\n\
+         printf 'home = /usr/bin\\n' > \"$3/pyvenv.cfg\"\nkill -KILL $$\n",
+    );
+    let python = dir.join("fault-python-venv-dies-midway");
+    let before = common::snapshot_tree(scene(&project));
+    let run = dev(&project, &["--python"]).arg(&python).without_uv().run();
+    run.assert_code(2)
+        .assert_stderr_contains(&format!(
+            "failed to create the virtual environment `{}`",
+            project.path(".venv").display()
+        ))
+        .assert_stderr_contains("SIGKILL");
+    assert_error_then_hint(&run);
+    assert_eq!(common::snapshot_tree(scene(&project)), before, "{run:?}");
+}
+
+/// A closed local port: what an index looks like without a network.
+fn closed_index() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}/simple")
+}
+
+/// No maturin anywhere, and the index unreachable: `dev` tries to install maturin into the venv
+/// (with uv, then with pip), fails with exit 2 and a hint, and changes nothing.
+#[test]
+fn maturin_missing_and_impossible_to_install() {
+    let index = closed_index();
+    let with_uv = TestProject::from_fixture("pure");
+    uv_venv(&with_uv.path(".venv"));
+    let with_pip = TestProject::from_fixture("pure");
+    python_venv(&with_pip.path(".venv"), true);
+
+    let attempts = [
+        (
+            &with_uv,
+            dev(&with_uv, &[])
+                .without_maturin()
+                .env("UV_INDEX_URL", &index)
+                .env("UV_DEFAULT_INDEX", &index)
+                .env("UV_NO_CONFIG", "1")
+                // uv retries a refused connection three times, with back-off: 8 s for nothing.
+                .env("UV_HTTP_RETRIES", "0"),
+        ),
+        (
+            &with_pip,
+            dev(&with_pip, &[])
+                .without_maturin()
+                .without_uv()
+                .env("PIP_INDEX_URL", &index)
+                .env("PIP_CONFIG_FILE", "/dev/null")
+                .env_remove("PIP_FIND_LINKS")
+                .env_remove("PIP_EXTRA_INDEX_URL")
+                .env("PIP_RETRIES", "0"),
+        ),
+    ];
+    // Any `uv pip` command on a venv creates uv's empty lock file `.venv/.lock` first; it is
+    // uv's, it holds nothing, and it is the one difference allowed.
+    let without_uv_lock = |project: &TestProject| -> Vec<(PathBuf, String)> {
+        let uv_lock = project
+            .root
+            .strip_prefix(scene(project))
+            .unwrap()
+            .join(".venv/.lock");
+        common::snapshot_tree(scene(project))
+            .into_iter()
+            .filter(|(path, _)| *path != uv_lock)
+            .collect()
+    };
+    for (project, command) in attempts {
+        let tmp = private_tmp();
+        let before = without_uv_lock(project);
+        let run = command.env("TMPDIR", tmp.path()).run();
+        run.assert_code(2)
+            .assert_stderr_contains("maturin was not found")
+            .assert_stderr_contains("failed to install maturin")
+            .assert_stderr_contains(&index);
+        assert_error_then_hint(&run);
+        assert_eq!(without_uv_lock(project), before, "{run:?}");
+        assert_empty(tmp.path(), &run.command);
+    }
+}
+
+/// A module whose init aborts the interpreter: exit 1 (a check failed) with the signal named,
+/// and no receipt, which is only ever written for a proven install.
+#[test]
+fn an_import_that_aborts_is_a_failed_check_and_writes_no_receipt() {
+    let project = TestProject::from_fixture("abort");
+    let tmp = private_tmp();
+    let run = dev(&project, &[]).env("TMPDIR", tmp.path()).run();
+    run.assert_code(1)
+        .assert_stderr_contains("importing `abortfix` crashed the interpreter")
+        .assert_stderr_contains("SIGABRT");
+    assert!(find_receipt(&project).is_none(), "{run:?}");
+    assert_empty(tmp.path(), "an aborted import");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Security
+// ---------------------------------------------------------------------------------------------
+
+/// Module names reach the proof's Python as data (JSON on stdin), never as code. A wheel whose
+/// extension names would run code if pasted into a single- or double-quoted Python string must
+/// fail the proof (they are not loadable) without running either.
+#[test]
+fn names_from_a_wheel_never_become_python_code() {
+    let project = TestProject::from_fixture("pure");
+    uv_venv(&project.path(".venv"));
+    let marker = scene(&project).join("injected");
+    // Opens the file named by $CARGO_PYO3_TEST_INJECTED: short, with no `.` or `/`, so that it
+    // survives as one module name.
+    let code = "import os;open(os.environ['CARGO_PYO3_TEST_INJECTED'],'w')";
+    let code_bytes: Vec<String> = code.bytes().map(|byte| byte.to_string()).collect();
+    let payload = format!("exec(bytes(({},)))", code_bytes.join(","));
+    // `import_module('purefix.<name>')` would run the payload while evaluating its argument,
+    // before the import fails.
+    let hostile = [
+        format!("a'+str({payload})+'"),
+        format!("b\"+str({payload})+\""),
+    ];
+    let entries: Vec<String> = hostile
+        .iter()
+        .map(|name| format!("{:?}: b\"\\x7fELF\"", format!("purefix/{name}.so")))
+        .collect();
+    let faults = tempfile::tempdir().unwrap();
+    let dir = fault_executable(
+        faults.path(),
+        "fault-maturin-hostile-module-names",
+        Some("maturin"),
+        &python_maturin(
+            "fault-maturin-hostile-module-names",
+            "a wheel whose extension module names are Python code.",
+            &format!(
+                "write_wheel(\n    os.path.join(out, \"purefix-0.1.0-py3-none-any.whl\"),\n    \
+                 {{\"purefix/__init__.py\": b\"\", {}}},\n)",
+                entries.join(", ")
+            ),
+        ),
+    );
+    let run = dev(&project, &[])
+        .path_first(&dir)
+        .env("CARGO_PYO3_TEST_INJECTED", &marker)
+        .run();
+    run.assert_code(1);
+    for name in &hostile {
+        run.assert_stderr_contains(&format!("proof failed for `purefix.{name}`"));
+    }
+    assert!(!marker.exists(), "a module name ran as code\n{run:?}");
+    assert!(find_receipt(&project).is_none(), "{run:?}");
+}
+
+/// The tool's own code, without its unit tests.
+fn tool_sources() -> Vec<(PathBuf, String)> {
+    fn walk(dir: &Path, found: &mut Vec<(PathBuf, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, found);
+            } else if path.extension().is_some_and(|extension| extension == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let code = match text.find("#[cfg(test)]") {
+                    Some(tests) => text[..tests].to_owned(),
+                    None => text,
+                };
+                found.push((path, code));
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut found,
+    );
+    assert!(found.len() > 10, "src/ was not found: {found:?}");
+    found
+}
+
+/// Every subprocess goes through `process::Cmd` (an argv vector, never a shell); the only
+/// Python code ever run is a constant script from `src/python/`, passed by proof.rs.
+#[test]
+fn no_shell_and_no_code_built_from_data() {
+    let runner = Path::new("src/process.rs");
+    let python_runner = Path::new("src/proof.rs");
+    for (path, code) in tool_sources() {
+        let relative = path
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap()
+            .to_owned();
+        if relative != runner {
+            for spawner in [
+                "std::process::Command",
+                "Command::new",
+                "duct::",
+                "libc::system",
+            ] {
+                assert!(
+                    !code.contains(spawner),
+                    "{relative:?} uses `{spawner}`: run subprocesses through `process::Cmd`, \
+                     which never uses a shell and reports errors the same way everywhere"
+                );
+            }
+        }
+        for shell in ["\"sh\"", "\"bash\"", "\"/bin/sh\"", "\"cmd\""] {
+            assert!(
+                !code.contains(&format!("Cmd::new({shell})")),
+                "{relative:?} starts a shell"
+            );
+        }
+        if relative != python_runner {
+            assert!(
+                !code.contains("\"-c\""),
+                "{relative:?} passes code with `-c`: run Python through `proof::run_script`, \
+                 with a constant script from src/python/ and the data as JSON on stdin"
+            );
+        }
+    }
+}
