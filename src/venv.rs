@@ -168,13 +168,22 @@ impl Venv {
             "Creating",
             format!("virtual environment at `{}`", root.display()),
         );
-        command.run_captured().map_err(|error| {
-            user_error(
-                format!("failed to create the virtual environment `{}`: {error}", root.display()),
-                "pass an interpreter with `--python`, or create the venv yourself and pass `--venv`",
-            )
-        })?;
-        Venv::open(&root, VenvOrigin::Created)
+        let created = command
+            .run_captured()
+            .map_err(|error| {
+                user_error(
+                    format!("failed to create the virtual environment `{}`: {error}", root.display()),
+                    "pass an interpreter with `--python`, or create the venv yourself and pass `--venv`",
+                )
+            })
+            .and_then(|_| Venv::open(&root, VenvOrigin::Created));
+        if created.is_err() {
+            // The directory did not exist before (checked above), so whatever a failed or
+            // interrupted creation left there is ours: remove it, or the next run would find
+            // half a venv.
+            let _ = fs_err::remove_dir_all(&root);
+        }
+        created
     }
 
     fn config_value(&self, key: &str) -> Option<&str> {
