@@ -1166,8 +1166,7 @@ fn interrupted_build(proven: &Proven) {
     let children = descendants(running.pid());
     let names: Vec<&str> = children.iter().map(|child| child.name.as_str()).collect();
     assert!(
-        names.iter().any(|name| name.starts_with("maturin"))
-            && names.iter().any(|name| *name == "cargo"),
+        names.iter().any(|name| name.starts_with("maturin")) && names.contains(&"cargo"),
         "maturin and cargo should be building: {names:?}"
     );
     let signal = std::process::Command::new("kill")
