@@ -480,6 +480,18 @@ fn cases() -> Vec<Case> {
             Error(&["`{project}/two/Cargo.toml` is not a PyO3 project"]),
         ),
         case(
+            "project path that is not UTF-8",
+            Start::Empty,
+            |p| {
+                use std::os::unix::ffi::OsStrExt;
+                let dir = p.root.join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
+                let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pure");
+                common::copy_dir(&fixture, &dir);
+                common::cargo_pyo3(&dir).arg("dev")
+            },
+            Error(&["`{project}/caf\u{FFFD}/Cargo.toml`", "not valid UTF-8"]),
+        ),
+        case(
             "--manifest-path to a directory",
             PROJECT,
             |p| dev(p, &["--manifest-path", "src"]),
