@@ -125,6 +125,16 @@ impl Project {
 pub(crate) fn discover(args: &ProjectArgs) -> Result<Project> {
     let cwd = std::env::current_dir().context("failed to read the current directory")?;
     let (manifest_path, pyproject_path) = locate(args.manifest_path.as_deref(), &cwd)?;
+    // cargo refuses such arguments; its error would be blamed on the manifest's contents.
+    if manifest_path.to_str().is_none() {
+        return Err(user_error(
+            format!(
+                "the path `{}` is not valid UTF-8, and cargo only takes UTF-8 paths",
+                manifest_path.display()
+            ),
+            "rename the directories on that path to UTF-8 names",
+        ));
+    }
     let metadata = cargo_metadata(&manifest_path, args.target_dir.as_deref())?;
     let package = select_package(&metadata, &manifest_path, args.package.as_deref())?;
     let package_manifest = package.manifest_path.clone().into_std_path_buf();
