@@ -1439,9 +1439,11 @@ fn names_from_a_wheel_never_become_python_code() {
             ),
         ),
     );
+    let tmp = private_tmp();
     let run = dev(&project, &[])
         .path_first(&dir)
         .env("CARGO_PYO3_TEST_INJECTED", &marker)
+        .env("TMPDIR", tmp.path())
         .run();
     run.assert_code(1);
     for name in &hostile {
@@ -1449,6 +1451,7 @@ fn names_from_a_wheel_never_become_python_code() {
     }
     assert!(!marker.exists(), "a module name ran as code\n{run:?}");
     assert!(find_receipt(&project).is_none(), "{run:?}");
+    assert_empty(tmp.path(), "a failed proof");
 }
 
 /// The tool's own code, without its unit tests.

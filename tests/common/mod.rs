@@ -5,7 +5,8 @@
 //!   ever skipped because a tool is missing.
 //! - every fixture copy shares one cargo target dir and one uv cache, so pyo3 compiles once.
 //! - commands that build take a file lock: fixture copies share `lib<name>.so` paths in the
-//!   shared target dir, and nextest runs tests as parallel processes.
+//!   shared target dir, and nextest runs tests as parallel processes. Commands that must run
+//!   side by side are started with `spawn()`, which leaves the lock to the test.
 //! - the environment is isolated: no inherited venv, no colour, uv never downloads a python.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
