@@ -1109,6 +1109,8 @@ fn still_running(process: &ProcessInfo) -> bool {
 
 /// A build script that holds the build: it marks that it has started, then waits until the
 /// test opens the gate. A signal, or a second `dev`, then lands while cargo is really building.
+/// The gate also opens when its directory goes, at the end of the test: a test that fails
+/// half-way never leaves a build waiting in the shared target dir.
 struct Gate {
     started: PathBuf,
     open: PathBuf,
@@ -1128,14 +1130,15 @@ fn main() {{
     println!("cargo:rerun-if-changed=build.rs");
     std::fs::write({started:?}, "").unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
-    while !std::path::Path::new({open:?}).exists() {{
+    while !std::path::Path::new({open:?}).exists() && std::path::Path::new({dir:?}).exists() {{
         assert!(std::time::Instant::now() < deadline, "the test never opened the gate");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }}
 }}
 "#,
                 started = started.to_str().unwrap(),
-                open = open.to_str().unwrap()
+                open = open.to_str().unwrap(),
+                dir = dir.path().to_str().unwrap()
             ),
         );
         Gate {
