@@ -66,17 +66,6 @@ fn write_lockfile(project: &TestProject) {
     project.write("Cargo.lock", text);
 }
 
-/// The receipt of `project`, if `dev` ever wrote one.
-fn find_receipt(project: &TestProject) -> Option<serde_json::Value> {
-    let state = common::fixture_target_dir().join("cargo-pyo3");
-    let manifest = std::fs::canonicalize(project.path("Cargo.toml")).unwrap();
-    std::fs::read_dir(&state)
-        .ok()?
-        .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path().join("receipt.json")).ok())
-        .map(|text| serde_json::from_str::<serde_json::Value>(&text).unwrap())
-        .find(|receipt| receipt["manifest_path"] == manifest.to_str().unwrap())
-}
-
 /// The receipt says the install is proven, and the file in the venv is still that build: hashed
 /// here, not taken from the receipt.
 #[track_caller]
@@ -215,37 +204,37 @@ fn cases() -> Vec<Case> {
         case(
             "dev: unknown flag",
             PROJECT,
-            |p| dev(p, &["--bogus"]),
+            |project| dev(project, &["--bogus"]),
             Usage(&["unexpected argument '--bogus'"]),
         ),
         case(
             "dev: stray positional argument",
             PROJECT,
-            |p| dev(p, &["stray"]),
+            |project| dev(project, &["stray"]),
             Usage(&["unexpected argument 'stray'"]),
         ),
         case(
             "dev: --release with --profile",
             PROJECT,
-            |p| dev(p, &["--release", "--profile", "fast"]),
+            |project| dev(project, &["--release", "--profile", "fast"]),
             Usage(&["'--release' cannot be used with '--profile <PROFILE-NAME>'"]),
         ),
         case(
             "dev: --fix-uv with --allow-uv-cache",
             PROJECT,
-            |p| dev(p, &["--fix-uv", "--allow-uv-cache"]),
+            |project| dev(project, &["--fix-uv", "--allow-uv-cache"]),
             Usage(&["'--fix-uv' cannot be used with '--allow-uv-cache'"]),
         ),
         case(
             "dev: --quiet with --verbose",
             PROJECT,
-            |p| dev(p, &["--quiet", "--verbose"]),
+            |project| dev(project, &["--quiet", "--verbose"]),
             Usage(&["'--quiet' cannot be used with '--verbose"]),
         ),
         case(
             "dev: bad --color value",
             PROJECT,
-            |p| dev(p, &["--color", "sometimes"]),
+            |project| dev(project, &["--color", "sometimes"]),
             Usage(&[
                 "invalid value 'sometimes' for '--color <WHEN>'",
                 "auto, always, never",
@@ -254,68 +243,69 @@ fn cases() -> Vec<Case> {
         case(
             "dev: --json twice",
             PROJECT,
-            |p| dev(p, &["--json", "--json"]),
+            |project| dev(project, &["--json", "--json"]),
             Usage(&["'--json' cannot be used multiple times"]),
         ),
         case(
             "dev: --manifest-path without a value",
             PROJECT,
-            |p| dev(p, &["--manifest-path"]),
+            |project| dev(project, &["--manifest-path"]),
             Usage(&["a value is required for '--manifest-path <PATH>'"]),
         ),
         case(
             "dev: -p without a value",
             PROJECT,
-            |p| dev(p, &["-p"]),
+            |project| dev(project, &["-p"]),
             Usage(&["a value is required for '--package <SPEC>'"]),
         ),
         case(
             "dev: empty --venv",
             PROJECT,
-            |p| dev(p, &["--venv", ""]),
+            |project| dev(project, &["--venv", ""]),
             Usage(&["a value is required for '--venv <PATH>'"]),
         ),
         case(
             "dev: empty --target-dir",
             PROJECT,
-            |p| dev(p, &["--target-dir", ""]),
+            |project| dev(project, &["--target-dir", ""]),
             Usage(&["a value is required for '--target-dir <DIRECTORY>'"]),
         ),
         case(
             "no command",
             PROJECT,
-            |p| p.cargo_pyo3(),
+            |project| project.cargo_pyo3(),
             Usage(&["<COMMAND>"]),
         ),
         case(
             "unknown command",
             PROJECT,
-            |p| p.cargo_pyo3().arg("build"),
+            |project| project.cargo_pyo3().arg("build"),
             Usage(&["unrecognized subcommand 'build'"]),
         ),
         case(
             "verify: unknown flag",
             PROJECT,
-            |p| p.cargo_pyo3().args(["verify", "--bogus"]),
+            |project| project.cargo_pyo3().args(["verify", "--bogus"]),
             Usage(&["unexpected argument '--bogus'"]),
         ),
         case(
             "verify: --quiet with --verbose",
             PROJECT,
-            |p| p.cargo_pyo3().args(["verify", "-q", "-v"]),
+            |project| project.cargo_pyo3().args(["verify", "-q", "-v"]),
             Usage(&["'--quiet' cannot be used with '--verbose"]),
         ),
         case(
             "new: no PATH",
             PROJECT,
-            |p| p.cargo_pyo3().arg("new"),
+            |project| project.cargo_pyo3().arg("new"),
             Usage(&["required arguments were not provided", "<PATH>"]),
         ),
         case(
             "new: bad --layout",
             PROJECT,
-            |p| {
-                p.cargo_pyo3()
+            |project| {
+                project
+                    .cargo_pyo3()
                     .args(["new", "elsewhere", "--layout", "flat"])
             },
             Usage(&["invalid value 'flat' for '--layout <LAYOUT>'"]),
@@ -323,65 +313,65 @@ fn cases() -> Vec<Case> {
         case(
             "init: bad --vcs",
             PROJECT,
-            |p| p.cargo_pyo3().args(["init", "--vcs", "svn"]),
+            |project| project.cargo_pyo3().args(["init", "--vcs", "svn"]),
             Usage(&["invalid value 'svn' for '--vcs <VCS>'"]),
         ),
         case(
             "doctor: unknown flag",
             PROJECT,
-            |p| p.cargo_pyo3().args(["doctor", "--bogus"]),
+            |project| project.cargo_pyo3().args(["doctor", "--bogus"]),
             Usage(&["unexpected argument '--bogus'"]),
         ),
         case(
             "doctor: a flag only dev has",
             PROJECT,
-            |p| p.cargo_pyo3().args(["doctor", "--release"]),
+            |project| project.cargo_pyo3().args(["doctor", "--release"]),
             Usage(&["unexpected argument '--release'"]),
         ),
         // The project: found and read before anything is built or installed.
         case(
             "no Cargo.toml",
             Start::Empty,
-            |p| dev(p, &[]),
+            |project| dev(project, &[]),
             Error(&["could not find `Cargo.toml` in `{project}`"]),
         ),
         case(
             "malformed Cargo.toml",
             PROJECT,
-            |p| {
-                p.edit("Cargo.toml", "[lib]", "[lib");
-                dev(p, &[])
+            |project| {
+                project.edit("Cargo.toml", "[lib]", "[lib");
+                dev(project, &[])
             },
             Error(&["`{project}/Cargo.toml`", "Cargo.toml:7"]),
         ),
         case(
             "Cargo.toml whose lib source is missing",
             PROJECT,
-            |p| {
-                std::fs::remove_file(p.path("src/lib.rs")).unwrap();
-                dev(p, &[])
+            |project| {
+                std::fs::remove_file(project.path("src/lib.rs")).unwrap();
+                dev(project, &[])
             },
             Error(&["`{project}/Cargo.toml`", "src/lib.rs"]),
         ),
         case(
             "malformed pyproject.toml",
             PROJECT,
-            |p| {
-                p.edit("pyproject.toml", "[project]", "[project\n");
-                dev(p, &[])
+            |project| {
+                project.edit("pyproject.toml", "[project]", "[project\n");
+                dev(project, &[])
             },
             Error(&["`{project}/pyproject.toml`", "line 5"]),
         ),
         case(
             "pyproject.toml with a value of the wrong type",
             PROJECT,
-            |p| {
-                p.edit(
+            |project| {
+                project.edit(
                     "pyproject.toml",
                     "features = [\"pyo3/extension-module\"]",
                     "features = \"pyo3/extension-module\"",
                 );
-                dev(p, &[])
+                dev(project, &[])
             },
             Error(&[
                 "`{project}/pyproject.toml`",
@@ -392,23 +382,26 @@ fn cases() -> Vec<Case> {
         case(
             "pyproject.toml that is not UTF-8",
             PROJECT,
-            |p| {
-                std::fs::write(p.path("pyproject.toml"), b"[project]\nname = \"caf\xe9\"\n")
-                    .unwrap();
-                dev(p, &[])
+            |project| {
+                std::fs::write(
+                    project.path("pyproject.toml"),
+                    b"[project]\nname = \"caf\xe9\"\n",
+                )
+                .unwrap();
+                dev(project, &[])
             },
             Error(&["`{project}/pyproject.toml`", "UTF-8"]),
         ),
         case(
             "tool.maturin.manifest-path pointing nowhere",
             PROJECT,
-            |p| {
-                p.edit(
+            |project| {
+                project.edit(
                     "pyproject.toml",
                     "[tool.maturin]",
                     "[tool.maturin]\nmanifest-path = \"rust/Cargo.toml\"",
                 );
-                dev(p, &[])
+                dev(project, &[])
             },
             Error(&[
                 "`tool.maturin.manifest-path` in `{project}/pyproject.toml`",
@@ -418,73 +411,73 @@ fn cases() -> Vec<Case> {
         case(
             "package that is not a cdylib",
             PROJECT,
-            |p| {
-                p.edit(
+            |project| {
+                project.edit(
                     "Cargo.toml",
                     "crate-type = [\"cdylib\"]",
                     "crate-type = [\"rlib\"]",
                 );
-                dev(p, &[])
+                dev(project, &[])
             },
             Error(&["`{project}/Cargo.toml` is not a PyO3 project"]),
         ),
         case(
             "cdylib without pyo3",
             PROJECT,
-            |p| {
-                p.edit("Cargo.toml", "pyo3 = \"0.29\"", "");
-                dev(p, &[])
+            |project| {
+                project.edit("Cargo.toml", "pyo3 = \"0.29\"", "");
+                dev(project, &[])
             },
             Error(&["`{project}/Cargo.toml` is not a PyO3 project"]),
         ),
         case(
             "pyo3 only as a dev-dependency",
             PROJECT,
-            |p| {
-                pyo3_only_as(p, "[dev-dependencies]");
-                dev(p, &[])
+            |project| {
+                pyo3_only_as(project, "[dev-dependencies]");
+                dev(project, &[])
             },
             Error(&["`{project}/Cargo.toml` is not a PyO3 project"]),
         ),
         case(
             "pyo3 only as a build-dependency",
             PROJECT,
-            |p| {
-                pyo3_only_as(p, "[build-dependencies]");
-                dev(p, &[])
+            |project| {
+                pyo3_only_as(project, "[build-dependencies]");
+                dev(project, &[])
             },
             Error(&["`{project}/Cargo.toml` is not a PyO3 project"]),
         ),
         case(
             "workspace with two PyO3 packages and no -p",
             Start::Empty,
-            |p| {
-                write_workspace(p, true);
-                dev(p, &[])
+            |project| {
+                write_workspace(project, true);
+                dev(project, &[])
             },
             Error(&["has 2 PyO3 packages: `one`, `two`", "`-p one`"]),
         ),
         case(
             "-p naming a package that is not a member",
             PROJECT,
-            |p| dev(p, &["-p", "nope"]),
+            |project| dev(project, &["-p", "nope"]),
             Error(&["package `nope` is not a member", "`purefix`"]),
         ),
         case(
             "-p naming a member that is not PyO3",
             Start::Empty,
-            |p| {
-                write_workspace(p, false);
-                dev(p, &["-p", "two"])
+            |project| {
+                write_workspace(project, false);
+                dev(project, &["-p", "two"])
             },
             Error(&["`{project}/two/Cargo.toml` is not a PyO3 project"]),
         ),
         case(
             "project path that is not UTF-8",
             Start::Empty,
-            |p| {
+            |project| {
                 use std::os::unix::ffi::OsStrExt;
-                let dir = p.root.join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
+                let dir = project.root.join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
                 let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pure");
                 common::copy_dir(&fixture, &dir);
                 common::cargo_pyo3(&dir).arg("dev")
@@ -494,139 +487,139 @@ fn cases() -> Vec<Case> {
         case(
             "--manifest-path to a directory",
             PROJECT,
-            |p| dev(p, &["--manifest-path", "src"]),
+            |project| dev(project, &["--manifest-path", "src"]),
             Error(&["`--manifest-path`", "`src`", "`src/Cargo.toml`"]),
         ),
         case(
             "--manifest-path to a missing file",
             PROJECT,
-            |p| dev(p, &["--manifest-path", "nope/Cargo.toml"]),
+            |project| dev(project, &["--manifest-path", "nope/Cargo.toml"]),
             Error(&["`nope/Cargo.toml`", "`--manifest-path`"]),
         ),
         case(
             "--manifest-path to a file that is not Cargo.toml",
             PROJECT,
-            |p| dev(p, &["--manifest-path", "pyproject.toml"]),
+            |project| dev(project, &["--manifest-path", "pyproject.toml"]),
             Error(&["`--manifest-path`", "`pyproject.toml`", "`Cargo.toml`"]),
         ),
         // The venv: found and checked before anything is built or installed.
         case(
             "--venv that does not exist",
             PROJECT,
-            |p| dev(p, &["--venv", "missing-venv"]),
+            |project| dev(project, &["--venv", "missing-venv"]),
             Error(&["`--venv`", "`missing-venv`"]),
         ),
         case(
             "--venv at a directory that is not a venv",
             PROJECT,
-            |p| dev(p, &["--venv", "src"]),
+            |project| dev(project, &["--venv", "src"]),
             Error(&["`--venv`", "`{project}/src`", "pyvenv.cfg"]),
         ),
         case(
             "--venv at a file",
             PROJECT,
-            |p| dev(p, &["--venv", "Cargo.toml"]),
+            |project| dev(project, &["--venv", "Cargo.toml"]),
             Error(&["`--venv`", "`{project}/Cargo.toml`", "pyvenv.cfg"]),
         ),
         case(
             "--venv whose python is a dangling symlink",
             PROJECT,
-            |p| {
-                let venv = scene(p).join("other-venv");
+            |project| {
+                let venv = scene(project).join("other-venv");
                 uv_venv(&venv);
                 dangling_python(&venv);
-                dev(p, &["--venv"]).arg(&venv)
+                dev(project, &["--venv"]).arg(&venv)
             },
             Error(&["`--venv`", "other-venv/bin/python` is a dangling symlink"]),
         ),
         case(
             ".venv whose python is a dangling symlink",
             PROJECT,
-            |p| {
-                uv_venv(&p.path(".venv"));
-                dangling_python(&p.path(".venv"));
-                dev(p, &[])
+            |project| {
+                uv_venv(&project.path(".venv"));
+                dangling_python(&project.path(".venv"));
+                dev(project, &[])
             },
             Error(&["`{project}/.venv/bin/python` is a dangling symlink"]),
         ),
         case(
             "VIRTUAL_ENV pointing nowhere",
             PROJECT,
-            |p| dev(p, &[]).env("VIRTUAL_ENV", "/nonexistent/cargo-pyo3-test/venv"),
+            |project| dev(project, &[]).env("VIRTUAL_ENV", "/nonexistent/cargo-pyo3-test/venv"),
             Error(&["`VIRTUAL_ENV`", "`/nonexistent/cargo-pyo3-test/venv`"]),
         ),
         case(
             "VIRTUAL_ENV at a directory that is not a venv",
             PROJECT,
-            |p| dev(p, &[]).env("VIRTUAL_ENV", p.path("src")),
+            |project| dev(project, &[]).env("VIRTUAL_ENV", project.path("src")),
             Error(&["`VIRTUAL_ENV`", "`{project}/src`", "pyvenv.cfg"]),
         ),
         case(
             ".venv that is not a venv, with uv",
             PROJECT,
-            |p| {
-                user_dot_venv(p);
-                dev(p, &[])
+            |project| {
+                user_dot_venv(project);
+                dev(project, &[])
             },
             Error(&["`{project}/.venv`", "not a virtual environment"]),
         ),
         case(
             ".venv that is not a venv, without uv",
             PROJECT,
-            |p| {
-                user_dot_venv(p);
-                dev(p, &[]).without_uv()
+            |project| {
+                user_dot_venv(project);
+                dev(project, &[]).without_uv()
             },
             Error(&["`{project}/.venv`", "not a virtual environment"]),
         ),
         case(
             "venv without pip, and no uv",
             PROJECT,
-            |p| {
-                python_venv(&p.path(".venv"), false);
-                dev(p, &[]).without_uv()
+            |project| {
+                python_venv(&project.path(".venv"), false);
+                dev(project, &[]).without_uv()
             },
             Error(&["`{project}/.venv`", "has no pip and uv is not on PATH"]),
         ),
         case(
             "--python that does not exist, with uv",
             PROJECT,
-            |p| dev(p, &["--python", "python9.99"]),
+            |project| dev(project, &["--python", "python9.99"]),
             Error(&["`{project}/.venv`", "python9.99"]),
         ),
         case(
             "--python that does not exist, without uv",
             PROJECT,
-            |p| dev(p, &["--python", "python9.99"]).without_uv(),
+            |project| dev(project, &["--python", "python9.99"]).without_uv(),
             Error(&["`{project}/.venv`", "python9.99"]),
         ),
         // Values only cargo can judge: they stop the build, and nothing is installed.
         case(
             "--features naming a feature that does not exist",
             PROJECT,
-            |p| {
-                write_lockfile(p);
-                uv_venv(&p.path(".venv"));
-                dev(p, &["--features", "no-such-feature"])
+            |project| {
+                write_lockfile(project);
+                uv_venv(&project.path(".venv"));
+                dev(project, &["--features", "no-such-feature"])
             },
             Error(&["no-such-feature"]),
         ),
         case(
             "--profile naming a profile that does not exist",
             PROJECT,
-            |p| {
-                write_lockfile(p);
-                uv_venv(&p.path(".venv"));
-                dev(p, &["--profile", "no-such-profile"])
+            |project| {
+                write_lockfile(project);
+                uv_venv(&project.path(".venv"));
+                dev(project, &["--profile", "no-such-profile"])
             },
             Error(&["`no-such-profile`"]),
         ),
         case(
             "--target-dir at a file",
             PROJECT,
-            |p| {
-                uv_venv(&p.path(".venv"));
-                dev(p, &["--target-dir", "Cargo.toml"])
+            |project| {
+                uv_venv(&project.path(".venv"));
+                dev(project, &["--target-dir", "Cargo.toml"])
             },
             Error(&["`{project}/Cargo.toml`", "`--target-dir`"]),
         ),
@@ -634,28 +627,32 @@ fn cases() -> Vec<Case> {
         case(
             "project path with spaces and quotes",
             Start::Pure("my project 'with' \"quotes\" & spaces"),
-            |p| {
-                write_lockfile(p);
-                dev(p, &[])
+            |project| {
+                write_lockfile(project);
+                dev(project, &[])
             },
             Proven,
         ),
         case(
             "project path with non-ASCII characters",
             Start::Pure("projé-ñ-日本語"),
-            |p| {
-                write_lockfile(p);
-                dev(p, &[])
+            |project| {
+                write_lockfile(project);
+                dev(project, &[])
             },
             Proven,
         ),
         case(
             "symlinked project directory",
             PROJECT,
-            |p| {
-                write_lockfile(p);
-                std::os::unix::fs::symlink(&p.root, scene(p).join("link")).unwrap();
-                common::cargo_pyo3(scene(p)).args(["dev", "--manifest-path", "link/Cargo.toml"])
+            |project| {
+                write_lockfile(project);
+                std::os::unix::fs::symlink(&project.root, scene(project).join("link")).unwrap();
+                common::cargo_pyo3(scene(project)).args([
+                    "dev",
+                    "--manifest-path",
+                    "link/Cargo.toml",
+                ])
             },
             Proven,
         ),
@@ -1396,7 +1393,7 @@ fn an_import_that_aborts_is_a_failed_check_and_writes_no_receipt() {
     run.assert_code(1)
         .assert_stderr_contains("importing `abortfix` crashed the interpreter")
         .assert_stderr_contains("SIGABRT");
-    assert!(find_receipt(&project).is_none(), "{run:?}");
+    assert!(project.find_receipt().is_none(), "{run:?}");
     assert_empty(tmp.path(), "an aborted import");
 }
 
@@ -1453,7 +1450,7 @@ fn names_from_a_wheel_never_become_python_code() {
         run.assert_stderr_contains(&format!("proof failed for `purefix.{name}`"));
     }
     assert!(!marker.exists(), "a module name ran as code\n{run:?}");
-    assert!(find_receipt(&project).is_none(), "{run:?}");
+    assert!(project.find_receipt().is_none(), "{run:?}");
     assert_empty(tmp.path(), "a failed proof");
 }
 
