@@ -11,6 +11,8 @@ mod process;
 mod project;
 mod proof;
 mod receipt;
+mod rust_source;
+mod scaffold;
 mod tools;
 mod uv_guard;
 mod venv;

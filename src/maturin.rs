@@ -75,8 +75,18 @@ pub(crate) fn build(
     if profile_name(build) == "dev" {
         command = command.args(["--compression-method", "stored"]);
     }
-    if crate::output::settings().quiet {
+    let output = crate::output::settings();
+    if output.quiet {
         command = command.arg("--quiet");
+    }
+    // `-vv`: the tools' own verbose output (maturin passes `--verbose` on to cargo).
+    if output.verbose >= 2 {
+        command = command.arg("--verbose");
+    }
+    match output.color_choice {
+        crate::output::ColorChoice::Always => command = command.args(["--color", "always"]),
+        crate::output::ColorChoice::Never => command = command.args(["--color", "never"]),
+        crate::output::ColorChoice::Auto => {}
     }
     // maturin picks interpreters and venvs from these on its own; `-i` is the only truth here.
     command = command

@@ -74,14 +74,17 @@ pub(crate) enum ColorChoice {
 pub(crate) struct OutputSettings {
     pub(crate) quiet: bool,
     pub(crate) verbose: u8,
+    /// Whether our own messages are coloured.
     pub(crate) color: bool,
+    /// What the user asked for, passed on to maturin and cargo.
+    pub(crate) color_choice: ColorChoice,
 }
 
 static SETTINGS: OnceLock<OutputSettings> = OnceLock::new();
 
 /// Sets verbosity and colour once, at startup. `NO_COLOR` wins over `auto`.
-pub(crate) fn init(quiet: bool, verbose: u8, color: ColorChoice) {
-    let color = match color {
+pub(crate) fn init(quiet: bool, verbose: u8, color_choice: ColorChoice) {
+    let color = match color_choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
@@ -93,6 +96,7 @@ pub(crate) fn init(quiet: bool, verbose: u8, color: ColorChoice) {
         quiet,
         verbose,
         color,
+        color_choice,
     });
 }
 
@@ -101,6 +105,7 @@ pub(crate) fn settings() -> OutputSettings {
         quiet: false,
         verbose: 0,
         color: false,
+        color_choice: ColorChoice::Auto,
     })
 }
 

@@ -191,10 +191,6 @@ impl Cmd {
         self
     }
 
-    pub(crate) fn program(&self) -> &OsStr {
-        &self.program
-    }
-
     fn expression(&self) -> duct::Expression {
         let mut expression = duct::cmd(&self.program, &self.args).unchecked();
         if let Some(dir) = &self.dir {

@@ -31,10 +31,7 @@ pub(crate) struct Project {
     /// `tool.maturin.python-source` resolved against the project directory (mixed layouts).
     pub(crate) python_source: Option<PathBuf>,
     pub(crate) pyproject_path: Option<PathBuf>,
-    /// `tool.maturin.features`, passed by maturin to cargo on every build.
-    pub(crate) maturin_features: Vec<String>,
     pub(crate) target_dir: PathBuf,
-    pub(crate) workspace_root: PathBuf,
     /// `Cargo.lock` of the workspace, when it exists.
     pub(crate) cargo_lock: Option<PathBuf>,
     /// The package's build script, when it has one.
@@ -45,7 +42,6 @@ pub(crate) struct Project {
 /// A dependency taken from a local path: its sources are build inputs too.
 #[derive(Debug, Clone)]
 pub(crate) struct PathDependency {
-    pub(crate) name: String,
     pub(crate) dir: PathBuf,
 }
 
@@ -74,8 +70,6 @@ pub(crate) struct MaturinTable {
     pub(crate) module_name: Option<String>,
     pub(crate) python_source: Option<PathBuf>,
     pub(crate) manifest_path: Option<PathBuf>,
-    #[serde(default)]
-    pub(crate) features: Vec<String>,
 }
 
 impl Project {
@@ -85,6 +79,16 @@ impl Project {
             .rsplit('.')
             .next()
             .unwrap_or(&self.module_name)
+    }
+
+    /// The dotted import name of the compiled extension inside the installed package: maturin
+    /// puts a module `m` at `m/m.<suffix>` and a module `pkg.sub` at `pkg/sub.<suffix>`.
+    pub(crate) fn extension_module(&self) -> String {
+        if self.module_name.contains('.') {
+            self.module_name.clone()
+        } else {
+            format!("{0}.{0}", self.module_name)
+        }
     }
 
     /// The top-level package Python imports first.
@@ -114,6 +118,50 @@ impl Project {
         self.target_dir
             .join("cargo-pyo3")
             .join(format!("{}.lock", self.package_name))
+    }
+
+    /// The directories whose `.rs` files are compiled: the crate root's directory, and each path
+    /// dependency's `src/`.
+    pub(crate) fn source_dirs(&self) -> Vec<PathBuf> {
+        let own = self
+            .lib_src
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| self.package_dir.join("src"));
+        let mut dirs = vec![own];
+        dirs.extend(
+            self.path_dependencies
+                .iter()
+                .map(|dependency| dependency.dir.join("src")),
+        );
+        dirs
+    }
+
+    /// Every file whose change can change the build: `pyproject.toml`, the manifest,
+    /// `Cargo.lock`, `build.rs`, the `.rs` files of the crate, and each path dependency's
+    /// manifest, build script and sources. Symlinked directories are not entered (uv's cache-key
+    /// globs do not follow them either). Sources that sit at the project's root are taken one
+    /// level deep only, so the walk never goes through `target/` or `.venv`.
+    pub(crate) fn build_inputs(&self) -> Vec<PathBuf> {
+        let mut inputs: Vec<PathBuf> = self.pyproject_path.iter().cloned().collect();
+        inputs.push(self.manifest_path.clone());
+        inputs.extend(self.cargo_lock.clone());
+        inputs.extend(self.build_script.clone());
+        for dependency in &self.path_dependencies {
+            for file in ["Cargo.toml", "build.rs"] {
+                let path = dependency.dir.join(file);
+                if path.is_file() {
+                    inputs.push(path);
+                }
+            }
+        }
+        for dir in self.source_dirs() {
+            let recursive = !self.project_dir.starts_with(&dir);
+            rust_files(&dir, recursive, &mut inputs);
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        inputs.retain(|input| seen.insert(input.clone()));
+        inputs
     }
 
     pub(crate) fn uses_uv_lock(&self) -> bool {
@@ -188,7 +236,6 @@ pub(crate) fn discover(args: &ProjectArgs) -> Result<Project> {
         .iter()
         .filter_map(|dependency| {
             Some(PathDependency {
-                name: dependency.name.clone(),
                 dir: dependency.path.clone()?.into_std_path_buf(),
             })
         })
@@ -198,9 +245,6 @@ pub(crate) fn discover(args: &ProjectArgs) -> Result<Project> {
         python_source: maturin
             .and_then(|maturin| maturin.python_source.as_ref())
             .map(|source| project_dir.join(source)),
-        maturin_features: maturin
-            .map(|maturin| maturin.features.clone())
-            .unwrap_or_default(),
         project_dir,
         manifest_path: package_manifest,
         package_dir,
@@ -212,7 +256,6 @@ pub(crate) fn discover(args: &ProjectArgs) -> Result<Project> {
         module_name,
         pyproject_path,
         target_dir,
-        workspace_root,
         cargo_lock,
         build_script,
         path_dependencies,
@@ -323,8 +366,7 @@ pub(crate) fn cargo_program() -> std::ffi::OsString {
 fn is_cdylib(target: &cargo_metadata::Target) -> bool {
     target
         .crate_types
-        .iter()
-        .any(|kind| *kind == cargo_metadata::CrateType::CDyLib)
+        .contains(&cargo_metadata::CrateType::CDyLib)
 }
 
 /// A `cdylib` that links pyo3: a dev- or build-dependency on pyo3 does not make an extension.
@@ -432,6 +474,27 @@ fn points_at(pyproject: &Path, manifest: &Path) -> bool {
             .and_then(|pyproject| pyproject.tool?.maturin?.manifest_path)
             .and_then(|relative| parent(pyproject).join(relative).canonicalize().ok())
             .is_some_and(|path| path == manifest)
+}
+
+/// Collects the `.rs` files in `dir`, and below it when `recursive`. `file_type` does not follow
+/// symlinks, so a symlinked directory is never entered.
+fn rust_files(dir: &Path, recursive: bool, files: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs_err::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.filter_map(|entry| entry.ok()).collect();
+    entries.sort_by_key(|entry| entry.file_name());
+    for entry in entries {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(kind) if kind.is_dir() && recursive => rust_files(&path, recursive, files),
+            Ok(kind) if kind.is_dir() => {}
+            Ok(_) if path.extension().is_some_and(|extension| extension == "rs") => {
+                files.push(path)
+            }
+            _ => {}
+        }
+    }
 }
 
 fn parent(path: &Path) -> PathBuf {

@@ -12,13 +12,13 @@ use crate::venv::Venv;
 use crate::wheel::{Wheel, sha256_file};
 
 const PROOF_SCRIPT: &str = include_str!("python/proof.py");
+const COPIES_SCRIPT: &str = include_str!("python/copies.py");
 
 /// What the venv's python reported.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct Report {
     pub(crate) version: String,
     pub(crate) executable: String,
-    pub(crate) prefix: String,
     pub(crate) sys_path: Vec<String>,
     pub(crate) modules: Vec<ImportedModule>,
     pub(crate) mapped: Option<Vec<String>>,
@@ -52,18 +52,40 @@ impl LoadedExtension {
     }
 }
 
-/// Runs a Python script with the venv's python: isolated mode, an empty temporary working
-/// directory, and `input` as JSON on stdin. Returns its stdout parsed as JSON.
+/// Where Python is started from: the place decides what can shadow the install.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Vantage<'a> {
+    /// `-I` (no cwd on `sys.path`, no `PYTHON*` variables, no user site) from an empty directory.
+    Neutral,
+    /// A plain `python` started in this directory, as a user or a test runner would.
+    From(&'a Path),
+}
+
+/// Runs a Python script with the venv's python, isolated, from an empty temporary directory,
+/// with `input` as JSON on stdin. Returns its stdout parsed as JSON.
 pub(crate) fn run_script<T: for<'de> Deserialize<'de>>(
     venv: &Venv,
     script: &str,
     input: &serde_json::Value,
 ) -> Result<T> {
+    run_script_from(venv, script, input, Vantage::Neutral)
+}
+
+/// Like [`run_script`], from the given vantage point.
+pub(crate) fn run_script_from<T: for<'de> Deserialize<'de>>(
+    venv: &Venv,
+    script: &str,
+    input: &serde_json::Value,
+    vantage: Vantage<'_>,
+) -> Result<T> {
     let neutral = tempfile::tempdir().context("failed to create a temporary directory")?;
-    let command = Cmd::new(&venv.python)
-        .args(["-I", "-c", script])
-        .dir(neutral.path())
-        .stdin_bytes(serde_json::to_vec(input)?);
+    let command = match vantage {
+        Vantage::Neutral => Cmd::new(&venv.python)
+            .args(["-I", "-c", script])
+            .dir(neutral.path()),
+        Vantage::From(dir) => Cmd::new(&venv.python).args(["-c", script]).dir(dir),
+    };
+    let command = command.stdin_bytes(serde_json::to_vec(input)?);
     let captured = command.run_captured()?;
     serde_json::from_str(&captured.stdout).with_context(|| {
         format!(
@@ -72,6 +94,31 @@ pub(crate) fn run_script<T: for<'de> Deserialize<'de>>(
             captured.stdout
         )
     })
+}
+
+/// Every file along `sys.path` that could be imported as `module`, and the one that wins.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Copies {
+    pub(crate) copies: Vec<Copy>,
+    pub(crate) winner: Option<String>,
+    pub(crate) error: Option<String>,
+    pub(crate) cwd: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Copy {
+    pub(crate) path: String,
+    pub(crate) sys_path_entry: String,
+}
+
+/// Lists the importable copies of an extension module from one vantage point, importing nothing.
+pub(crate) fn find_copies(venv: &Venv, module: &str, vantage: Vantage<'_>) -> Result<Copies> {
+    run_script_from(
+        venv,
+        COPIES_SCRIPT,
+        &serde_json::json!({ "module": module }),
+        vantage,
+    )
 }
 
 /// Imports every extension of the wheel (and the top-level module) and checks each one.

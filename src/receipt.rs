@@ -139,3 +139,14 @@ pub(crate) fn modified_unix_ms(path: &Path) -> Option<u64> {
     let modified = fs_err::metadata(path).ok()?.modified().ok()?;
     Some(modified.duration_since(UNIX_EPOCH).ok()?.as_millis() as u64)
 }
+
+/// Build inputs modified after the receipt's build started: changes the install does not have.
+pub(crate) fn newer_inputs(inputs: &[PathBuf], receipt: &Receipt) -> Vec<PathBuf> {
+    inputs
+        .iter()
+        .filter(|input| {
+            modified_unix_ms(input).is_some_and(|modified| modified > receipt.built_at_unix_ms)
+        })
+        .cloned()
+        .collect()
+}

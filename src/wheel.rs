@@ -190,6 +190,30 @@ fn record_digest(hex_digest: &str) -> Result<String> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// The `PyInit_<name>` functions an extension exports: the names Python can import it as.
+/// Read from the ELF dynamic symbol table, so a module-name mismatch ("dynamic module does not
+/// define module export function") is found without importing anything.
+pub(crate) fn pyinit_symbols(path: &Path) -> Result<Vec<String>> {
+    use object::{Object, ObjectSymbol};
+    let data = fs_err::read(path)?;
+    let file = object::File::parse(&*data).with_context(|| {
+        format!(
+            "`{}` is not a shared library this tool can read",
+            path.display()
+        )
+    })?;
+    let mut names: Vec<String> = file
+        .dynamic_symbols()
+        .filter(|symbol| symbol.is_definition())
+        .filter_map(|symbol| symbol.name().ok())
+        .filter_map(|name| name.strip_prefix("PyInit_"))
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
 /// The sha256 of a file, streamed.
 pub(crate) fn sha256_file(path: &Path) -> Result<String> {
     let mut file = fs_err::File::open(path)?;

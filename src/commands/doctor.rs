@@ -1,8 +1,706 @@
-//! `cargo pyo3 doctor` (not written yet).
+//! `cargo pyo3 doctor`: every reason the Python you run might not be the Rust you built, each
+//! with a verdict, its evidence and the fix. Changes nothing unless `--fix` is given.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use serde::Serialize;
+use serde_json::json;
 
 use crate::cli::DoctorArgs;
-use crate::output::ExitStatus;
+use crate::output::{self, ExitStatus};
+use crate::project::{self, Project};
+use crate::proof::{self, Vantage};
+use crate::receipt::{self, Receipt};
+use crate::rust_source::{self, CrateScan};
+use crate::venv::Venv;
+use crate::{tools, uv_guard, wheel};
 
-pub(crate) fn run(_args: DoctorArgs) -> anyhow::Result<ExitStatus> {
-    anyhow::bail!("`cargo pyo3 doctor` is not implemented yet")
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Verdict {
+    Ok,
+    Info,
+    Warning,
+    Problem,
+}
+
+/// One line of the checklist.
+#[derive(Debug, Serialize)]
+pub(crate) struct Check {
+    pub(crate) name: &'static str,
+    pub(crate) verdict: Verdict,
+    pub(crate) summary: String,
+    pub(crate) details: Vec<String>,
+    pub(crate) evidence: serde_json::Value,
+    pub(crate) fix: Option<String>,
+}
+
+impl Check {
+    fn new(name: &'static str, verdict: Verdict, summary: impl Into<String>) -> Check {
+        Check {
+            name,
+            verdict,
+            summary: summary.into(),
+            details: Vec::new(),
+            evidence: serde_json::Value::Null,
+            fix: None,
+        }
+    }
+
+    fn evidence(mut self, evidence: serde_json::Value) -> Check {
+        self.evidence = evidence;
+        self
+    }
+
+    fn fix(mut self, fix: impl Into<String>) -> Check {
+        self.fix = Some(fix.into());
+        self
+    }
+
+    fn detail(mut self, detail: impl Into<String>) -> Check {
+        self.details.push(detail.into());
+        self
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    project: PathBuf,
+    package: String,
+    module: String,
+    problems: usize,
+    warnings: usize,
+    checks: Vec<Check>,
+}
+
+pub(crate) fn run(args: DoctorArgs) -> Result<ExitStatus> {
+    let DoctorArgs { project, fix, json } = args;
+    let venv_flag = project.venv.clone();
+    let project = project::discover(&project)?;
+    let uv = tools::find_uv();
+    let venv = Venv::find(venv_flag.as_deref(), &project.project_dir);
+    let receipt = receipt::read(&project.state_dir()).ok().flatten();
+    let scan = rust_source::scan_crate(&project.lib_src, &project.project_dir).ok();
+
+    let mut checks = vec![check_tools(
+        venv.as_ref().ok().and_then(Option::as_ref),
+        uv.as_deref(),
+    )];
+    checks.push(check_venv(&venv));
+    let venv = venv.ok().flatten();
+    if let Some(venv) = &venv {
+        checks.push(check_installed(&project, venv));
+        checks.push(check_copies(&project, venv, receipt.as_ref()));
+    }
+    checks.push(check_module_name(
+        &project,
+        venv.as_ref(),
+        receipt.as_ref(),
+        scan.as_ref(),
+    ));
+    checks.push(check_uv(&project, venv.as_ref(), uv.as_deref(), fix)?);
+    if let Some(scan) = &scan {
+        checks.push(check_unregistered(&project, scan));
+    }
+    checks.push(check_freshness(&project, venv.as_ref(), receipt.as_ref()));
+
+    let report = Report {
+        project: project.project_dir.clone(),
+        package: project.package_name.clone(),
+        module: project.module_name.clone(),
+        problems: checks
+            .iter()
+            .filter(|check| check.verdict == Verdict::Problem)
+            .count(),
+        warnings: checks
+            .iter()
+            .filter(|check| check.verdict == Verdict::Warning)
+            .count(),
+        checks,
+    };
+    print_report(&report);
+    if json {
+        output::json(&report)?;
+    }
+    Ok(if report.problems > 0 {
+        ExitStatus::CheckFailed
+    } else {
+        ExitStatus::Success
+    })
+}
+
+fn print_report(report: &Report) {
+    for check in &report.checks {
+        let label = match check.verdict {
+            Verdict::Ok => "ok",
+            Verdict::Info => "info",
+            Verdict::Warning => "warning",
+            Verdict::Problem => "problem",
+        };
+        output::line(format_args!(
+            "{label:>8}  {}: {}",
+            check.name, check.summary
+        ));
+        for detail in &check.details {
+            output::line(format_args!("          {detail}"));
+        }
+        if let Some(fix) = &check.fix
+            && check.verdict >= Verdict::Warning
+        {
+            output::line(format_args!("          hint: {fix}"));
+        }
+    }
+    output::line(format_args!(
+        "\n{} problem(s), {} warning(s)",
+        report.problems, report.warnings
+    ));
+}
+
+/// Check 1: cargo, rustc, python, maturin, uv, pip: where, which version.
+fn check_tools(venv: Option<&Venv>, uv: Option<&Path>) -> Check {
+    let cargo = which::which(project::cargo_program()).ok();
+    let rustc = which::which("rustc").ok();
+    let maturin = venv
+        .and_then(tools::find_maturin)
+        .or_else(|| which::which("maturin").ok());
+    // Without a venv, the interpreter `dev` would create one from.
+    let python = venv
+        .map(|venv| venv.python.clone())
+        .or_else(|| which::which("python3").ok());
+    let found: Vec<(&str, Option<PathBuf>)> = vec![
+        ("cargo", cargo),
+        ("rustc", rustc),
+        ("python", python),
+        ("maturin", maturin),
+        ("uv", uv.map(Path::to_path_buf)),
+    ];
+    let versions: Vec<Option<String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = found
+            .iter()
+            .map(|(_, path)| scope.spawn(move || path.as_deref().and_then(tools::version)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().ok().flatten())
+            .collect()
+    });
+    let mut evidence = serde_json::Map::new();
+    let mut parts = Vec::new();
+    for ((name, path), version) in found.iter().zip(&versions) {
+        evidence.insert((*name).into(), json!({ "path": path, "version": version }));
+        parts.push(match (path, version) {
+            (Some(_), Some(version)) => format!("{name} {version}"),
+            (Some(_), None) => format!("{name} (version unknown)"),
+            (None, _) => format!("{name} missing"),
+        });
+    }
+    let pip = venv.map(Venv::has_pip);
+    evidence.insert("pip_in_venv".into(), json!(pip));
+    parts.push(match pip {
+        Some(true) => "pip in venv".into(),
+        Some(false) => "no pip in venv".into(),
+        None => "pip: no venv".into(),
+    });
+    let summary = parts.join(", ");
+    let check =
+        |verdict| Check::new("tools", verdict, summary.clone()).evidence(evidence.clone().into());
+    if found[0].1.is_none() || found[1].1.is_none() {
+        check(Verdict::Problem).fix("install Rust with rustup: https://rustup.rs")
+    } else if pip == Some(false) && uv.is_none() {
+        check(Verdict::Problem)
+            .fix("install uv (`pip install uv`), or pip into the venv (`python -m ensurepip`)")
+    } else if found[3].1.is_none() {
+        check(Verdict::Warning)
+            .fix("`cargo pyo3 dev` will install maturin into the venv; or `pip install maturin`")
+    } else {
+        check(Verdict::Ok)
+    }
+}
+
+/// Check 2: Which venv, why, its python, who made it.
+fn check_venv(venv: &Result<Option<Venv>>) -> Check {
+    match venv {
+        Ok(Some(venv)) => {
+            let made_by = if venv.created_by_uv() { "uv" } else { "venv" };
+            Check::new(
+                "venv",
+                Verdict::Ok,
+                format!(
+                    "`{}` ({}), python {}, created by {made_by}",
+                    venv.root.display(),
+                    venv.origin.describe(),
+                    venv.python_version().unwrap_or("unknown")
+                ),
+            )
+            .evidence(json!({
+                "root": venv.root,
+                "origin": venv.origin,
+                "python": venv.python,
+                "base_interpreter": venv.base_interpreter(),
+                "created_by": made_by,
+                "has_pip": venv.has_pip(),
+            }))
+        }
+        Ok(None) => Check::new(
+            "venv",
+            Verdict::Warning,
+            "no venv: none given, `VIRTUAL_ENV` unset, no `.venv` found",
+        )
+        .fix("run `cargo pyo3 dev`, which creates `.venv` in the project directory"),
+        Err(error) => {
+            let mut check = Check::new("venv", Verdict::Problem, error.to_string());
+            if let Some(hint) = output::hint_of(error) {
+                check = check.fix(hint);
+            }
+            check
+        }
+    }
+}
+
+/// Check 3: Installed distributions of the package: how many, by whom, from where.
+fn check_installed(project: &Project, venv: &Venv) -> Check {
+    let installed = venv.installed_distributions(&project.dist_name);
+    let leftovers = venv.pip_leftovers();
+    let evidence = json!({ "distributions": installed, "pip_leftovers": leftovers });
+    if !leftovers.is_empty() {
+        let names: Vec<String> = leftovers
+            .iter()
+            .map(|path| format!("`{}`", path.display()))
+            .collect();
+        return Check::new(
+            "installed",
+            Verdict::Problem,
+            format!(
+                "pip left an interrupted uninstall behind: {}",
+                names.join(", ")
+            ),
+        )
+        .evidence(evidence)
+        .fix("remove those `~` entries from site-packages, then run `cargo pyo3 dev`");
+    }
+    match installed.as_slice() {
+        [] => Check::new(
+            "installed",
+            Verdict::Warning,
+            format!("`{}` is not installed in the venv", project.dist_name),
+        )
+        .evidence(evidence)
+        .fix("run `cargo pyo3 dev`"),
+        [one] => {
+            let source = match (&one.url, one.editable) {
+                (Some(url), true) => format!("editable from {url}"),
+                (Some(url), false) => format!("from {url}"),
+                (None, _) => "from an unknown source".into(),
+            };
+            let installer = one.installer.as_deref().unwrap_or("an unknown installer");
+            let mut check = Check::new(
+                "installed",
+                Verdict::Ok,
+                format!(
+                    "`{}` {} installed by {installer}, {source}",
+                    project.dist_name, one.version
+                ),
+            );
+            if !one.pth_paths.is_empty() {
+                check = Check::new(
+                    "installed",
+                    Verdict::Warning,
+                    format!(
+                        "`{}` {} is an editable install: a `.pth` file makes Python load from {}",
+                        project.dist_name,
+                        one.version,
+                        one.pth_paths.join(", ")
+                    ),
+                )
+                .fix("run `cargo pyo3 dev` to replace it with a proven wheel install");
+            }
+            check.evidence(evidence)
+        }
+        several => {
+            let names: Vec<String> = several
+                .iter()
+                .map(|dist| format!("`{}`", dist.dist_info.display()))
+                .collect();
+            Check::new(
+                "installed",
+                Verdict::Problem,
+                format!("{} dist-info directories for `{}`: {}", several.len(), project.dist_name, names.join(", ")),
+            )
+            .evidence(evidence)
+            .fix("remove the stale dist-info directories (keep the newest), then run `cargo pyo3 dev`")
+        }
+    }
+}
+
+/// Check 4: Every importable copy of the extension, and which one wins from where Python may run.
+fn check_copies(project: &Project, venv: &Venv, receipt: Option<&Receipt>) -> Check {
+    let module = receipt
+        .and_then(|receipt| receipt.extensions.first())
+        .map(|extension| extension.module.clone())
+        .unwrap_or_else(|| project.extension_module());
+    let mut vantages: Vec<(String, Vantage)> = vec![
+        ("a neutral directory (`python -I`)".into(), Vantage::Neutral),
+        (
+            "the project directory".into(),
+            Vantage::From(&project.project_dir),
+        ),
+    ];
+    if let Some(source) = &project.python_source
+        && source != &project.project_dir
+        && source.is_dir()
+    {
+        vantages.push((
+            format!("`{}`", relative(project, source)),
+            Vantage::From(source),
+        ));
+    }
+    let mut results = Vec::new();
+    for (label, vantage) in &vantages {
+        match proof::find_copies(venv, &module, *vantage) {
+            Ok(copies) => results.push((label.clone(), copies)),
+            Err(error) => {
+                return Check::new(
+                    "copies",
+                    Verdict::Problem,
+                    format!("could not look for copies of `{module}`: {error}"),
+                );
+            }
+        }
+    }
+    let evidence = json!(results
+        .iter()
+        .map(|(label, copies)| json!({ "from": label, "copies": copies.copies, "winner": copies.winner, "error": copies.error }))
+        .collect::<Vec<_>>());
+    let neutral_winner = results[0].1.winner.clone();
+    let Some(installed) = neutral_winner else {
+        return Check::new(
+            "copies",
+            Verdict::Warning,
+            format!("`{module}` is not importable from a neutral directory"),
+        )
+        .evidence(evidence)
+        .fix("run `cargo pyo3 dev`");
+    };
+    let mut all_copies: Vec<String> = results
+        .iter()
+        .flat_map(|(_, copies)| copies.copies.iter().map(|copy| copy.path.clone()))
+        .collect();
+    all_copies.sort();
+    all_copies.dedup();
+    let shadows: Vec<(String, String)> = results
+        .iter()
+        .skip(1)
+        .filter_map(|(label, copies)| {
+            let winner = copies.winner.clone()?;
+            (!same_file(&winner, &installed)).then(|| (label.clone(), winner))
+        })
+        .collect();
+    if let Some((label, winner)) = shadows.first() {
+        let mut check = Check::new(
+            "copies",
+            Verdict::Problem,
+            format!("`{winner}` shadows the installed `{installed}` when Python runs from {label}"),
+        )
+        .evidence(evidence)
+        .fix(format!("remove `{winner}` (a copy left by `maturin develop`); `cargo pyo3 dev` installs into the venv only"));
+        for (label, winner) in shadows.iter().skip(1) {
+            check = check.detail(format!("also shadowed from {label} by `{winner}`"));
+        }
+        return check;
+    }
+    let extra: Vec<&String> = all_copies
+        .iter()
+        .filter(|path| !same_file(path, &installed))
+        .collect();
+    let mut check = Check::new(
+        "copies",
+        Verdict::Ok,
+        format!("`{module}` loads `{installed}` from every vantage point checked"),
+    )
+    .evidence(evidence);
+    if !extra.is_empty() {
+        check.verdict = Verdict::Warning;
+        check = check.fix(format!(
+            "other copies exist that do not win today: {}; remove them",
+            extra
+                .iter()
+                .map(|path| format!("`{path}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    check
+}
+
+/// Check 5: `[lib] name`, `tool.maturin.module-name`, the `#[pymodule]` in the source, and the
+/// `PyInit_` symbol the build exports.
+fn check_module_name(
+    project: &Project,
+    venv: Option<&Venv>,
+    receipt: Option<&Receipt>,
+    scan: Option<&CrateScan>,
+) -> Check {
+    let expected = project.extension_name().to_owned();
+    let source_modules: Vec<_> = scan
+        .map(|scan| {
+            scan.modules
+                .iter()
+                .filter(|module| !module.submodule_only)
+                .collect()
+        })
+        .unwrap_or_default();
+    let built: Option<PathBuf> = receipt
+        .and_then(|receipt| receipt.extensions.first())
+        .and_then(|extension| extension.loaded_path.clone())
+        .filter(|path| path.is_file())
+        .or_else(|| {
+            let venv = venv?;
+            proof::find_copies(venv, &project.extension_module(), Vantage::Neutral)
+                .ok()?
+                .winner
+                .map(PathBuf::from)
+        });
+    let symbols = built.as_deref().map(wheel::pyinit_symbols);
+    let evidence = json!({
+        "lib_name": project.lib_name,
+        "module_name": project.module_name,
+        "expected_init": format!("PyInit_{expected}"),
+        "built_extension": built,
+        "exported_init": symbols.as_ref().and_then(|symbols| symbols.as_ref().ok()),
+        "source_pymodules": source_modules
+            .iter()
+            .map(|module| json!({ "name": module.python_name, "location": module.location.to_string() }))
+            .collect::<Vec<_>>(),
+    });
+    let origin = if project.module_name.contains('.') || project.module_name != project.lib_name {
+        format!("`tool.maturin.module-name = \"{}\"`", project.module_name)
+    } else {
+        format!("`[lib] name = \"{}\"`", project.lib_name)
+    };
+    let exported = match &symbols {
+        Some(Ok(symbols)) => Some(symbols),
+        Some(Err(error)) => {
+            return Check::new(
+                "module-name",
+                Verdict::Warning,
+                format!("could not read the built extension: {error}"),
+            )
+            .evidence(evidence);
+        }
+        None => None,
+    };
+    let source_agrees = source_modules.is_empty()
+        || source_modules
+            .iter()
+            .any(|module| module.python_name == expected);
+    let build_agrees = exported.is_none_or(|symbols| symbols.contains(&expected));
+    if source_agrees && build_agrees {
+        let checked = if exported.is_some() {
+            format!("and the build exports `PyInit_{expected}`")
+        } else {
+            format!("no built extension yet to check `PyInit_{expected}` against")
+        };
+        return Check::new("module-name", Verdict::Ok, format!("{origin}, {checked}"))
+            .evidence(evidence);
+    }
+    let mut disagreements = Vec::new();
+    if !source_agrees {
+        let found: Vec<String> = source_modules
+            .iter()
+            .map(|module| format!("`{}` ({})", module.python_name, module.location))
+            .collect();
+        disagreements.push(format!(
+            "the source's `#[pymodule]` is {}",
+            found.join(", ")
+        ));
+    }
+    if let Some(symbols) = exported.filter(|_| !build_agrees) {
+        let names: Vec<String> = symbols
+            .iter()
+            .map(|name| format!("`PyInit_{name}`"))
+            .collect();
+        disagreements.push(format!(
+            "`{}` exports {}",
+            built
+                .as_deref()
+                .map(Path::display)
+                .map(|path| path.to_string())
+                .unwrap_or_default(),
+            if names.is_empty() {
+                "no `PyInit_` function".to_owned()
+            } else {
+                names.join(", ")
+            }
+        ));
+    }
+    Check::new(
+        "module-name",
+        Verdict::Problem,
+        format!("{origin} makes Python call `PyInit_{expected}`, but {}", disagreements.join(" and ")),
+    )
+    .evidence(evidence)
+    .fix(format!(
+        "make the `#[pymodule]` name, `[lib] name` and `tool.maturin.module-name` agree on one name, then \
+         run `cargo pyo3 dev` (Python reports this as \"dynamic module does not define module export function\"); \
+         `#[pyo3(name = \"{expected}\")]` on the `#[pymodule]` is the smallest change"
+    ))
+}
+
+/// Check 6: The uv guard's verdict; `--fix` applies the same fix as `dev --fix-uv`.
+fn check_uv(project: &Project, venv: Option<&Venv>, uv: Option<&Path>, fix: bool) -> Result<Check> {
+    let guard = uv_guard::check(project, venv, uv)?;
+    let evidence = serde_json::to_value(&guard)?;
+    if !guard.in_play {
+        return Ok(Check::new(
+            "uv",
+            Verdict::Ok,
+            guard
+                .not_in_play_reason
+                .clone()
+                .unwrap_or_else(|| "uv does not manage this project".into()),
+        )
+        .evidence(evidence));
+    }
+    if !guard.refuses() {
+        return Ok(Check::new(
+            "uv",
+            Verdict::Ok,
+            "uv's cache-keys cover every Rust build input",
+        )
+        .evidence(evidence));
+    }
+    if fix && let Some(diff) = uv_guard::fix(project)? {
+        output::status("Fixed", "`[tool.uv] cache-keys` in pyproject.toml");
+        output::line(diff.trim_end());
+        return Ok(Check::new(
+            "uv",
+            Verdict::Ok,
+            "fixed: uv's cache-keys now cover the Rust build inputs",
+        )
+        .evidence(evidence));
+    }
+    let refusal = guard.refusal();
+    let mut check = Check::new("uv", Verdict::Problem, refusal.to_string()).evidence(evidence);
+    check.fix = Some(
+        output::hint_of(&refusal)
+            .map(str::to_owned)
+            .unwrap_or_else(|| "run `cargo pyo3 doctor --fix`".into()),
+    );
+    Ok(check)
+}
+
+/// Check 7: Classes and functions defined but never registered: information, never a failure, since
+/// classes only returned from methods (iterators, views) are normal.
+fn check_unregistered(project: &Project, scan: &CrateScan) -> Check {
+    let exports = scan.exports(project.extension_name());
+    let reports = scan.unregistered_reports(&exports);
+    let evidence = json!(reports);
+    if reports.is_empty() {
+        return Check::new(
+            "unregistered",
+            Verdict::Ok,
+            "every `#[pyclass]` and `#[pyfunction]` is registered or internal",
+        )
+        .evidence(evidence);
+    }
+    let names: Vec<String> = reports
+        .iter()
+        .map(|report| format!("`{}`", report.name))
+        .collect();
+    let mut check = Check::new(
+        "unregistered",
+        Verdict::Info,
+        format!("defined but not registered: {}", names.join(", ")),
+    )
+    .evidence(evidence);
+    for report in &reports {
+        check = check.detail(&report.message);
+    }
+    check
+}
+
+/// Check 8: The install against the last receipt, and sources changed since that build.
+fn check_freshness(project: &Project, venv: Option<&Venv>, receipt: Option<&Receipt>) -> Check {
+    let Some(receipt) = receipt else {
+        return Check::new(
+            "freshness",
+            Verdict::Warning,
+            "no receipt: this install was not proven by `cargo pyo3 dev`",
+        )
+        .fix("run `cargo pyo3 dev`");
+    };
+    let evidence_base = json!({
+        "receipt": receipt::path(&project.state_dir()),
+        "built_at_unix_ms": receipt.built_at_unix_ms,
+    });
+    if let Some(venv) = venv
+        && !same_file(
+            &venv.root.to_string_lossy(),
+            &receipt.python.venv.to_string_lossy(),
+        )
+    {
+        return Check::new(
+            "freshness",
+            Verdict::Warning,
+            format!(
+                "the last `dev` installed into `{}`, not this venv",
+                receipt.python.venv.display()
+            ),
+        )
+        .evidence(evidence_base)
+        .fix("run `cargo pyo3 dev` for this venv");
+    }
+    for extension in &receipt.extensions {
+        let Some(path) = &extension.loaded_path else {
+            continue;
+        };
+        let current = wheel::sha256_file(path).ok();
+        if current.as_deref() != extension.loaded_sha256.as_deref() {
+            return Check::new(
+                "freshness",
+                Verdict::Problem,
+                format!(
+                    "`{}` is no longer the build `dev` proved: it was replaced or removed since (by `uv sync`/`uv run`, pip or `maturin develop`)",
+                    path.display()
+                ),
+            )
+            .evidence(evidence_base)
+            .fix("run `cargo pyo3 dev`; in a uv project use `uv run --no-sync` afterwards");
+        }
+    }
+    let newer = receipt::newer_inputs(&project.build_inputs(), receipt);
+    if !newer.is_empty() {
+        let names: Vec<String> = newer
+            .iter()
+            .map(|path| format!("`{}`", relative(project, path)))
+            .collect();
+        return Check::new(
+            "freshness",
+            Verdict::Warning,
+            format!("changed since the installed build: {}", names.join(", ")),
+        )
+        .evidence(evidence_base)
+        .fix("run `cargo pyo3 dev`");
+    }
+    Check::new(
+        "freshness",
+        Verdict::Ok,
+        "the install is the build `dev` proved, and no source changed since",
+    )
+    .evidence(evidence_base)
+}
+
+fn relative(project: &Project, path: &Path) -> String {
+    path.strip_prefix(&project.project_dir)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+fn same_file(a: &str, b: &str) -> bool {
+    match (fs_err::canonicalize(a), fs_err::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }

@@ -1,8 +1,620 @@
-//! `cargo pyo3 verify` (not written yet).
+//! `cargo pyo3 verify`: validate the names → scan the Rust sources → look every name up in the
+//! venv's python (isolated, from a neutral directory) → judge the install's freshness against the
+//! last `dev` receipt → report each name, explaining every miss from the sources.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
 
 use crate::cli::VerifyArgs;
-use crate::output::ExitStatus;
+use crate::output::{self, ExitStatus, short_hash, user_error};
+use crate::project::{self, Project};
+use crate::receipt::{self, Receipt};
+use crate::rust_source::{self, CrateScan, Exports, MissReason};
+use crate::venv::Venv;
+use crate::{proof, wheel};
 
-pub(crate) fn run(_args: VerifyArgs) -> anyhow::Result<ExitStatus> {
-    anyhow::bail!("`cargo pyo3 verify` is not implemented yet")
+const VERIFY_SCRIPT: &str = include_str!("../python/verify.py");
+
+/// What `verify.py` reports.
+#[derive(Debug, Deserialize)]
+struct Runtime {
+    import_error: Option<String>,
+    module_file: Option<String>,
+    extension_file: Option<String>,
+    names: Vec<RuntimeName>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RuntimeName {
+    name: String,
+    found: bool,
+    kind: Option<String>,
+    /// The first dotted prefix that was not there (`sub` for `sub.Name` without `sub`).
+    missing: Option<String>,
+    /// An exception raised while looking the name up.
+    error: Option<String>,
+    /// Missing from the package, present in the extension it re-exports.
+    in_extension: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum NameStatus {
+    Found,
+    Missing,
+}
+
+/// One line of the report.
+#[derive(Debug, Serialize)]
+struct NameReport {
+    name: String,
+    status: NameStatus,
+    /// What Python found, or for a miss what the sources say it is.
+    kind: Option<String>,
+    /// Where the sources define it, relative to the project directory.
+    location: Option<String>,
+    reason: Option<MissReason>,
+    message: Option<String>,
+    fix: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum FreshnessStatus {
+    /// The loaded extension is the one `dev` proved, and no source changed since its build.
+    Fresh,
+    /// Sources changed after the build, or the extension was replaced since.
+    Stale,
+    /// No receipt for this venv: nothing to compare with.
+    Unknown,
+}
+
+#[derive(Debug, Serialize)]
+struct Freshness {
+    status: FreshnessStatus,
+    message: String,
+    /// Build inputs modified after the installed build started, newest first.
+    newer_sources: Vec<PathBuf>,
+    built_at_unix_ms: Option<u64>,
+    loaded: Option<PathBuf>,
+    loaded_sha256: Option<String>,
+    receipt_sha256: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct InternalReport {
+    name: String,
+    rust_name: String,
+    location: String,
+    returned_from: String,
+    returned_at: String,
+}
+
+/// The `--json` document.
+#[derive(Debug, Serialize)]
+struct Report {
+    project: PathBuf,
+    module: String,
+    extension: String,
+    venv: PathBuf,
+    /// The file of the module imported (a package's `__init__.py` in the pure layout).
+    module_file: Option<String>,
+    /// The file Python loaded for the extension.
+    loaded: Option<String>,
+    import_error: Option<String>,
+    /// Why the sources export nothing, when they do not.
+    source_problem: Option<String>,
+    freshness: Freshness,
+    names: Vec<NameReport>,
+    found: usize,
+    missing: usize,
+    /// Classes only returned from methods: normal, never a failure.
+    internal: Vec<InternalReport>,
+    /// Items the sources define but never register (runs without names only).
+    unregistered: Vec<rust_source::UnregisteredReport>,
+    scan_problems: Vec<String>,
+    duration_ms: u64,
+}
+
+pub(crate) fn run(args: VerifyArgs) -> Result<ExitStatus> {
+    // Destructured whole, so a new flag cannot be silently ignored here.
+    let VerifyArgs {
+        project: project_args,
+        names,
+        all,
+        allow_stale,
+        json,
+    } = args;
+    let started = Instant::now();
+    // Before anything else, and long before any Python runs.
+    validate_names(&names)?;
+
+    let project = project::discover(&project_args)?;
+    let venv =
+        Venv::find(project_args.venv.as_deref(), &project.project_dir)?.ok_or_else(|| {
+            user_error(
+                format!(
+                    "no virtual environment for `{}`: nothing is installed to verify",
+                    project.project_dir.display()
+                ),
+                "run `cargo pyo3 dev` first, or point `--venv` at the venv to check",
+            )
+        })?;
+
+    let scan = rust_source::scan_crate(&project.lib_src, &project.project_dir)?;
+    for problem in &scan.problems {
+        output::warning(format_args!("could not scan {problem}"));
+    }
+    let exports = scan.exports(project.extension_name());
+    let explicit = !names.is_empty();
+    let requested: Vec<String> = if explicit {
+        names
+    } else {
+        exports
+            .default_names()
+            .map(|exported| exported.name.clone())
+            .collect()
+    };
+    output::status(
+        "Verifying",
+        format_args!(
+            "{} in `{}` with `{}`",
+            count(requested.len(), "name"),
+            project.module_name,
+            relative(&project, &venv.python).display()
+        ),
+    );
+
+    let runtime: Runtime = proof::run_script(
+        &venv,
+        VERIFY_SCRIPT,
+        &serde_json::json!({
+            "module": project.module_name,
+            "extension": project.extension_module(),
+            "names": requested,
+        }),
+    )
+    .with_context(|| format!("failed to look the names up in `{}`", project.module_name))?;
+
+    let receipt = receipt::read(&project.state_dir())?;
+    let freshness = check_freshness(&project, &venv, receipt.as_ref(), &scan, &runtime)?;
+
+    let reports: Vec<NameReport> = runtime
+        .names
+        .iter()
+        .map(|name| report_name(&project, &scan, &exports, &freshness, &runtime, name))
+        .collect();
+    let internal: Vec<InternalReport> = exports
+        .internal
+        .iter()
+        .map(|class| InternalReport {
+            name: class.python_name.clone(),
+            rust_name: class.rust_name.clone(),
+            location: class.location.to_string(),
+            returned_from: class.returned_from.clone(),
+            returned_at: class.returned_at.to_string(),
+        })
+        .collect();
+    let unregistered = if explicit {
+        Vec::new()
+    } else {
+        scan.unregistered_reports(&exports)
+    };
+    let missing = reports
+        .iter()
+        .filter(|report| report.status == NameStatus::Missing)
+        .count();
+    let report = Report {
+        project: project.project_dir.clone(),
+        module: project.module_name.clone(),
+        extension: project.extension_module(),
+        venv: venv.root.clone(),
+        module_file: runtime.module_file.clone(),
+        loaded: runtime.extension_file.clone(),
+        import_error: runtime.import_error.clone(),
+        source_problem: exports
+            .root
+            .is_none()
+            .then(|| exports.no_root(&scan).message),
+        found: reports.len() - missing,
+        missing,
+        names: reports,
+        internal,
+        unregistered,
+        scan_problems: scan.problems.iter().map(ToString::to_string).collect(),
+        freshness,
+        duration_ms: started.elapsed().as_millis() as u64,
+    };
+    print_report(&report, explicit, all, allow_stale);
+    if json {
+        output::json(&report)?;
+    }
+    let stale = report.freshness.status == FreshnessStatus::Stale && !allow_stale;
+    let nothing_to_verify = !explicit && exports.root.is_none();
+    Ok(
+        if report.missing > 0 || report.import_error.is_some() || stale || nothing_to_verify {
+            ExitStatus::CheckFailed
+        } else {
+            ExitStatus::Success
+        },
+    )
+}
+
+/// Every name must be a dotted Python identifier: anything else is refused before Python runs,
+/// so no argument can ever reach the interpreter as code.
+fn validate_names(names: &[String]) -> Result<()> {
+    let invalid: Vec<String> = names
+        .iter()
+        .filter(|name| !is_dotted_identifier(name))
+        .map(|name| format!("{name:?}"))
+        .collect();
+    if invalid.is_empty() {
+        return Ok(());
+    }
+    Err(user_error(
+        format!("not a dotted Python name: {}", invalid.join(", ")),
+        "names look like `Class`, `Class.method`, `function` or `submodule.Name`: identifiers joined by dots",
+    ))
+}
+
+pub(crate) fn is_dotted_identifier(name: &str) -> bool {
+    !name.is_empty()
+        && name.split('.').all(|part| {
+            let mut characters = part.chars();
+            characters
+                .next()
+                .is_some_and(|first| first == '_' || first.is_alphabetic())
+                && characters.all(|character| character == '_' || character.is_alphanumeric())
+        })
+}
+
+/// Compares the install with the last `dev` receipt: the loaded extension's hash, and the build
+/// inputs' modification times against the moment that build started.
+fn check_freshness(
+    project: &Project,
+    venv: &Venv,
+    receipt: Option<&Receipt>,
+    scan: &CrateScan,
+    runtime: &Runtime,
+) -> Result<Freshness> {
+    let loaded = runtime.extension_file.as_ref().map(PathBuf::from);
+    let loaded_sha256 = loaded
+        .as_deref()
+        .map(wheel::sha256_file)
+        .transpose()
+        .context("failed to hash the loaded extension")?;
+    let mut freshness = Freshness {
+        status: FreshnessStatus::Unknown,
+        message: String::new(),
+        newer_sources: Vec::new(),
+        built_at_unix_ms: receipt.map(|receipt| receipt.built_at_unix_ms),
+        loaded: loaded.clone(),
+        loaded_sha256: loaded_sha256.clone(),
+        receipt_sha256: None,
+    };
+    let Some(receipt) = receipt else {
+        freshness.message =
+            "no receipt from `cargo pyo3 dev`: the install was not proven, so its age is unknown"
+                .into();
+        return Ok(freshness);
+    };
+    if !same_path(&receipt.python.venv, &venv.root) {
+        freshness.message = format!(
+            "the last `cargo pyo3 dev` installed into `{}`, not into this venv, so this install's age is unknown",
+            receipt.python.venv.display()
+        );
+        return Ok(freshness);
+    }
+    let extension_module = project.extension_module();
+    let proven = receipt
+        .extensions
+        .iter()
+        .find(|extension| extension.module == extension_module)
+        .or_else(|| receipt.extensions.first());
+    freshness.receipt_sha256 = proven.and_then(|extension| extension.loaded_sha256.clone());
+    let built = describe_age(receipt.built_at_unix_ms);
+    if let (Some(current), Some(proven)) = (&loaded_sha256, &freshness.receipt_sha256)
+        && current != proven
+    {
+        freshness.status = FreshnessStatus::Stale;
+        freshness.message = format!(
+            "the loaded `{}` (sha256 {}) is not the build `cargo pyo3 dev` installed {built} (sha256 {}): \
+             it was replaced since, by `uv sync`/`uv run`, pip or `maturin develop`",
+            loaded
+                .as_deref()
+                .map(Path::display)
+                .map(|path| path.to_string())
+                .unwrap_or_default(),
+            short_hash(current),
+            short_hash(proven)
+        );
+        return Ok(freshness);
+    }
+    let mut inputs = project.build_inputs();
+    inputs.extend(scan.files.iter().cloned());
+    inputs.sort();
+    inputs.dedup();
+    let mut newer = receipt::newer_inputs(&inputs, receipt);
+    newer.sort_by_key(|path| std::cmp::Reverse(receipt::modified_unix_ms(path)));
+    freshness.newer_sources = newer.iter().map(|path| relative(project, path)).collect();
+    if let Some(newest) = freshness.newer_sources.first() {
+        let more = match freshness.newer_sources.len() - 1 {
+            0 => String::new(),
+            others => format!(" and {}", count(others, "other file")),
+        };
+        freshness.status = FreshnessStatus::Stale;
+        freshness.message = format!(
+            "the installed build is older than `{}`{more}: changed after the build `cargo pyo3 dev` installed {built}",
+            newest.display()
+        );
+        return Ok(freshness);
+    }
+    freshness.status = FreshnessStatus::Fresh;
+    freshness.message = format!(
+        "the installed build is the one `cargo pyo3 dev` proved {built}, and no source changed since"
+    );
+    Ok(freshness)
+}
+
+fn report_name(
+    project: &Project,
+    scan: &CrateScan,
+    exports: &Exports,
+    freshness: &Freshness,
+    runtime: &Runtime,
+    name: &RuntimeName,
+) -> NameReport {
+    let exported = exports.get(&name.name);
+    if name.found {
+        return NameReport {
+            name: name.name.clone(),
+            status: NameStatus::Found,
+            kind: name.kind.clone(),
+            location: exported.map(|exported| exported.location.to_string()),
+            reason: None,
+            message: None,
+            fix: None,
+        };
+    }
+    let explanation = exports.explain(scan, &name.name);
+    let mut message = explanation.message.clone();
+    if let Some(error) = &runtime.import_error {
+        message = format!("`import {}` failed: {error}", project.module_name);
+        if explanation.reason == MissReason::NoModule {
+            message = format!("{message}; {}", explanation.message);
+        }
+    } else if name.in_extension {
+        message = format!(
+            "`{}` is in the extension `{}` but `{}` does not re-export it: add it to the extension's `__all__` \
+             or import it in `__init__.py`",
+            name.name,
+            project.extension_module(),
+            project.module_name
+        );
+    } else if let Some(error) = &name.error {
+        message = format!("looking it up raised {error}");
+    } else if explanation.reason == MissReason::InSource {
+        let location = explanation
+            .location
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        message = match freshness.status {
+            FreshnessStatus::Stale if !freshness.newer_sources.is_empty() => {
+                // Name the file that holds the definition when it is one of the changed ones.
+                let file = explanation
+                    .location
+                    .as_ref()
+                    .map(|location| location.file.clone())
+                    .filter(|file| freshness.newer_sources.contains(file))
+                    .or_else(|| freshness.newer_sources.first().cloned())
+                    .unwrap_or_default();
+                format!(
+                    "found in source ({location}) but the installed build is older than {}: run `cargo pyo3 dev`",
+                    file.display()
+                )
+            }
+            FreshnessStatus::Stale => format!(
+                "found in source ({location}) but the installed extension was replaced after the last \
+                 `cargo pyo3 dev`: run `cargo pyo3 dev`"
+            ),
+            FreshnessStatus::Unknown => format!(
+                "found in source ({location}) but not in the installed module, which `cargo pyo3 dev` did not \
+                 install and may be old: run `cargo pyo3 dev`"
+            ),
+            FreshnessStatus::Fresh => format!(
+                "found in source ({location}) but not in the fresh build: is it behind a `#[cfg]` or a feature \
+                 the build did not enable?"
+            ),
+        };
+    }
+    if let Some(prefix) = name
+        .missing
+        .as_deref()
+        .filter(|prefix| *prefix != name.name)
+        && runtime.import_error.is_none()
+    {
+        message = format!(
+            "`{prefix}` is missing, so `{}` is too: {message}",
+            name.name
+        );
+    }
+    NameReport {
+        name: name.name.clone(),
+        status: NameStatus::Missing,
+        kind: explanation.kind.map(|kind| kind.to_string()),
+        location: explanation.location.as_ref().map(ToString::to_string),
+        reason: Some(explanation.reason),
+        message: Some(message),
+        fix: explanation.fix.clone(),
+    }
+}
+
+fn print_report(report: &Report, explicit: bool, all: bool, allow_stale: bool) {
+    let quiet = output::settings().quiet;
+    let show_internal = all || output::settings().verbose > 0;
+    for name in &report.names {
+        let kind = name.kind.as_deref().unwrap_or("name");
+        match name.status {
+            NameStatus::Found => {
+                output::line(format_args!("{:>8}  {kind:<9}  {}", "found", name.name))
+            }
+            NameStatus::Missing if quiet => output::error(format_args!(
+                "`{}` is missing: {}",
+                name.name,
+                name.message.as_deref().unwrap_or_default()
+            )),
+            NameStatus::Missing => {
+                output::line(format_args!("{:>8}  {kind:<9}  {}", "missing", name.name));
+                if let Some(message) = &name.message {
+                    output::line(format_args!("{:>8}  {message}", ""));
+                }
+            }
+        }
+    }
+    if show_internal {
+        for class in &report.internal {
+            output::line(format_args!(
+                "{:>8}  {:<9}  {} is internal: not registered, returned from `{}` ({})",
+                "info", "class", class.name, class.returned_from, class.returned_at
+            ));
+        }
+    }
+    for item in &report.unregistered {
+        output::warning(&item.message);
+    }
+
+    let total = report.names.len();
+    let module = &report.module;
+    if let Some(error) = &report.import_error {
+        output::error(format_args!("`import {module}` failed: {error}"));
+        output::hint("run `cargo pyo3 dev` to build and install it into this venv");
+    } else if let Some(problem) = report.source_problem.as_ref().filter(|_| total == 0) {
+        output::error(format_args!("nothing to verify: {problem}"));
+    } else if report.missing > 0 {
+        output::error(format_args!(
+            "{} of {} missing from `{module}`",
+            report.missing,
+            count(total, "name")
+        ));
+    } else {
+        // Only a run without names could have checked them.
+        let internal = match (report.internal.len(), show_internal || explicit) {
+            (0, _) | (_, true) => String::new(),
+            (count_internal, false) => format!(
+                "; {} not checked (`--all` lists them)",
+                count(count_internal, "internal class")
+            ),
+        };
+        output::status(
+            "Verified",
+            format_args!(
+                "{} in `{module}`: all found ({:.2}s){internal}",
+                count(total, "name"),
+                report.duration_ms as f64 / 1000.0
+            ),
+        );
+    }
+
+    let freshness = &report.freshness;
+    match freshness.status {
+        FreshnessStatus::Fresh => output::verbose(&freshness.message),
+        FreshnessStatus::Stale if allow_stale => {
+            output::warning(format_args!(
+                "{} (allowed by `--allow-stale`)",
+                freshness.message
+            ));
+        }
+        FreshnessStatus::Stale => {
+            output::error(&freshness.message);
+            output::hint(
+                "run `cargo pyo3 dev` to rebuild and reinstall, or pass `--allow-stale` to accept the old build",
+            );
+        }
+        FreshnessStatus::Unknown => {
+            output::warning(&freshness.message);
+            output::hint(
+                "run `cargo pyo3 dev` so that `verify` can tell a fresh install from a stale one",
+            );
+        }
+    }
+}
+
+/// "1 name", "3 names".
+fn count(number: usize, noun: &str) -> String {
+    if number == 1 {
+        format!("{number} {noun}")
+    } else {
+        format!("{number} {noun}s")
+    }
+}
+
+/// "12 s ago", "4 min ago", "2 h ago", "3 days ago".
+fn describe_age(unix_ms: u64) -> String {
+    let seconds = receipt::now_unix_ms().saturating_sub(unix_ms) / 1000;
+    match seconds {
+        0..60 => format!("{seconds} s ago"),
+        60..3600 => format!("{} min ago", seconds / 60),
+        3600..86_400 => format!("{} h ago", seconds / 3600),
+        _ => format!("{} days ago", seconds / 86_400),
+    }
+}
+
+fn relative(project: &Project, path: &Path) -> PathBuf {
+    path.strip_prefix(&project.project_dir)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn same_path(left: &Path, right: &Path) -> bool {
+    match (fs_err::canonicalize(left), fs_err::canonicalize(right)) {
+        (Ok(left), Ok(right)) => left == right,
+        _ => left == right,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotted_identifiers() {
+        for good in [
+            "Counter",
+            "Counter.incr",
+            "sub.mod.Name",
+            "_private",
+            "__iter__",
+            "naïve",
+            "x1",
+        ] {
+            assert!(is_dotted_identifier(good), "{good}");
+        }
+        for bad in [
+            "",
+            "os.system('x')",
+            "a;b",
+            "__import__('os')",
+            "a b",
+            "a.",
+            ".a",
+            "a..b",
+            "1abc",
+            "a-b",
+            "a\nb",
+            "Counter()",
+        ] {
+            assert!(!is_dotted_identifier(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn invalid_names_are_user_errors() {
+        let error = validate_names(&["ok".into(), "a;b".into(), String::new()]).unwrap_err();
+        assert_eq!(error.to_string(), "not a dotted Python name: \"a;b\", \"\"");
+        assert!(output::hint_of(&error).is_some());
+    }
 }

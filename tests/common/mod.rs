@@ -10,6 +10,7 @@
 //! - the environment is isolated: no inherited venv, no colour, uv never downloads a python.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
 use std::fs::File;
@@ -166,6 +167,15 @@ impl TestProject {
         TestProject { _temp: temp, root }
     }
 
+    /// A project at a path inside another test's temporary directory (kept alive by that one).
+    pub fn from_existing(root: PathBuf) -> TestProject {
+        let placeholder = tempfile::tempdir().unwrap();
+        TestProject {
+            _temp: placeholder,
+            root,
+        }
+    }
+
     /// An empty project directory, for tests that write their own files.
     pub fn empty(dir_name: &str) -> TestProject {
         let temp = tempfile::Builder::new()
@@ -264,6 +274,7 @@ pub struct TestCommand {
     uv: bool,
     maturin: bool,
     path_first: Vec<PathBuf>,
+    exact_path: Option<PathBuf>,
 }
 
 impl TestCommand {
@@ -278,6 +289,8 @@ impl TestCommand {
             "UV_PROJECT_ENVIRONMENT",
             "UV_NO_SYNC",
             "CARGO_BUILD_TARGET_DIR",
+            "GIT_DIR",
+            "GIT_WORK_TREE",
         ] {
             command.env_remove(variable);
         }
@@ -294,6 +307,7 @@ impl TestCommand {
             uv: true,
             maturin: true,
             path_first: Vec::new(),
+            exact_path: None,
         }
     }
 
@@ -339,22 +353,34 @@ impl TestCommand {
         self
     }
 
+    /// PATH is exactly `dir` (no tools): for tests of what happens when a tool is missing or
+    /// replaced by a fault-injecting fake.
+    pub fn path_exactly(mut self, dir: &Path) -> Self {
+        self.exact_path = Some(dir.to_path_buf());
+        self
+    }
+
     /// Sets PATH from the tool choices and returns the command as a printable line.
     fn prepare(&mut self) -> String {
-        let tools = tools();
-        let ours = match (self.maturin, self.uv) {
-            (true, true) => Some(&tools.all),
-            (true, false) => Some(&tools.maturin_only),
-            (false, true) => Some(&tools.uv_only),
-            (false, false) => None,
+        let path = match &self.exact_path {
+            Some(dir) => dir.clone().into_os_string(),
+            None => {
+                let tools = tools();
+                let ours = match (self.maturin, self.uv) {
+                    (true, true) => Some(&tools.all),
+                    (true, false) => Some(&tools.maturin_only),
+                    (false, true) => Some(&tools.uv_only),
+                    (false, false) => None,
+                };
+                let inherited = std::env::var_os("PATH").unwrap_or_default();
+                let rest = std::env::split_paths(&inherited).filter(|dir| {
+                    (self.uv || !dir.join("uv").is_file())
+                        && (self.maturin || !dir.join("maturin").is_file())
+                });
+                let first = self.path_first.iter().chain(ours).cloned();
+                std::env::join_paths(first.chain(rest)).unwrap()
+            }
         };
-        let inherited = std::env::var_os("PATH").unwrap_or_default();
-        let rest = std::env::split_paths(&inherited).filter(|dir| {
-            (self.uv || !dir.join("uv").is_file())
-                && (self.maturin || !dir.join("maturin").is_file())
-        });
-        let first = self.path_first.iter().chain(ours).cloned();
-        let path = std::env::join_paths(first.chain(rest)).unwrap();
         self.command.env("PATH", path);
         format!("{:?}", self.command)
     }
@@ -531,6 +557,22 @@ impl Run {
         self
     }
 
+    /// Exit code 2, the rule in the `error:` line, and `hint` in the `hint:` line.
+    #[track_caller]
+    pub fn assert_refused(&self, rule: &str, hint: &str) {
+        assert_eq!(self.code, Some(2), "{self:?}");
+        let error = self.stderr.lines().find(|line| line.starts_with("error: "));
+        assert!(
+            error.is_some_and(|line| line.contains(rule)),
+            "expected {rule:?} in the error\n{self:?}"
+        );
+        let hint_line = self.stderr.lines().find(|line| line.starts_with("hint: "));
+        assert!(
+            hint_line.is_some_and(|line| line.contains(hint)),
+            "expected {hint:?} in the hint\n{self:?}"
+        );
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|error| panic!("{error}\n{self:?}"))
     }
@@ -555,15 +597,15 @@ pub fn sha256(path: &Path) -> String {
         .collect()
 }
 
-/// Every file under `dir` with its sha256, for "nothing changed" assertions.
-pub fn snapshot_tree(dir: &Path) -> Vec<(PathBuf, String)> {
-    let mut files = Vec::new();
+/// Every entry under `dir` (relative path → `dir`, `-> target` or the file's sha256), for
+/// "nothing changed" assertions: equal snapshots mean byte-for-byte equal trees.
+pub fn snapshot_tree(dir: &Path) -> BTreeMap<String, String> {
+    let mut files = BTreeMap::new();
     walk(dir, dir, &mut files);
-    files.sort();
     files
 }
 
-fn walk(root: &Path, dir: &Path, files: &mut Vec<(PathBuf, String)>) {
+fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, String>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -571,15 +613,15 @@ fn walk(root: &Path, dir: &Path, files: &mut Vec<(PathBuf, String)>) {
         let entry = entry.unwrap();
         let path = entry.path();
         let kind = entry.file_type().unwrap();
-        let relative = path.strip_prefix(root).unwrap().to_path_buf();
+        let relative = path.strip_prefix(root).unwrap().display().to_string();
         if kind.is_dir() {
-            files.push((relative, "dir".into()));
+            files.insert(relative, "dir".into());
             walk(root, &path, files);
         } else if kind.is_symlink() {
             let target = std::fs::read_link(&path).unwrap();
-            files.push((relative, format!("-> {}", target.display())));
+            files.insert(relative, format!("-> {}", target.display()));
         } else {
-            files.push((relative, sha256(&path)));
+            files.insert(relative, sha256(&path));
         }
     }
 }
