@@ -15,7 +15,15 @@ pub(crate) struct ProjectLock {
 
 pub(crate) fn acquire(path: &Path, wait: bool) -> Result<ProjectLock> {
     if let Some(dir) = path.parent() {
-        fs_err::create_dir_all(dir)?;
+        fs_err::create_dir_all(dir).map_err(|error| {
+            user_error(
+                format!(
+                    "cannot use the target directory `{}`: {error}",
+                    dir.parent().unwrap_or(dir).display()
+                ),
+                "point `--target-dir` (or `CARGO_TARGET_DIR`) at a writable directory",
+            )
+        })?;
     }
     let file = File::options()
         .create(true)

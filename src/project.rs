@@ -173,6 +173,16 @@ impl Project {
 pub(crate) fn discover(args: &ProjectArgs) -> Result<Project> {
     let cwd = std::env::current_dir().context("failed to read the current directory")?;
     let (manifest_path, pyproject_path) = locate(args.manifest_path.as_deref(), &cwd)?;
+    // cargo refuses such arguments; its error would be blamed on the manifest's contents.
+    if manifest_path.to_str().is_none() {
+        return Err(user_error(
+            format!(
+                "the path `{}` is not valid UTF-8, and cargo only takes UTF-8 paths",
+                manifest_path.display()
+            ),
+            "rename the directories on that path to UTF-8 names",
+        ));
+    }
     let metadata = cargo_metadata(&manifest_path, args.target_dir.as_deref())?;
     let package = select_package(&metadata, &manifest_path, args.package.as_deref())?;
     let package_manifest = package.manifest_path.clone().into_std_path_buf();
@@ -271,6 +281,16 @@ fn locate(manifest_flag: Option<&Path>, cwd: &Path) -> Result<(PathBuf, Option<P
                 "check the path given to `--manifest-path`",
             ));
         }
+        // cargo reads no other file name; its own error would blame the manifest's contents.
+        if manifest.file_name() != Some(std::ffi::OsStr::new("Cargo.toml")) {
+            return Err(user_error(
+                format!(
+                    "`--manifest-path` must point to a `Cargo.toml` file, not `{}`",
+                    flag.display()
+                ),
+                format!("pass `{}`", flag.with_file_name("Cargo.toml").display()),
+            ));
+        }
         let manifest = canonical(&manifest)?;
         let pyproject = parent(&manifest).join("pyproject.toml");
         return Ok((manifest, Some(pyproject).filter(|path| path.is_file())));
@@ -349,12 +369,12 @@ fn is_cdylib(target: &cargo_metadata::Target) -> bool {
         .contains(&cargo_metadata::CrateType::CDyLib)
 }
 
+/// A `cdylib` that links pyo3: a dev- or build-dependency on pyo3 does not make an extension.
 fn is_pyo3_package(package: &Package) -> bool {
     package.targets.iter().any(is_cdylib)
-        && package
-            .dependencies
-            .iter()
-            .any(|dependency| dependency.name == "pyo3")
+        && package.dependencies.iter().any(|dependency| {
+            dependency.name == "pyo3" && dependency.kind == cargo_metadata::DependencyKind::Normal
+        })
 }
 
 fn select_package<'a>(
@@ -424,9 +444,16 @@ fn not_pyo3(manifest_path: &Path) -> anyhow::Error {
     )
 }
 
-/// Typed read of `pyproject.toml`; a syntax error names the file, line and column.
+/// Typed read of `pyproject.toml`; a syntax or type error names the file, line and column.
 pub(crate) fn read_pyproject(path: &Path) -> Result<PyProject> {
-    let text = fs_err::read_to_string(path)?;
+    let text = fs_err::read_to_string(path).map_err(|error| {
+        let hint = if error.kind() == std::io::ErrorKind::InvalidData {
+            format!("TOML files are UTF-8: save `{}` as UTF-8", path.display())
+        } else {
+            format!("check that `{}` is a readable file", path.display())
+        };
+        user_error(error.to_string(), hint)
+    })?;
     toml_edit::de::from_str(&text).map_err(|error| {
         user_error(
             format!(
@@ -434,7 +461,7 @@ pub(crate) fn read_pyproject(path: &Path) -> Result<PyProject> {
                 path.display(),
                 error.to_string().trim_end()
             ),
-            format!("fix the TOML syntax in `{}`", path.display()),
+            format!("fix `{}` at the line shown", path.display()),
         )
     })
 }

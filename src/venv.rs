@@ -86,10 +86,16 @@ impl Venv {
         let config_text = fs_err::read_to_string(&config_path).map_err(|_| {
             user_error(
                 format!(
-                    "`{}` is not a virtual environment: it has no `pyvenv.cfg`",
-                    root.display()
+                    "`{}` ({}) is not a virtual environment: it has no `pyvenv.cfg`",
+                    root.display(),
+                    origin.describe()
                 ),
-                "create one with `python3 -m venv` or `uv venv`, or point `--venv` at one",
+                match origin {
+                    VenvOrigin::VirtualEnv => {
+                        "activate a virtual environment, or run `deactivate` or `unset VIRTUAL_ENV`"
+                    }
+                    _ => "create one with `python3 -m venv` or `uv venv`, or point `--venv` at one",
+                },
             )
         })?;
         let python = root.join("bin").join("python");
@@ -99,16 +105,25 @@ impl Venv {
             } else {
                 "does not exist"
             };
-            return Err(user_error(
-                format!(
-                    "the venv `{}` has no working python: `{}` {why}",
-                    root.display(),
-                    python.display()
-                ),
-                format!(
-                    "its base interpreter is gone; remove `{}` and run `cargo pyo3 dev` to create a new one",
+            // Only a `.venv` found by discovery is recreated by running `dev` without it.
+            let fix = match origin {
+                VenvOrigin::DotVenv | VenvOrigin::Created => format!(
+                    "remove `{}` and run `cargo pyo3 dev` to create a new one",
                     root.display()
                 ),
+                VenvOrigin::Flag | VenvOrigin::VirtualEnv => format!(
+                    "recreate it with `uv venv --clear {0}` or `python3 -m venv --clear {0}`",
+                    root.display()
+                ),
+            };
+            return Err(user_error(
+                format!(
+                    "the venv `{}` ({}) has no working python: `{}` {why}",
+                    root.display(),
+                    origin.describe(),
+                    python.display()
+                ),
+                format!("its base interpreter is gone; {fix}"),
             ));
         }
         Ok(Venv {
@@ -126,6 +141,17 @@ impl Venv {
         uv: Option<&Path>,
     ) -> Result<Venv> {
         let root = project_dir.join(".venv");
+        // `python -m venv` writes into an existing directory: never into one the user made.
+        if root.symlink_metadata().is_ok() {
+            return Err(user_error(
+                format!(
+                    "`{}` exists but is not a virtual environment: it has no `pyvenv.cfg`",
+                    root.display()
+                ),
+                "move it out of the way so that `cargo pyo3 dev` can create the venv there, \
+                 or pass the venv to use with `--venv`",
+            ));
+        }
         let command = match uv {
             Some(uv) => {
                 let mut command = Cmd::new(uv).args(["venv", "--quiet"]);
@@ -142,13 +168,22 @@ impl Venv {
             "Creating",
             format!("virtual environment at `{}`", root.display()),
         );
-        command.run_captured().map_err(|error| {
-            user_error(
-                format!("failed to create the virtual environment `{}`: {error}", root.display()),
-                "pass an interpreter with `--python`, or create the venv yourself and pass `--venv`",
-            )
-        })?;
-        Venv::open(&root, VenvOrigin::Created)
+        let created = command
+            .run_captured()
+            .map_err(|error| {
+                user_error(
+                    format!("failed to create the virtual environment `{}`: {error}", root.display()),
+                    "pass an interpreter with `--python`, or create the venv yourself and pass `--venv`",
+                )
+            })
+            .and_then(|_| Venv::open(&root, VenvOrigin::Created));
+        if created.is_err() {
+            // The directory did not exist before (checked above), so whatever a failed or
+            // interrupted creation left there is ours: remove it, or the next run would find
+            // half a venv.
+            let _ = fs_err::remove_dir_all(&root);
+        }
+        created
     }
 
     fn config_value(&self, key: &str) -> Option<&str> {

@@ -39,6 +39,9 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
 
     let project = project::discover(&project_args)?;
     timings.discover = lap(&mut step);
+    // Before anything that writes: two runs at once would otherwise race to create the same
+    // `.venv`, install maturin into it, or edit pyproject.toml.
+    let _lock = lock::acquire(&project.lock_path(), !no_wait)?;
 
     let uv = tools::find_uv();
     let venv = match Venv::find(project_args.venv.as_deref(), &project.project_dir)? {
@@ -74,7 +77,6 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
 
     let installer = install::choose(&venv, uv.as_deref())?;
     let maturin = tools::maturin_or_install(&venv, uv.as_deref())?;
-    let _lock = lock::acquire(&project.lock_path(), !no_wait)?;
 
     if !no_clean {
         clean(&project, &build)?;
@@ -193,11 +195,18 @@ fn clean(project: &Project, build: &BuildArgs) -> Result<()> {
         .arg(&project.target_dir)
         .args(maturin::profile_args(build))
         .run_captured()
-        .map_err(|error| {
-            user_error(
+        .map_err(|error| match error {
+            process::ProcessError::Interrupted { .. } => user_error(
+                error.to_string(),
+                "nothing was built or installed and the previous install is untouched",
+            ),
+            // The build runs with the same profile and target dir: skipping the clean rarely
+            // gets past what stopped it.
+            _ => user_error(
                 format!("failed to clean the package before building: {error}"),
-                "run with `--no-clean` to skip this step",
-            )
+                "fix the error above (the build would meet it too), or skip this step with \
+                 `--no-clean`",
+            ),
         })?;
     Ok(())
 }

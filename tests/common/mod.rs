@@ -5,7 +5,8 @@
 //!   ever skipped because a tool is missing.
 //! - every fixture copy shares one cargo target dir and one uv cache, so pyo3 compiles once.
 //! - commands that build take a file lock: fixture copies share `lib<name>.so` paths in the
-//!   shared target dir, and nextest runs tests as parallel processes.
+//!   shared target dir, and nextest runs tests as parallel processes. Commands that must run
+//!   side by side are started with `spawn()`, which leaves the lock to the test.
 //! - the environment is isolated: no inherited venv, no colour, uv never downloads a python.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
@@ -33,10 +34,12 @@ pub fn uv_cache_dir() -> PathBuf {
     scratch().join("uv-cache")
 }
 
-/// Where the tools live: `all` has maturin and uv, `maturin_only` has maturin and no uv.
+/// Where the tools live: `all` has maturin and uv, `maturin_only` has maturin and no uv,
+/// `uv_only` has uv and no maturin.
 pub struct Tools {
     pub all: PathBuf,
     pub maturin_only: PathBuf,
+    pub uv_only: PathBuf,
 }
 
 /// Finds or provisions maturin and uv once per test process (and once per machine: a file lock
@@ -49,19 +52,26 @@ pub fn tools() -> &'static Tools {
         let _lock = lock_file(&root.join("provision.lock"));
         let all = root.join("bin");
         let maturin_only = root.join("maturin-only");
+        let uv_only = root.join("uv-only");
         if !all.join("maturin").is_file() || !all.join("uv").is_file() {
             std::fs::create_dir_all(&all).unwrap();
             for (tool, pin) in [("maturin", MATURIN_PIN), ("uv", UV_PIN)] {
-                let found = which_outside(tool, &[&all, &maturin_only])
+                let found = which_outside(tool, &[&all, &maturin_only, &uv_only])
                     .unwrap_or_else(|| provision(&root, tool, pin));
                 link(&found, &all.join(tool));
             }
         }
-        if !maturin_only.join("maturin").is_file() {
-            std::fs::create_dir_all(&maturin_only).unwrap();
-            link(&all.join("maturin"), &maturin_only.join("maturin"));
+        for (dir, tool) in [(&maturin_only, "maturin"), (&uv_only, "uv")] {
+            if !dir.join(tool).is_file() {
+                std::fs::create_dir_all(dir).unwrap();
+                link(&all.join(tool), &dir.join(tool));
+            }
         }
-        Tools { all, maturin_only }
+        Tools {
+            all,
+            maturin_only,
+            uv_only,
+        }
     })
 }
 
@@ -217,22 +227,24 @@ impl TestProject {
 
     /// The receipt `dev` wrote, parsed.
     pub fn receipt(&self) -> serde_json::Value {
+        self.find_receipt()
+            .unwrap_or_else(|| panic!("no receipt for {}", self.root.display()))
+    }
+
+    /// The receipt `dev` wrote, if it ever wrote one.
+    pub fn find_receipt(&self) -> Option<serde_json::Value> {
         let state = fixture_target_dir().join("cargo-pyo3");
         let manifest = std::fs::canonicalize(self.path("Cargo.toml")).unwrap();
-        for entry in std::fs::read_dir(&state).unwrap() {
+        for entry in std::fs::read_dir(&state).ok()? {
             let receipt = entry.unwrap().path().join("receipt.json");
             if let Ok(text) = std::fs::read_to_string(&receipt) {
                 let value: serde_json::Value = serde_json::from_str(&text).unwrap();
                 if value["manifest_path"] == manifest.to_str().unwrap() {
-                    return value;
+                    return Some(value);
                 }
             }
         }
-        panic!(
-            "no receipt for {} in {}",
-            manifest.display(),
-            state.display()
-        );
+        None
     }
 }
 
@@ -260,6 +272,8 @@ pub fn cargo_pyo3(dir: &Path) -> TestCommand {
 pub struct TestCommand {
     command: Command,
     uv: bool,
+    maturin: bool,
+    path_first: Vec<PathBuf>,
     exact_path: Option<PathBuf>,
 }
 
@@ -291,6 +305,8 @@ impl TestCommand {
         TestCommand {
             command,
             uv: true,
+            maturin: true,
+            path_first: Vec::new(),
             exact_path: None,
         }
     }
@@ -325,6 +341,18 @@ impl TestCommand {
         self
     }
 
+    /// PATH without any maturin: uv only (or nothing, with [`Self::without_uv`]).
+    pub fn without_maturin(mut self) -> Self {
+        self.maturin = false;
+        self
+    }
+
+    /// Puts `dir` first on PATH, before the tools: how a fault executable replaces a real one.
+    pub fn path_first(mut self, dir: &Path) -> Self {
+        self.path_first.push(dir.to_owned());
+        self
+    }
+
     /// PATH is exactly `dir` (no tools): for tests of what happens when a tool is missing or
     /// replaced by a fault-injecting fake.
     pub fn path_exactly(mut self, dir: &Path) -> Self {
@@ -332,25 +360,54 @@ impl TestCommand {
         self
     }
 
-    /// Runs it to completion and returns what it did (never panics on a non-zero exit).
-    pub fn run(mut self) -> Run {
+    /// Sets PATH from the tool choices and returns the command as a printable line.
+    fn prepare(&mut self) -> String {
         let path = match &self.exact_path {
             Some(dir) => dir.clone().into_os_string(),
             None => {
                 let tools = tools();
-                let ours = if self.uv {
-                    &tools.all
-                } else {
-                    &tools.maturin_only
+                let ours = match (self.maturin, self.uv) {
+                    (true, true) => Some(&tools.all),
+                    (true, false) => Some(&tools.maturin_only),
+                    (false, true) => Some(&tools.uv_only),
+                    (false, false) => None,
                 };
                 let inherited = std::env::var_os("PATH").unwrap_or_default();
-                let rest = std::env::split_paths(&inherited)
-                    .filter(|dir| self.uv || !dir.join("uv").is_file());
-                std::env::join_paths(std::iter::once(ours.clone()).chain(rest)).unwrap()
+                let rest = std::env::split_paths(&inherited).filter(|dir| {
+                    (self.uv || !dir.join("uv").is_file())
+                        && (self.maturin || !dir.join("maturin").is_file())
+                });
+                let first = self.path_first.iter().chain(ours).cloned();
+                std::env::join_paths(first.chain(rest)).unwrap()
             }
         };
         self.command.env("PATH", path);
-        let command = format!("{:?}", self.command);
+        format!("{:?}", self.command)
+    }
+
+    /// Starts it without waiting and without the build lock: for tests that run commands
+    /// side by side (they take [`build_lock`] themselves, once around the group).
+    pub fn spawn(mut self) -> Spawned {
+        let command = self.prepare();
+        let mut child = self
+            .command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|error| panic!("could not start {command}: {error}"));
+        let stdout = collect(child.stdout.take().unwrap());
+        let stderr = collect(child.stderr.take().unwrap());
+        Spawned {
+            command,
+            child,
+            stdout: Some(stdout),
+            stderr: Some(stderr),
+        }
+    }
+
+    /// Runs it to completion and returns what it did (never panics on a non-zero exit).
+    pub fn run(mut self) -> Run {
+        let command = self.prepare();
         let _lock = build_lock();
         let output = self
             .command
@@ -361,6 +418,117 @@ impl TestCommand {
             code: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// Everything a pipe delivers, collected by a thread as it arrives.
+type Collected = (
+    std::sync::Arc<std::sync::Mutex<String>>,
+    std::thread::JoinHandle<()>,
+);
+
+fn collect(mut pipe: impl std::io::Read + Send + 'static) -> Collected {
+    let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = std::sync::Arc::clone(&text);
+    let reader = std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(read) = pipe.read(&mut buffer) {
+            if read == 0 {
+                break;
+            }
+            let chunk = String::from_utf8_lossy(&buffer[..read]);
+            sink.lock().unwrap().push_str(&chunk);
+        }
+    });
+    (text, reader)
+}
+
+/// A command started with [`TestCommand::spawn`]. Dropped while still running (a test failed
+/// half-way), it is killed, so a failing test leaves no process behind.
+pub struct Spawned {
+    command: String,
+    child: std::process::Child,
+    stdout: Option<Collected>,
+    stderr: Option<Collected>,
+}
+
+impl Spawned {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn has_ended(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_some()
+    }
+
+    /// What it has printed on stderr so far.
+    pub fn stderr_so_far(&self) -> String {
+        self.stderr.as_ref().unwrap().0.lock().unwrap().clone()
+    }
+
+    /// Waits until its stderr contains `needle`; panics with everything it printed after
+    /// `timeout`, or when it ends first.
+    #[track_caller]
+    pub fn wait_for_stderr(&mut self, needle: &str, timeout: std::time::Duration) {
+        let deadline = std::time::Instant::now() + timeout;
+        while !self.stderr_so_far().contains(needle) {
+            let ended = self.child.try_wait().unwrap().is_some();
+            if ended || std::time::Instant::now() > deadline {
+                let how = if ended { "ended" } else { "timed out" };
+                panic!(
+                    "{how} before stderr showed {needle:?}\n{}\n{}",
+                    self.command,
+                    self.stderr_so_far()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for it to end (at most `timeout`, then panics; the drop kills it).
+    pub fn wait(mut self, timeout: std::time::Duration) -> Run {
+        let deadline = std::time::Instant::now() + timeout;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                panic!(
+                    "still running after {timeout:?}: {}\n{}",
+                    self.command,
+                    self.stderr_so_far()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let (stdout, stdout_reader) = self.stdout.take().unwrap();
+        let (stderr, stderr_reader) = self.stderr.take().unwrap();
+        // The pipes close when every process holding them has ended, grandchildren included.
+        while !(stdout_reader.is_finished() && stderr_reader.is_finished()) {
+            if std::time::Instant::now() > deadline {
+                panic!(
+                    "a child of {} still holds its output open after {timeout:?}\n{}",
+                    self.command,
+                    stderr.lock().unwrap()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Run {
+            command: std::mem::take(&mut self.command),
+            code: status.code(),
+            stdout: std::mem::take(&mut *stdout.lock().unwrap()),
+            stderr: std::mem::take(&mut *stderr.lock().unwrap()),
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 }
