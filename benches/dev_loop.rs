@@ -43,8 +43,8 @@ const GENERATION_PLACEHOLDER: &str = "@@GENERATION@@";
 const HELLO_EDITED_LINE: &str = "#[pyo3(signature = (start = 0))]";
 
 /// The `receipt.json` steps, in the order `dev` runs them.
-const STEPS: [&str; 9] = [
-    "discover", "venv", "guard", "clean", "build", "inspect", "install", "prove", "receipt",
+const STEPS: [&str; 10] = [
+    "discover", "lock", "venv", "guard", "clean", "build", "inspect", "install", "prove", "receipt",
 ];
 
 fn main() {

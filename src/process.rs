@@ -256,6 +256,12 @@ impl Cmd {
     }
 
     fn wait(&self, expression: duct::Expression) -> Result<std::process::Output, ProcessError> {
+        // An interrupt that lands between two steps must not start the next command.
+        if interrupted() {
+            return Err(ProcessError::Interrupted {
+                command: self.to_string(),
+            });
+        }
         let could_not_execute = |source| ProcessError::CouldNotExecute {
             command: self.to_string(),
             source,

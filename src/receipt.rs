@@ -65,8 +65,11 @@ pub(crate) struct ReceiptTools {
 
 /// Milliseconds spent in each step of `dev`, in the order they run.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub(crate) struct Timings {
     pub(crate) discover: u64,
+    /// Waiting for another `dev` of the same package to finish.
+    pub(crate) lock: u64,
     pub(crate) venv: u64,
     pub(crate) guard: u64,
     pub(crate) clean: u64,

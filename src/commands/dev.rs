@@ -42,6 +42,7 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
     // Before anything that writes: two runs at once would otherwise race to create the same
     // `.venv`, install maturin into it, or edit pyproject.toml.
     let _lock = lock::acquire(&project.lock_path(), !no_wait)?;
+    timings.lock = lap(&mut step);
 
     let uv = tools::find_uv();
     let venv = match Venv::find(project_args.venv.as_deref(), &project.project_dir)? {
