@@ -460,22 +460,16 @@ impl Bench {
     fn command(&self, program: impl Into<OsString>, dir: &Path) -> Command {
         let mut command = Command::new(program.into());
         command.current_dir(dir).stdin(Stdio::null());
-        for variable in [
-            "VIRTUAL_ENV",
-            "CONDA_PREFIX",
-            "PYTHONPATH",
-            "PYTHONHOME",
-            "UV_PROJECT_ENVIRONMENT",
-            "UV_NO_SYNC",
+        let bench_only = [
             "CARGO_TARGET_DIR",
-            "CARGO_BUILD_TARGET_DIR",
             "PYO3_PYTHON",
             "PYO3_CONFIG_FILE",
             // cargo hands its jobserver to what it runs; our builds must not share it.
             "CARGO_MAKEFLAGS",
             "MAKEFLAGS",
             "MFLAGS",
-        ] {
+        ];
+        for variable in common::ISOLATED_VARIABLES.iter().chain(&bench_only) {
             command.env_remove(variable);
         }
         // What cargo sets for this bench process describes cargo-pyo3, not the fixtures.

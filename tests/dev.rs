@@ -4,13 +4,6 @@ mod common;
 
 use common::TestProject;
 
-const NEW_FUNCTION: &str = r#"
-#[pyfunction]
-fn fresh() -> &'static str {
-    "fresh"
-}
-"#;
-
 fn extension(receipt: &serde_json::Value) -> &serde_json::Value {
     &receipt["extensions"][0]
 }
@@ -56,16 +49,7 @@ fn pure_layout_is_proven_and_an_edit_reaches_python() {
         )
         .assert_code(0);
 
-    project.edit(
-        "src/lib.rs",
-        "#[pymodule]",
-        &format!("{NEW_FUNCTION}\n#[pymodule]"),
-    );
-    project.edit(
-        "src/lib.rs",
-        "    Ok(())",
-        "    m.add_function(wrap_pyfunction!(fresh, m)?)?;\n    Ok(())",
-    );
+    project.add_fresh_function();
     let second = project.cargo_pyo3().arg("dev").run();
     second.assert_code(0);
     let updated = project.receipt();
@@ -77,7 +61,7 @@ fn pure_layout_is_proven_and_an_edit_reaches_python() {
     );
     assert!(updated["built_at_unix_ms"].as_u64() > receipt["built_at_unix_ms"].as_u64());
     project
-        .python("import purefix; assert purefix.fresh() == 'fresh'")
+        .python("import purefix; assert purefix.fresh() == 7")
         .assert_code(0);
 }
 

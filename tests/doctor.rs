@@ -11,15 +11,6 @@ fn doctor_json(project: &TestProject) -> (common::Run, Value) {
     (run, report)
 }
 
-fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|check| check["name"] == name)
-        .unwrap_or_else(|| panic!("no check {name} in {report:#}"))
-}
-
 /// One proven install, then one fault at a time, each found and then undone.
 #[test]
 fn healthy_then_stale_then_duplicated_then_renamed() {
@@ -54,7 +45,7 @@ fn healthy_then_stale_then_duplicated_then_renamed() {
             "freshness"
         ]
     );
-    let tools = &check(&report, "tools")["evidence"];
+    let tools = &common::doctor_check(&report, "tools")["evidence"];
     assert!(
         tools["maturin"]["version"]
             .as_str()
@@ -63,14 +54,14 @@ fn healthy_then_stale_then_duplicated_then_renamed() {
         "{tools:#}"
     );
     assert!(tools["cargo"]["path"].is_string(), "{tools:#}");
-    let installed = &check(&report, "installed")["evidence"]["distributions"];
+    let installed = &common::doctor_check(&report, "installed")["evidence"]["distributions"];
     assert_eq!(installed.as_array().unwrap().len(), 1);
     assert_eq!(installed[0]["version"], "0.1.0");
     assert_eq!(installed[0]["installer"], "uv");
-    let module_name = &check(&report, "module-name")["evidence"];
+    let module_name = &common::doctor_check(&report, "module-name")["evidence"];
     assert_eq!(module_name["expected_init"], "PyInit_purefix");
     assert_eq!(module_name["exported_init"], serde_json::json!(["purefix"]));
-    let copies = &check(&report, "copies")["evidence"];
+    let copies = &common::doctor_check(&report, "copies")["evidence"];
     let neutral_winner = copies[0]["winner"].as_str().unwrap();
     assert!(neutral_winner.contains("/.venv/lib/"), "{copies:#}");
 
@@ -79,7 +70,7 @@ fn healthy_then_stale_then_duplicated_then_renamed() {
     project.edit("src/lib.rs", "42", "43");
     let (run, report) = doctor_json(&project);
     run.assert_code(0);
-    let freshness = check(&report, "freshness");
+    let freshness = common::doctor_check(&report, "freshness");
     assert_eq!(freshness["verdict"], "warning", "{run:?}");
     assert!(
         freshness["summary"]
@@ -98,7 +89,7 @@ fn healthy_then_stale_then_duplicated_then_renamed() {
     std::fs::write(planted.join("METADATA"), "Name: purefix\nVersion: 0.0.9\n").unwrap();
     let (run, report) = doctor_json(&project);
     run.assert_code(1);
-    let installed = check(&report, "installed");
+    let installed = common::doctor_check(&report, "installed");
     assert_eq!(installed["verdict"], "problem", "{run:?}");
     assert!(
         installed["summary"]
@@ -117,7 +108,7 @@ fn healthy_then_stale_then_duplicated_then_renamed() {
     );
     let (run, report) = doctor_json(&project);
     run.assert_code(1);
-    let module_name = check(&report, "module-name");
+    let module_name = common::doctor_check(&report, "module-name");
     assert_eq!(module_name["verdict"], "problem", "{run:?}");
     let summary = module_name["summary"].as_str().unwrap();
     assert!(
@@ -148,7 +139,7 @@ fn an_in_tree_copy_left_by_maturin_develop_is_named() {
 
     let (run, report) = doctor_json(&project);
     run.assert_code(1);
-    let copies = check(&report, "copies");
+    let copies = common::doctor_check(&report, "copies");
     assert_eq!(copies["verdict"], "problem", "{run:?}");
     let summary = copies["summary"].as_str().unwrap();
     assert!(
@@ -177,7 +168,7 @@ fn unregistered_classes_are_information_not_problems() {
     let project = TestProject::from_fixture("verify_demo");
     let (run, report) = doctor_json(&project);
     run.assert_code(0);
-    let unregistered = check(&report, "unregistered");
+    let unregistered = common::doctor_check(&report, "unregistered");
     assert_eq!(unregistered["verdict"], "info", "{run:?}");
     assert!(
         unregistered["summary"]

@@ -19,21 +19,6 @@ dynamic = ["version"]
 features = ["pyo3/extension-module"]
 "#;
 
-const NEW_FUNCTION: &str = "\n#[pyfunction]\nfn fresh() -> i64 {\n    7\n}\n";
-
-fn add_fresh_function(project: &TestProject) {
-    project.edit(
-        "src/lib.rs",
-        "#[pymodule]",
-        &format!("{NEW_FUNCTION}\n#[pymodule]"),
-    );
-    project.edit(
-        "src/lib.rs",
-        "    Ok(())",
-        "    m.add_function(wrap_pyfunction!(fresh, m)?)?;\n    Ok(())",
-    );
-}
-
 fn uv(project: &TestProject) -> TestCommand {
     TestCommand::new(common::tools().all.join("uv"), &project.root)
 }
@@ -51,7 +36,7 @@ fn the_war_is_refused_then_fixed_in_one_flag() {
         .expect("uv sync installed the extension");
     let uv_build = common::sha256(&installed);
 
-    add_fresh_function(&project);
+    project.add_fresh_function();
     let refused = project.cargo_pyo3().arg("dev").run();
     refused.assert_code(3).assert_stderr_contains("cache-keys");
     refused.assert_stderr_contains("hint:");
@@ -210,12 +195,7 @@ fn without_uv_lock_and_a_pip_venv_the_guard_stays_out() {
         .assert_code(0);
     let run = project.cargo_pyo3().args(["doctor", "--json"]).run();
     let report = run.json();
-    let uv_check = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|check| check["name"] == "uv")
-        .unwrap();
+    let uv_check = common::doctor_check(&report, "uv");
     assert_eq!(uv_check["verdict"], "ok", "{run:?}");
     assert_eq!(uv_check["evidence"]["in_play"], false, "{uv_check:#}");
     assert_eq!(
@@ -243,11 +223,6 @@ fn doctor_reports_the_guard_and_fixes_it() {
     assert!(project.read("pyproject.toml").contains("cache-keys"));
     let again = project.cargo_pyo3().args(["doctor", "--json"]).run();
     let report = again.json();
-    let uv_check = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|check| check["name"] == "uv")
-        .unwrap();
+    let uv_check = common::doctor_check(&report, "uv");
     assert_eq!(uv_check["verdict"], "ok", "{again:?}");
 }

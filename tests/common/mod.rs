@@ -208,6 +208,21 @@ impl TestProject {
         self.write(relative, &text.replacen(from, to, 1));
     }
 
+    /// Adds `#[pyfunction] fn fresh() -> i64 { 7 }` to the `pure` fixture and registers it: a real
+    /// Rust edit whose result Python can see.
+    pub fn add_fresh_function(&self) {
+        self.edit(
+            "src/lib.rs",
+            "#[pymodule]",
+            "#[pyfunction]\nfn fresh() -> i64 {\n    7\n}\n\n#[pymodule]",
+        );
+        self.edit(
+            "src/lib.rs",
+            "    Ok(())",
+            "    m.add_function(wrap_pyfunction!(fresh, m)?)?;\n    Ok(())",
+        );
+    }
+
     /// `cargo pyo3 <args>` in this project.
     pub fn cargo_pyo3(&self) -> TestCommand {
         cargo_pyo3(&self.root)
@@ -268,6 +283,29 @@ pub fn cargo_pyo3(dir: &Path) -> TestCommand {
     TestCommand::new(env!("CARGO_BIN_EXE_cargo-pyo3"), dir).arg("pyo3")
 }
 
+/// Variables that would pick a venv, interpreter, target dir or repository behind a test's back.
+pub const ISOLATED_VARIABLES: &[&str] = &[
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "UV_PROJECT_ENVIRONMENT",
+    "UV_NO_SYNC",
+    "CARGO_BUILD_TARGET_DIR",
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+];
+
+/// The check named `name` in a `doctor --json` report.
+pub fn doctor_check<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|check| check["name"] == name)
+        .unwrap_or_else(|| panic!("no check {name} in {report:#}"))
+}
+
 /// A command with the test environment: isolated, tools on PATH, shared caches.
 pub struct TestCommand {
     command: Command,
@@ -281,17 +319,7 @@ impl TestCommand {
     pub fn new(program: impl Into<OsString>, dir: &Path) -> TestCommand {
         let mut command = Command::new(program.into());
         command.current_dir(dir).stdin(std::process::Stdio::null());
-        for variable in [
-            "VIRTUAL_ENV",
-            "CONDA_PREFIX",
-            "PYTHONPATH",
-            "PYTHONHOME",
-            "UV_PROJECT_ENVIRONMENT",
-            "UV_NO_SYNC",
-            "CARGO_BUILD_TARGET_DIR",
-            "GIT_DIR",
-            "GIT_WORK_TREE",
-        ] {
+        for variable in ISOLATED_VARIABLES {
             command.env_remove(variable);
         }
         command
