@@ -997,7 +997,7 @@ fn killed_installer(proven: &Proven, faults: &Path) {
 # one goes, and is then killed, as an installer is when the machine runs out of memory.
 # A fault executable from tests/reliability.rs, first on PATH in place of uv.
 case " $* " in
-  *" --force-reinstall "*)
+  *" pip install "*" --no-deps "*)
     while [ "$#" -gt 0 ]; do
       if [ "$1" = --python ]; then python=$2; fi
       shift
