@@ -73,6 +73,13 @@ pub(crate) struct MaturinTable {
 }
 
 impl Project {
+    /// `path` relative to the project directory when it lies inside, else as it is: for messages.
+    pub(crate) fn relative(&self, path: &Path) -> PathBuf {
+        path.strip_prefix(&self.project_dir)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|_| path.to_path_buf())
+    }
+
     /// The last component of the module name: the extension's own file stem.
     pub(crate) fn extension_name(&self) -> &str {
         self.module_name
@@ -506,6 +513,15 @@ fn absolute(cwd: &Path, path: &Path) -> PathBuf {
         path.to_path_buf()
     } else {
         cwd.join(path)
+    }
+}
+
+/// Whether two paths name the same file (after resolving symlinks; as written when either
+/// cannot be resolved).
+pub(crate) fn same_file(left: &Path, right: &Path) -> bool {
+    match (fs_err::canonicalize(left), fs_err::canonicalize(right)) {
+        (Ok(left), Ok(right)) => left == right,
+        _ => left == right,
     }
 }
 

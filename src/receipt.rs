@@ -149,13 +149,76 @@ pub(crate) fn modified_unix_ms(path: &Path) -> Option<u64> {
     Some(modified.duration_since(UNIX_EPOCH).ok()?.as_millis() as u64)
 }
 
-/// Build inputs modified after the receipt's build started: changes the install does not have.
+/// Build inputs modified after the receipt's build started (changes the install does not
+/// have), newest first.
 pub(crate) fn newer_inputs(inputs: &[PathBuf], receipt: &Receipt) -> Vec<PathBuf> {
-    inputs
+    let mut newer: Vec<(u64, PathBuf)> = inputs
         .iter()
-        .filter(|input| {
-            modified_unix_ms(input).is_some_and(|modified| modified > receipt.built_at_unix_ms)
-        })
-        .cloned()
-        .collect()
+        .filter_map(|input| Some((modified_unix_ms(input)?, input.clone())))
+        .filter(|(modified, _)| *modified > receipt.built_at_unix_ms)
+        .collect();
+    newer.sort_by(|left, right| right.cmp(left));
+    newer.into_iter().map(|(_, input)| input).collect()
+}
+
+impl Receipt {
+    /// The sha256 `dev` proved for an extension module (the first one when none has that name).
+    pub(crate) fn proven_sha256(&self, extension_module: &str) -> Option<&str> {
+        self.extensions
+            .iter()
+            .find(|extension| extension.module == extension_module)
+            .or_else(|| self.extensions.first())
+            .and_then(|extension| extension.loaded_sha256.as_deref())
+    }
+}
+
+/// How the extension Python loads now relates to the last proven `dev`: the one judgement
+/// `verify` and `doctor` both report, each in its own words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Freshness {
+    /// No receipt: this install was never proven.
+    NoReceipt,
+    /// The last `dev` installed into this other venv.
+    OtherVenv(PathBuf),
+    /// The loaded extension is not the file `dev` proved: something replaced it since
+    /// (`uv sync`/`uv run`, pip or `maturin develop`).
+    Replaced {
+        loaded_sha256: String,
+        proven_sha256: String,
+    },
+    /// Build inputs changed after the proven build started, newest first.
+    SourcesChanged(Vec<PathBuf>),
+    Fresh,
+}
+
+/// Judges freshness. `loaded_sha256` is the hash of the extension Python loads now (`None` when
+/// it does not load: the import checks report that); `inputs` are the build inputs to compare
+/// with the build's start.
+pub(crate) fn freshness(
+    receipt: Option<&Receipt>,
+    venv_root: &Path,
+    extension_module: &str,
+    loaded_sha256: Option<&str>,
+    inputs: &[PathBuf],
+) -> Freshness {
+    let Some(receipt) = receipt else {
+        return Freshness::NoReceipt;
+    };
+    if !crate::project::same_file(&receipt.python.venv, venv_root) {
+        return Freshness::OtherVenv(receipt.python.venv.clone());
+    }
+    if let (Some(loaded), Some(proven)) = (loaded_sha256, receipt.proven_sha256(extension_module))
+        && loaded != proven
+    {
+        return Freshness::Replaced {
+            loaded_sha256: loaded.to_owned(),
+            proven_sha256: proven.to_owned(),
+        };
+    }
+    let newer = newer_inputs(inputs, receipt);
+    if newer.is_empty() {
+        Freshness::Fresh
+    } else {
+        Freshness::SourcesChanged(newer)
+    }
 }

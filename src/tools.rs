@@ -17,18 +17,16 @@ pub(crate) fn find_uv() -> Option<PathBuf> {
     which::which("uv").ok()
 }
 
-/// maturin from the venv, then from PATH.
-pub(crate) fn find_maturin(venv: &Venv) -> Option<PathBuf> {
-    let in_venv = venv.bin("maturin");
-    if in_venv.is_file() {
-        return Some(in_venv);
-    }
-    which::which("maturin").ok()
+/// maturin from the venv (when there is one), then from PATH.
+pub(crate) fn find_maturin(venv: Option<&Venv>) -> Option<PathBuf> {
+    venv.map(|venv| venv.bin("maturin"))
+        .filter(|in_venv| in_venv.is_file())
+        .or_else(|| which::which("maturin").ok())
 }
 
 /// maturin, installed into the venv when neither the venv nor PATH has it.
 pub(crate) fn maturin_or_install(venv: &Venv, uv: Option<&Path>) -> Result<PathBuf> {
-    if let Some(maturin) = find_maturin(venv) {
+    if let Some(maturin) = find_maturin(Some(venv)) {
         return Ok(maturin);
     }
     output::status(

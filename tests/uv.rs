@@ -94,6 +94,20 @@ fn the_war_is_refused_then_fixed_in_one_flag() {
         .run();
     after.assert_code(0);
     assert_eq!(after.stdout.trim(), "7", "{after:?}");
+
+    // uv's resync replaced the proven build with uv's own (fresh, but not the one `dev`
+    // proved): doctor says so, naming what replaces installs.
+    let doctor = project.cargo_pyo3().args(["doctor", "--json"]).run();
+    doctor.assert_code(1);
+    let freshness = common::doctor_check(&doctor.json(), "freshness").clone();
+    assert_eq!(freshness["verdict"], "problem", "{doctor:?}");
+    assert!(
+        freshness["summary"]
+            .as_str()
+            .unwrap()
+            .contains("replaced since"),
+        "{freshness:#}"
+    );
 }
 
 #[test]

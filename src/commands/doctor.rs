@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::cli::DoctorArgs;
 use crate::output::{self, ExitStatus};
-use crate::project::{self, Project};
+use crate::project::{self, Project, same_file};
 use crate::proof::{self, Vantage};
 use crate::receipt::{self, Receipt};
 use crate::rust_source::{self, CrateScan};
@@ -89,21 +89,40 @@ pub(crate) fn run(args: DoctorArgs) -> Result<ExitStatus> {
     )];
     checks.push(check_venv(&venv));
     let venv = venv.ok().flatten();
-    if let Some(venv) = &venv {
+    let module = receipt
+        .as_ref()
+        .and_then(|receipt| receipt.extensions.first())
+        .map(|extension| extension.module.clone())
+        .unwrap_or_else(|| project.extension_module());
+    // One probe per vantage point, shared by every check that needs to know what Python loads.
+    let probes = venv
+        .as_ref()
+        .map(|venv| probe_copies(&project, venv, &module));
+    let loaded: Option<PathBuf> = probes
+        .as_ref()
+        .and_then(|probes| probes.as_ref().ok()?.first()?.copies.winner.clone())
+        .map(PathBuf::from);
+    if let (Some(venv), Some(probes)) = (&venv, &probes) {
         checks.push(check_installed(&project, venv));
-        checks.push(check_copies(&project, venv, receipt.as_ref()));
+        checks.push(check_copies(&module, probes));
     }
     checks.push(check_module_name(
         &project,
-        venv.as_ref(),
-        receipt.as_ref(),
+        loaded.as_deref(),
         scan.as_ref(),
     ));
     checks.push(check_uv(&project, venv.as_ref(), uv.as_deref(), fix)?);
     if let Some(scan) = &scan {
         checks.push(check_unregistered(&project, scan));
     }
-    checks.push(check_freshness(&project, venv.as_ref(), receipt.as_ref()));
+    checks.push(check_freshness(
+        &project,
+        venv.as_ref(),
+        receipt.as_ref(),
+        &module,
+        loaded.as_deref(),
+        scan.as_ref(),
+    ));
 
     let report = Report {
         project: project.project_dir.clone(),
@@ -161,9 +180,7 @@ fn print_report(report: &Report) {
 fn check_tools(venv: Option<&Venv>, uv: Option<&Path>) -> Check {
     let cargo = which::which(project::cargo_program()).ok();
     let rustc = which::which("rustc").ok();
-    let maturin = venv
-        .and_then(tools::find_maturin)
-        .or_else(|| which::which("maturin").ok());
+    let maturin = tools::find_maturin(venv);
     // Without a venv, the interpreter `dev` would create one from.
     let python = venv
         .map(|venv| venv.python.clone())
@@ -333,12 +350,15 @@ fn check_installed(project: &Project, venv: &Venv) -> Check {
     }
 }
 
-/// Check 4: Every importable copy of the extension, and which one wins from where Python may run.
-fn check_copies(project: &Project, venv: &Venv, receipt: Option<&Receipt>) -> Check {
-    let module = receipt
-        .and_then(|receipt| receipt.extensions.first())
-        .map(|extension| extension.module.clone())
-        .unwrap_or_else(|| project.extension_module());
+/// What Python finds for `module` from one place it may be started.
+struct Probe {
+    label: String,
+    copies: proof::Copies,
+}
+
+/// Every importable copy of `module`, from a neutral directory first, then from the project
+/// directory and the `python-source` directory: one python start each.
+fn probe_copies(project: &Project, venv: &Venv, module: &str) -> Result<Vec<Probe>> {
     let mut vantages: Vec<(String, Vantage)> = vec![
         ("a neutral directory (`python -I`)".into(), Vantage::Neutral),
         (
@@ -351,23 +371,35 @@ fn check_copies(project: &Project, venv: &Venv, receipt: Option<&Receipt>) -> Ch
         && source.is_dir()
     {
         vantages.push((
-            format!("`{}`", relative(project, source)),
+            format!("`{}`", project.relative(source).display()),
             Vantage::From(source),
         ));
     }
-    let mut results = Vec::new();
-    for (label, vantage) in &vantages {
-        match proof::find_copies(venv, &module, *vantage) {
-            Ok(copies) => results.push((label.clone(), copies)),
-            Err(error) => {
-                return Check::new(
-                    "copies",
-                    Verdict::Problem,
-                    format!("could not look for copies of `{module}`: {error}"),
-                );
-            }
+    vantages
+        .into_iter()
+        .map(|(label, vantage)| {
+            let copies = proof::find_copies(venv, module, vantage)?;
+            Ok(Probe { label, copies })
+        })
+        .collect()
+}
+
+/// Check 4: Every importable copy of the extension, and which one wins from where Python may run.
+fn check_copies(module: &str, probes: &Result<Vec<Probe>>) -> Check {
+    let probes = match probes {
+        Ok(probes) => probes,
+        Err(error) => {
+            return Check::new(
+                "copies",
+                Verdict::Problem,
+                format!("could not look for copies of `{module}`: {error}"),
+            );
         }
-    }
+    };
+    let results: Vec<(String, &proof::Copies)> = probes
+        .iter()
+        .map(|probe| (probe.label.clone(), &probe.copies))
+        .collect();
     let evidence = json!(results
         .iter()
         .map(|(label, copies)| json!({ "from": label, "copies": copies.copies, "winner": copies.winner, "error": copies.error }))
@@ -393,7 +425,7 @@ fn check_copies(project: &Project, venv: &Venv, receipt: Option<&Receipt>) -> Ch
         .skip(1)
         .filter_map(|(label, copies)| {
             let winner = copies.winner.clone()?;
-            (!same_file(&winner, &installed)).then(|| (label.clone(), winner))
+            (!same_file(Path::new(&winner), Path::new(&installed))).then(|| (label.clone(), winner))
         })
         .collect();
     if let Some((label, winner)) = shadows.first() {
@@ -411,7 +443,7 @@ fn check_copies(project: &Project, venv: &Venv, receipt: Option<&Receipt>) -> Ch
     }
     let extra: Vec<&String> = all_copies
         .iter()
-        .filter(|path| !same_file(path, &installed))
+        .filter(|path| !same_file(Path::new(path.as_str()), Path::new(&installed)))
         .collect();
     let mut check = Check::new(
         "copies",
@@ -435,12 +467,7 @@ fn check_copies(project: &Project, venv: &Venv, receipt: Option<&Receipt>) -> Ch
 
 /// Check 5: `[lib] name`, `tool.maturin.module-name`, the `#[pymodule]` in the source, and the
 /// `PyInit_` symbol the build exports.
-fn check_module_name(
-    project: &Project,
-    venv: Option<&Venv>,
-    receipt: Option<&Receipt>,
-    scan: Option<&CrateScan>,
-) -> Check {
+fn check_module_name(project: &Project, loaded: Option<&Path>, scan: Option<&CrateScan>) -> Check {
     let expected = project.extension_name().to_owned();
     let source_modules: Vec<_> = scan
         .map(|scan| {
@@ -450,17 +477,8 @@ fn check_module_name(
                 .collect()
         })
         .unwrap_or_default();
-    let built: Option<PathBuf> = receipt
-        .and_then(|receipt| receipt.extensions.first())
-        .and_then(|extension| extension.loaded_path.clone())
-        .filter(|path| path.is_file())
-        .or_else(|| {
-            let venv = venv?;
-            proof::find_copies(venv, &project.extension_module(), Vantage::Neutral)
-                .ok()?
-                .winner
-                .map(PathBuf::from)
-        });
+    // The extension Python loads now: the build that has to export the right `PyInit_`.
+    let built = loaded.map(Path::to_path_buf);
     let symbols = built.as_deref().map(wheel::pyinit_symbols);
     let evidence = json!({
         "lib_name": project.lib_name,
@@ -620,87 +638,85 @@ fn check_unregistered(project: &Project, scan: &CrateScan) -> Check {
     check
 }
 
-/// Check 8: The install against the last receipt, and sources changed since that build.
-fn check_freshness(project: &Project, venv: Option<&Venv>, receipt: Option<&Receipt>) -> Check {
-    let Some(receipt) = receipt else {
-        return Check::new(
-            "freshness",
-            Verdict::Warning,
-            "no receipt: this install was not proven by `cargo pyo3 dev`",
-        )
-        .fix("run `cargo pyo3 dev`");
-    };
-    let evidence_base = json!({
+/// Check 8: The extension Python loads against the last receipt, and build inputs changed since
+/// that build: the judgement `verify` makes too ([`receipt::freshness`]).
+fn check_freshness(
+    project: &Project,
+    venv: Option<&Venv>,
+    receipt: Option<&Receipt>,
+    module: &str,
+    loaded: Option<&Path>,
+    scan: Option<&CrateScan>,
+) -> Check {
+    let evidence = json!({
         "receipt": receipt::path(&project.state_dir()),
-        "built_at_unix_ms": receipt.built_at_unix_ms,
+        "built_at_unix_ms": receipt.map(|receipt| receipt.built_at_unix_ms),
+        "loaded": loaded,
     });
-    if let Some(venv) = venv
-        && !same_file(
-            &venv.root.to_string_lossy(),
-            &receipt.python.venv.to_string_lossy(),
-        )
-    {
+    let Some(venv) = venv else {
         return Check::new(
             "freshness",
+            Verdict::Info,
+            "no venv, so no install to compare",
+        )
+        .evidence(evidence);
+    };
+    let loaded_sha256 = loaded.and_then(|path| wheel::sha256_file(path).ok());
+    let mut inputs = project.build_inputs();
+    if let Some(scan) = scan {
+        inputs.extend(scan.files.iter().cloned());
+        inputs.sort();
+        inputs.dedup();
+    }
+    let judged = receipt::freshness(
+        receipt,
+        &venv.root,
+        module,
+        loaded_sha256.as_deref(),
+        &inputs,
+    );
+    let check = |verdict, summary: String| {
+        Check::new("freshness", verdict, summary).evidence(evidence.clone())
+    };
+    match judged {
+        receipt::Freshness::NoReceipt => check(
             Verdict::Warning,
+            "no receipt: this install was not proven by `cargo pyo3 dev`".into(),
+        )
+        .fix("run `cargo pyo3 dev`"),
+        receipt::Freshness::OtherVenv(other) => check(
+            Verdict::Warning,
+            format!("the last `dev` installed into `{}`, not this venv", other.display()),
+        )
+        .fix("run `cargo pyo3 dev` for this venv"),
+        receipt::Freshness::Replaced {
+            loaded_sha256,
+            proven_sha256,
+        } => check(
+            Verdict::Problem,
             format!(
-                "the last `dev` installed into `{}`, not this venv",
-                receipt.python.venv.display()
+                "`{}` (sha256 {}) is no longer the build `dev` proved (sha256 {}): it was replaced since \
+                 (by `uv sync`/`uv run`, pip or `maturin develop`)",
+                loaded.map(Path::display).map(|path| path.to_string()).unwrap_or_default(),
+                output::short_hash(&loaded_sha256),
+                output::short_hash(&proven_sha256)
             ),
         )
-        .evidence(evidence_base)
-        .fix("run `cargo pyo3 dev` for this venv");
-    }
-    for extension in &receipt.extensions {
-        let Some(path) = &extension.loaded_path else {
-            continue;
-        };
-        let current = wheel::sha256_file(path).ok();
-        if current.as_deref() != extension.loaded_sha256.as_deref() {
-            return Check::new(
-                "freshness",
-                Verdict::Problem,
-                format!(
-                    "`{}` is no longer the build `dev` proved: it was replaced or removed since (by `uv sync`/`uv run`, pip or `maturin develop`)",
-                    path.display()
-                ),
+        .fix("run `cargo pyo3 dev`; in a uv project use `uv run --no-sync` afterwards"),
+        receipt::Freshness::SourcesChanged(newer) => {
+            let names: Vec<String> = newer
+                .iter()
+                .map(|path| format!("`{}`", project.relative(path).display()))
+                .collect();
+            check(
+                Verdict::Warning,
+                format!("changed since the installed build: {}", names.join(", ")),
             )
-            .evidence(evidence_base)
-            .fix("run `cargo pyo3 dev`; in a uv project use `uv run --no-sync` afterwards");
+            .fix("run `cargo pyo3 dev`")
         }
-    }
-    let newer = receipt::newer_inputs(&project.build_inputs(), receipt);
-    if !newer.is_empty() {
-        let names: Vec<String> = newer
-            .iter()
-            .map(|path| format!("`{}`", relative(project, path)))
-            .collect();
-        return Check::new(
-            "freshness",
-            Verdict::Warning,
-            format!("changed since the installed build: {}", names.join(", ")),
-        )
-        .evidence(evidence_base)
-        .fix("run `cargo pyo3 dev`");
-    }
-    Check::new(
-        "freshness",
-        Verdict::Ok,
-        "the install is the build `dev` proved, and no source changed since",
-    )
-    .evidence(evidence_base)
-}
-
-fn relative(project: &Project, path: &Path) -> String {
-    path.strip_prefix(&project.project_dir)
-        .unwrap_or(path)
-        .display()
-        .to_string()
-}
-
-fn same_file(a: &str, b: &str) -> bool {
-    match (fs_err::canonicalize(a), fs_err::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
+        receipt::Freshness::Fresh => check(
+            Verdict::Ok,
+            "the install is the build `dev` proved, and no source changed since".into(),
+        ),
     }
 }

@@ -164,7 +164,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitStatus> {
             "{} in `{}` with `{}`",
             count(requested.len(), "name"),
             project.module_name,
-            relative(&project, &venv.python).display()
+            project.relative(&venv.python).display()
         ),
     );
 
@@ -286,77 +286,88 @@ fn check_freshness(
         .map(wheel::sha256_file)
         .transpose()
         .context("failed to hash the loaded extension")?;
-    let mut freshness = Freshness {
-        status: FreshnessStatus::Unknown,
-        message: String::new(),
-        newer_sources: Vec::new(),
-        built_at_unix_ms: receipt.map(|receipt| receipt.built_at_unix_ms),
-        loaded: loaded.clone(),
-        loaded_sha256: loaded_sha256.clone(),
-        receipt_sha256: None,
-    };
-    let Some(receipt) = receipt else {
-        freshness.message =
-            "no receipt from `cargo pyo3 dev`: the install was not proven, so its age is unknown"
-                .into();
-        return Ok(freshness);
-    };
-    if !same_path(&receipt.python.venv, &venv.root) {
-        freshness.message = format!(
-            "the last `cargo pyo3 dev` installed into `{}`, not into this venv, so this install's age is unknown",
-            receipt.python.venv.display()
-        );
-        return Ok(freshness);
-    }
     let extension_module = project.extension_module();
-    let proven = receipt
-        .extensions
-        .iter()
-        .find(|extension| extension.module == extension_module)
-        .or_else(|| receipt.extensions.first());
-    freshness.receipt_sha256 = proven.and_then(|extension| extension.loaded_sha256.clone());
-    let built = describe_age(receipt.built_at_unix_ms);
-    if let (Some(current), Some(proven)) = (&loaded_sha256, &freshness.receipt_sha256)
-        && current != proven
-    {
-        freshness.status = FreshnessStatus::Stale;
-        freshness.message = format!(
-            "the loaded `{}` (sha256 {}) is not the build `cargo pyo3 dev` installed {built} (sha256 {}): \
-             it was replaced since, by `uv sync`/`uv run`, pip or `maturin develop`",
-            loaded
-                .as_deref()
-                .map(Path::display)
-                .map(|path| path.to_string())
-                .unwrap_or_default(),
-            short_hash(current),
-            short_hash(proven)
-        );
-        return Ok(freshness);
-    }
+    // The scanned module files count too: a `#[path]` module may live outside `src/`.
     let mut inputs = project.build_inputs();
     inputs.extend(scan.files.iter().cloned());
     inputs.sort();
     inputs.dedup();
-    let mut newer = receipt::newer_inputs(&inputs, receipt);
-    newer.sort_by_key(|path| std::cmp::Reverse(receipt::modified_unix_ms(path)));
-    freshness.newer_sources = newer.iter().map(|path| relative(project, path)).collect();
-    if let Some(newest) = freshness.newer_sources.first() {
-        let more = match freshness.newer_sources.len() - 1 {
-            0 => String::new(),
-            others => format!(" and {}", count(others, "other file")),
-        };
-        freshness.status = FreshnessStatus::Stale;
-        freshness.message = format!(
-            "the installed build is older than `{}`{more}: changed after the build `cargo pyo3 dev` installed {built}",
-            newest.display()
-        );
-        return Ok(freshness);
-    }
-    freshness.status = FreshnessStatus::Fresh;
-    freshness.message = format!(
-        "the installed build is the one `cargo pyo3 dev` proved {built}, and no source changed since"
+    let judged = receipt::freshness(
+        receipt,
+        &venv.root,
+        &extension_module,
+        loaded_sha256.as_deref(),
+        &inputs,
     );
-    Ok(freshness)
+    let built = receipt.map(|receipt| describe_age(receipt.built_at_unix_ms));
+    let built = built.as_deref().unwrap_or_default();
+    let (status, message, newer_sources) = match judged {
+        receipt::Freshness::NoReceipt => (
+            FreshnessStatus::Unknown,
+            "no receipt from `cargo pyo3 dev`: the install was not proven, so its age is unknown"
+                .to_owned(),
+            Vec::new(),
+        ),
+        receipt::Freshness::OtherVenv(other) => (
+            FreshnessStatus::Unknown,
+            format!(
+                "the last `cargo pyo3 dev` installed into `{}`, not into this venv, so this install's age is unknown",
+                other.display()
+            ),
+            Vec::new(),
+        ),
+        receipt::Freshness::Replaced {
+            loaded_sha256,
+            proven_sha256,
+        } => (
+            FreshnessStatus::Stale,
+            format!(
+                "the loaded `{}` (sha256 {}) is not the build `cargo pyo3 dev` installed {built} (sha256 {}): \
+                 it was replaced since, by `uv sync`/`uv run`, pip or `maturin develop`",
+                loaded
+                    .as_deref()
+                    .map(Path::display)
+                    .map(|path| path.to_string())
+                    .unwrap_or_default(),
+                short_hash(&loaded_sha256),
+                short_hash(&proven_sha256)
+            ),
+            Vec::new(),
+        ),
+        receipt::Freshness::SourcesChanged(newer) => {
+            let newer: Vec<PathBuf> = newer.iter().map(|path| project.relative(path)).collect();
+            let more = match newer.len() - 1 {
+                0 => String::new(),
+                others => format!(" and {}", count(others, "other file")),
+            };
+            (
+                FreshnessStatus::Stale,
+                format!(
+                    "the installed build is older than `{}`{more}: changed after the build `cargo pyo3 dev` installed {built}",
+                    newer[0].display()
+                ),
+                newer,
+            )
+        }
+        receipt::Freshness::Fresh => (
+            FreshnessStatus::Fresh,
+            format!(
+                "the installed build is the one `cargo pyo3 dev` proved {built}, and no source changed since"
+            ),
+            Vec::new(),
+        ),
+    };
+    Ok(Freshness {
+        status,
+        message,
+        newer_sources,
+        built_at_unix_ms: receipt.map(|receipt| receipt.built_at_unix_ms),
+        loaded,
+        receipt_sha256: receipt
+            .and_then(|receipt| receipt.proven_sha256(&extension_module))
+            .map(str::to_owned),
+        loaded_sha256,
+    })
 }
 
 fn report_name(
@@ -560,19 +571,6 @@ fn describe_age(unix_ms: u64) -> String {
         60..3600 => format!("{} min ago", seconds / 60),
         3600..86_400 => format!("{} h ago", seconds / 3600),
         _ => format!("{} days ago", seconds / 86_400),
-    }
-}
-
-fn relative(project: &Project, path: &Path) -> PathBuf {
-    path.strip_prefix(&project.project_dir)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|_| path.to_path_buf())
-}
-
-fn same_path(left: &Path, right: &Path) -> bool {
-    match (fs_err::canonicalize(left), fs_err::canonicalize(right)) {
-        (Ok(left), Ok(right)) => left == right,
-        _ => left == right,
     }
 }
 
