@@ -634,9 +634,10 @@ pub fn snapshot_tree(dir: &Path) -> BTreeMap<String, String> {
 }
 
 fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
+    // An unreadable directory must fail the test: an empty snapshot would make every
+    // "nothing changed" comparison pass.
+    let entries = std::fs::read_dir(dir)
+        .unwrap_or_else(|error| panic!("cannot snapshot `{}`: {error}", dir.display()));
     for entry in entries {
         let entry = entry.unwrap();
         let path = entry.path();
