@@ -167,6 +167,33 @@ impl TestProject {
         TestProject { _temp: temp, root }
     }
 
+    /// A project made at test time by the pinned `maturin new --bindings pyo3` (with `--mixed`
+    /// when `mixed`), unmodified: what a user who follows maturin's guide starts from. It is given
+    /// no `Cargo.lock`, no `uv.lock` and no `[tool.uv]`, exactly as maturin writes it.
+    pub fn maturin_new(name: &str, mixed: bool) -> TestProject {
+        let temp = tempfile::Builder::new()
+            .prefix("cargo-pyo3-test-")
+            .tempdir()
+            .unwrap();
+        let mut command = Command::new(tools().all.join("maturin"));
+        command.args(["new", "--bindings", "pyo3"]);
+        if mixed {
+            command.arg("--mixed");
+        }
+        command.arg(name).current_dir(temp.path());
+        for variable in ISOLATED_VARIABLES {
+            command.env_remove(variable);
+        }
+        run_ok(&mut command);
+        let root = temp.path().join(name);
+        assert!(
+            root.join("Cargo.toml").is_file() && root.join("pyproject.toml").is_file(),
+            "`maturin new {name}` made no project in {}",
+            root.display()
+        );
+        TestProject { _temp: temp, root }
+    }
+
     /// A project at a path inside another test's temporary directory (kept alive by that one).
     pub fn from_existing(root: PathBuf) -> TestProject {
         let placeholder = tempfile::tempdir().unwrap();
