@@ -39,26 +39,33 @@ pub(crate) fn choose(venv: &Venv, uv: Option<&Path>) -> Result<Installer> {
     ))
 }
 
-/// Installs `wheel`, which must lie at a path no install has used before (`dev` builds into a
-/// fresh temporary directory).
+/// Installs `wheel`, kept at a path named by its hash (see [`crate::wheel_store`]).
 ///
-/// uv gets no `--force-reinstall`: a wheel URL that differs from the installed distribution's
-/// always makes uv uninstall it and install the wheel (ground-truth.md §6), while
-/// `--force-reinstall` also makes uv query the interpreter again on every run, about 40 ms
-/// (docs/performance.md). The proof still hashes what Python loads, so an install that kept the
-/// old files would fail the proof, never pass it.
+/// uv gets `--reinstall` only when the venv's `distribution` already came from this very file:
+/// a wheel URL that differs from the installed distribution's always makes uv uninstall it and
+/// install the wheel (measured with uv 0.13.8, docs/dev.md), while `--reinstall` also makes uv
+/// query the interpreter again, about 40 ms a run (docs/performance.md). The same URL comes back
+/// when a rebuild produced a byte-identical wheel; then the files on disk are put back anyway, so
+/// a hand-edited install never survives. The proof hashes what Python loads, so an install that
+/// kept old files would fail the proof, never pass it.
 pub(crate) fn install(
     wheel: &Path,
     venv: &Venv,
     installer: Installer,
     uv: Option<&Path>,
+    distribution: &str,
 ) -> Result<()> {
     let command = match (installer, uv) {
-        (Installer::Uv, Some(uv)) => Cmd::new(uv)
-            .args(["pip", "install", "--python"])
-            .arg(&venv.python)
-            .arg("--no-deps")
-            .arg(wheel),
+        (Installer::Uv, Some(uv)) => {
+            let mut command = Cmd::new(uv)
+                .args(["pip", "install", "--python"])
+                .arg(&venv.python)
+                .arg("--no-deps");
+            if installed_from(venv, distribution, wheel) {
+                command = command.arg("--reinstall");
+            }
+            command.arg(wheel)
+        }
         _ => Cmd::new(&venv.python)
             .args([
                 "-m",
@@ -80,6 +87,21 @@ pub(crate) fn install(
             "run `cargo pyo3 dev` again; if it fails the same way, run the command above by hand",
         )
     })?;
-    crate::output::verbose(captured.stderr.trim_end());
+    let said = captured.stderr.trim_end();
+    if !said.is_empty() {
+        crate::output::verbose(said);
+    }
     Ok(())
+}
+
+/// Whether an installed `distribution` names `wheel` in its `direct_url.json`.
+fn installed_from(venv: &Venv, distribution: &str, wheel: &Path) -> bool {
+    let Ok(wheel) = fs_err::canonicalize(wheel) else {
+        return false;
+    };
+    venv.installed_distributions(distribution)
+        .iter()
+        .filter_map(|installed| url::Url::parse(installed.url.as_deref()?).ok())
+        .filter_map(|url| url.to_file_path().ok())
+        .any(|path| fs_err::canonicalize(path).is_ok_and(|path| path == wheel))
 }

@@ -17,6 +17,7 @@ mod tools;
 mod uv_guard;
 mod venv;
 mod wheel;
+mod wheel_store;
 
 use std::process::ExitCode;
 

@@ -80,6 +80,8 @@ pub(crate) fn build(
         command = command.args(["--compression-method", "stored"]);
     }
     let output = crate::output::settings();
+    // maturin 1.16 prints its `🐍 Found`/`📦 Built` lines even with `--quiet`: under `-q` its
+    // output is captured instead, and shown only when the build fails.
     if output.quiet {
         command = command.arg("--quiet");
     }
@@ -97,7 +99,12 @@ pub(crate) fn build(
         .env_remove(crate::env::VIRTUAL_ENV)
         .env_remove(crate::env::CONDA_PREFIX)
         .dir(&project.project_dir);
-    command.run_streamed().map_err(|error| match error {
+    let ran = if output.quiet {
+        command.run_captured().map(drop)
+    } else {
+        command.run_streamed()
+    };
+    ran.map_err(|error| match error {
         ProcessError::Interrupted { .. } => user_error(
             error.to_string(),
             "nothing was installed and the previous install is untouched",

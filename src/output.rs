@@ -133,6 +133,15 @@ pub(crate) fn status(verb: &str, message: impl fmt::Display) {
     ));
 }
 
+/// The status line that reports what a command achieved: shown with `--quiet` too, which hides
+/// the steps on the way, never the result.
+pub(crate) fn result(verb: &str, message: impl fmt::Display) {
+    emit(&format!(
+        "{} {message}",
+        paint(&format!("{verb:>12}"), "1;32")
+    ));
+}
+
 /// Detail shown only with `-v`.
 pub(crate) fn verbose(message: impl fmt::Display) {
     if settings().verbose > 0 && !settings().quiet {

@@ -20,7 +20,11 @@ pub(crate) struct Project {
     pub(crate) manifest_path: PathBuf,
     pub(crate) package_dir: PathBuf,
     pub(crate) package_name: String,
+    /// The cargo package's version.
     pub(crate) version: String,
+    /// `[project] version` when pyproject.toml sets it: the installed distribution's version,
+    /// which then differs from Cargo's.
+    pub(crate) dist_version: Option<String>,
     /// The `[lib] name`, which names the `PyInit_` symbol unless `#[pymodule]` says otherwise.
     pub(crate) lib_name: String,
     /// The crate root, usually `src/lib.rs`.
@@ -48,6 +52,8 @@ pub(crate) struct PathDependency {
 /// The parts of `pyproject.toml` this tool reads.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct PyProject {
+    #[serde(default, rename = "build-system")]
+    pub(crate) build_system: Option<BuildSystemTable>,
     #[serde(default)]
     pub(crate) project: Option<ProjectTable>,
     #[serde(default)]
@@ -55,8 +61,16 @@ pub(crate) struct PyProject {
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct BuildSystemTable {
+    pub(crate) build_backend: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
 pub(crate) struct ProjectTable {
     pub(crate) name: Option<String>,
+    /// A static `version`; absent when it is `dynamic` (maturin then takes Cargo's).
+    pub(crate) version: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -70,6 +84,8 @@ pub(crate) struct MaturinTable {
     pub(crate) module_name: Option<String>,
     pub(crate) python_source: Option<PathBuf>,
     pub(crate) manifest_path: Option<PathBuf>,
+    /// `bindings = "pyo3" | "pyo3-ffi" | "bin" | "cffi" | "uniffi"`, when set explicitly.
+    pub(crate) bindings: Option<String>,
 }
 
 impl Project {
@@ -171,6 +187,12 @@ impl Project {
         inputs
     }
 
+    /// The version the installed distribution will carry, as far as it is known before a build:
+    /// `[project] version`, else Cargo's (the wheel's file name has the exact one).
+    pub(crate) fn display_version(&self) -> &str {
+        self.dist_version.as_deref().unwrap_or(&self.version)
+    }
+
     pub(crate) fn uses_uv_lock(&self) -> bool {
         self.project_dir.join("uv.lock").is_file()
     }
@@ -179,7 +201,8 @@ impl Project {
 /// Finds and describes the project the user means.
 pub(crate) fn discover(args: &ProjectArgs) -> Result<Project> {
     let cwd = std::env::current_dir().context("failed to read the current directory")?;
-    let (manifest_path, pyproject_path) = locate(args.manifest_path.as_deref(), &cwd)?;
+    let located = locate(args.manifest_path.as_deref(), &cwd)?;
+    let manifest_path = located.manifest;
     // cargo refuses such arguments; its error would be blamed on the manifest's contents.
     if manifest_path.to_str().is_none() {
         return Err(user_error(
@@ -191,14 +214,21 @@ pub(crate) fn discover(args: &ProjectArgs) -> Result<Project> {
         ));
     }
     let metadata = cargo_metadata(&manifest_path, args.target_dir.as_deref())?;
-    let package = select_package(&metadata, &manifest_path, args.package.as_deref())?;
+    let python_side = PythonSide::of(located.pyproject.as_deref());
+    let package = select_package(
+        &metadata,
+        &manifest_path,
+        args.package.as_deref(),
+        &python_side,
+    )?;
     let package_manifest = package.manifest_path.clone().into_std_path_buf();
     let package_dir = parent(&package_manifest);
+    let workspace_root = metadata.workspace_root.clone().into_std_path_buf();
 
     // With `-p` in a workspace, the pyproject belongs to the selected package.
-    let pyproject_path = match pyproject_path {
+    let pyproject_path = match located.pyproject {
         Some(path) if points_at(&path, &package_manifest) => Some(path),
-        _ => Some(package_dir.join("pyproject.toml")).filter(|path| path.is_file()),
+        _ => find_pyproject(&package_manifest, &workspace_root)?,
     };
     let pyproject = match &pyproject_path {
         Some(path) => read_pyproject(path)?,
@@ -222,16 +252,15 @@ pub(crate) fn discover(args: &ProjectArgs) -> Result<Project> {
     let module_name = maturin
         .and_then(|maturin| maturin.module_name.clone())
         .unwrap_or_else(|| lib_name.clone());
-    let dist_name = pyproject
-        .project
-        .as_ref()
+    let project_table = pyproject.project.as_ref();
+    let dist_name = project_table
         .and_then(|project| project.name.clone())
         .unwrap_or_else(|| package.name.to_string());
+    let dist_version = project_table.and_then(|project| project.version.clone());
     let target_dir = match &args.target_dir {
         Some(dir) => absolute(&cwd, dir),
         None => metadata.target_directory.clone().into_std_path_buf(),
     };
-    let workspace_root = metadata.workspace_root.clone().into_std_path_buf();
     let cargo_lock = Some(workspace_root.join("Cargo.lock")).filter(|path| path.is_file());
     let build_script = package
         .targets
@@ -257,6 +286,7 @@ pub(crate) fn discover(args: &ProjectArgs) -> Result<Project> {
         package_dir,
         package_name: package.name.to_string(),
         version: package.version.to_string(),
+        dist_version,
         lib_name,
         lib_src: lib.src_path.clone().into_std_path_buf(),
         dist_name,
@@ -269,8 +299,17 @@ pub(crate) fn discover(args: &ProjectArgs) -> Result<Project> {
     })
 }
 
-/// Returns the `Cargo.toml` to use and the `pyproject.toml` that goes with it, if any.
-fn locate(manifest_flag: Option<&Path>, cwd: &Path) -> Result<(PathBuf, Option<PathBuf>)> {
+/// The manifest to hand to cargo, and the `pyproject.toml` that led to it, if one did.
+struct Located {
+    manifest: PathBuf,
+    pyproject: Option<PathBuf>,
+}
+
+/// Finds the `Cargo.toml` the user means, the way maturin does, walking up from `cwd`: a
+/// `pyproject.toml` leads through `tool.maturin.manifest-path`, else to the `Cargo.toml` beside it,
+/// else to maturin's fallback `rust/Cargo.toml`; a `Cargo.toml` without a `pyproject.toml` is
+/// taken as it is (its pyproject, if any, is looked for above it once cargo names the workspace).
+fn locate(manifest_flag: Option<&Path>, cwd: &Path) -> Result<Located> {
     if let Some(flag) = manifest_flag {
         let manifest = absolute(cwd, flag);
         if manifest.is_dir() {
@@ -298,9 +337,10 @@ fn locate(manifest_flag: Option<&Path>, cwd: &Path) -> Result<(PathBuf, Option<P
                 format!("pass `{}`", flag.with_file_name("Cargo.toml").display()),
             ));
         }
-        let manifest = canonical(&manifest)?;
-        let pyproject = parent(&manifest).join("pyproject.toml");
-        return Ok((manifest, Some(pyproject).filter(|path| path.is_file())));
+        return Ok(Located {
+            manifest: canonical(&manifest)?,
+            pyproject: None,
+        });
     }
 
     for dir in cwd.ancestors() {
@@ -322,14 +362,26 @@ fn locate(manifest_flag: Option<&Path>, cwd: &Path) -> Result<(PathBuf, Option<P
                         "fix `manifest-path` under `[tool.maturin]`",
                     ));
                 }
-                return Ok((canonical(&manifest)?, Some(canonical(&pyproject)?)));
+                return Ok(Located {
+                    manifest: canonical(&manifest)?,
+                    pyproject: Some(canonical(&pyproject)?),
+                });
+            }
+            for manifest in [dir.join("Cargo.toml"), dir.join("rust").join("Cargo.toml")] {
+                if manifest.is_file() {
+                    return Ok(Located {
+                        manifest: canonical(&manifest)?,
+                        pyproject: Some(canonical(&pyproject)?),
+                    });
+                }
             }
         }
         let manifest = dir.join("Cargo.toml");
         if manifest.is_file() {
-            let pyproject = Some(pyproject).filter(|path| path.is_file());
-            let pyproject = pyproject.map(|path| canonical(&path)).transpose()?;
-            return Ok((canonical(&manifest)?, pyproject));
+            return Ok(Located {
+                manifest: canonical(&manifest)?,
+                pyproject: None,
+            });
         }
     }
     Err(user_error(
@@ -339,6 +391,33 @@ fn locate(manifest_flag: Option<&Path>, cwd: &Path) -> Result<(PathBuf, Option<P
         ),
         "run this inside a PyO3 project, pass `--manifest-path`, or create one with `cargo pyo3 new`",
     ))
+}
+
+/// The `pyproject.toml` of a crate, looked for as maturin looks with `--manifest-path`: in the
+/// crate's directory and its parents, no higher than the parent of the cargo workspace root. One
+/// that names another crate (its own `Cargo.toml`, or a `manifest-path` elsewhere) is passed by.
+fn find_pyproject(manifest: &Path, workspace_root: &Path) -> Result<Option<PathBuf>> {
+    let bound = workspace_root.parent().unwrap_or(workspace_root);
+    for dir in manifest.ancestors().skip(1) {
+        if !dir.starts_with(bound) {
+            break;
+        }
+        let pyproject = dir.join("pyproject.toml");
+        if !pyproject.is_file() {
+            continue;
+        }
+        let own_crate = dir.join("Cargo.toml");
+        let names_another = read_pyproject(&pyproject)?
+            .tool
+            .and_then(|tool| tool.maturin)
+            .and_then(|maturin| maturin.manifest_path)
+            .is_some()
+            || (own_crate.is_file() && own_crate != manifest);
+        if points_at(&pyproject, manifest) || !names_another {
+            return Ok(Some(canonical(&pyproject)?));
+        }
+    }
+    Ok(None)
 }
 
 /// One `cargo metadata --no-deps` call: packages, targets, dependencies and the target dir.
@@ -376,20 +455,100 @@ fn is_cdylib(target: &cargo_metadata::Target) -> bool {
         .contains(&cargo_metadata::CrateType::CDyLib)
 }
 
-/// A `cdylib` that links pyo3: a dev- or build-dependency on pyo3 does not make an extension.
-fn is_pyo3_package(package: &Package) -> bool {
-    package.targets.iter().any(is_cdylib)
-        && package.dependencies.iter().any(|dependency| {
-            dependency.name == "pyo3" && dependency.kind == cargo_metadata::DependencyKind::Normal
-        })
+/// The kinds of Python package maturin builds from a crate, as it detects them (explicit
+/// `tool.maturin.bindings` first, then the crate's dependencies and targets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bindings {
+    /// An extension module through `pyo3`, or `pyo3-ffi` (the raw C API, as orjson uses it).
+    Extension,
+    /// `bindings = "bin"`: a program packaged as a wheel's script.
+    Bin,
+    /// A `cdylib` loaded through cffi.
+    Cffi,
+    /// A `cdylib` with uniffi's generated Python bindings.
+    Uniffi,
+    /// Not a Python package at all.
+    None,
+}
+
+/// What the pyproject that led to the crate says about how maturin builds it.
+#[derive(Debug, Default)]
+struct PythonSide {
+    /// `tool.maturin.bindings`.
+    declared: Option<String>,
+    /// `build-backend = "maturin"`: maturin builds this crate whatever its bindings are.
+    maturin_backend: bool,
+}
+
+impl PythonSide {
+    fn of(pyproject: Option<&Path>) -> PythonSide {
+        let Some(pyproject) = pyproject.and_then(|path| read_pyproject(path).ok()) else {
+            return PythonSide::default();
+        };
+        PythonSide {
+            maturin_backend: pyproject
+                .build_system
+                .and_then(|build_system| build_system.build_backend)
+                .is_some_and(|backend| backend == "maturin"),
+            declared: pyproject.tool.and_then(|tool| tool.maturin?.bindings),
+        }
+    }
+}
+
+impl Bindings {
+    fn detect(package: &Package, python_side: &PythonSide) -> Bindings {
+        let maturin_project = python_side.maturin_backend || python_side.declared.is_some();
+        match python_side.declared.as_deref() {
+            Some("pyo3" | "pyo3-ffi") if package.targets.iter().any(is_cdylib) => {
+                return Bindings::Extension;
+            }
+            Some("bin") => return Bindings::Bin,
+            Some("cffi") => return Bindings::Cffi,
+            Some("uniffi") => return Bindings::Uniffi,
+            _ => {}
+        }
+        let depends_on = |name: &str| {
+            package.dependencies.iter().any(|dependency| {
+                dependency.name == name && dependency.kind == cargo_metadata::DependencyKind::Normal
+            })
+        };
+        let cdylib = package.targets.iter().any(is_cdylib);
+        let has_bin = package.targets.iter().any(|target| target.is_bin());
+        // A dev- or build-dependency on pyo3 does not make an extension.
+        let python_ffi = depends_on("pyo3") || depends_on("pyo3-ffi");
+        if cdylib && python_ffi {
+            Bindings::Extension
+        } else if cdylib && depends_on("uniffi") {
+            Bindings::Uniffi
+        } else if has_bin && (python_ffi || maturin_project) {
+            Bindings::Bin
+        } else if cdylib && maturin_project {
+            Bindings::Cffi
+        } else {
+            Bindings::None
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Bindings::Extension => "pyo3",
+            Bindings::Bin => "bin",
+            Bindings::Cffi => "cffi",
+            Bindings::Uniffi => "uniffi",
+            Bindings::None => "none",
+        }
+    }
 }
 
 fn select_package<'a>(
     metadata: &'a Metadata,
     manifest_path: &Path,
     name: Option<&str>,
+    python_side: &PythonSide,
 ) -> Result<&'a Package> {
     let members = metadata.workspace_packages();
+    let is_extension =
+        |package: &Package| Bindings::detect(package, python_side) == Bindings::Extension;
     if let Some(name) = name {
         let package = members
             .iter()
@@ -400,27 +559,29 @@ fn select_package<'a>(
                     format!("members: {}", list_names(&members)),
                 )
             })?;
-        if !is_pyo3_package(package) {
-            return Err(not_pyo3(&package.manifest_path.clone().into_std_path_buf()));
+        if !is_extension(package) {
+            return Err(not_an_extension(package, python_side));
         }
         return Ok(package);
     }
-    if let Some(package) = members
+    let at_manifest = members
         .iter()
-        .find(|package| package.manifest_path.as_std_path() == manifest_path)
-        && is_pyo3_package(package)
+        .find(|package| package.manifest_path.as_std_path() == manifest_path);
+    if let Some(package) = at_manifest
+        && is_extension(package)
     {
         return Ok(package);
     }
     let candidates: Vec<&Package> = members
         .iter()
         .copied()
-        .filter(|package| is_pyo3_package(package))
+        .filter(|package| is_extension(package))
         .collect();
-    match candidates.as_slice() {
-        [one] => Ok(one),
-        [] => Err(not_pyo3(manifest_path)),
-        several => Err(user_error(
+    match (candidates.as_slice(), at_manifest) {
+        ([one], _) => Ok(one),
+        ([], Some(package)) => Err(not_an_extension(package, python_side)),
+        ([], None) => Err(not_pyo3(manifest_path)),
+        (several, _) => Err(user_error(
             format!(
                 "the workspace at `{}` has {} PyO3 packages: {}",
                 metadata.workspace_root,
@@ -440,10 +601,29 @@ fn list_names(packages: &[&Package]) -> String {
         .join(", ")
 }
 
+/// Why `package` is not something `cargo pyo3` builds: another kind of maturin project gets
+/// pointed at `maturin develop`, a plain crate at what makes it an extension.
+fn not_an_extension(package: &Package, python_side: &PythonSide) -> anyhow::Error {
+    let manifest = package.manifest_path.as_std_path();
+    match Bindings::detect(package, python_side) {
+        Bindings::None | Bindings::Extension => not_pyo3(manifest),
+        other => user_error(
+            format!(
+                "`{}` is a maturin project with `{}` bindings: `cargo pyo3` builds and proves \
+                 Python extension modules (`pyo3` or `pyo3-ffi` in a `cdylib`) only",
+                manifest.display(),
+                other.name()
+            ),
+            "build and install this project with `maturin develop`",
+        ),
+    }
+}
+
 fn not_pyo3(manifest_path: &Path) -> anyhow::Error {
     user_error(
         format!(
-            "`{}` is not a PyO3 project: no package has a `cdylib` target that depends on `pyo3`",
+            "`{}` is not a PyO3 project: no package has a `cdylib` target that depends on `pyo3` \
+             or `pyo3-ffi`",
             manifest_path.display()
         ),
         "add `crate-type = [\"cdylib\"]` under `[lib]` and `pyo3` under `[dependencies]`, \
@@ -475,12 +655,19 @@ pub(crate) fn read_pyproject(path: &Path) -> Result<PyProject> {
 
 /// Whether a pyproject names `manifest` (next to it or through `tool.maturin.manifest-path`).
 fn points_at(pyproject: &Path, manifest: &Path) -> bool {
-    parent(pyproject).join("Cargo.toml") == manifest
-        || read_pyproject(pyproject)
-            .ok()
-            .and_then(|pyproject| pyproject.tool?.maturin?.manifest_path)
-            .and_then(|relative| parent(pyproject).join(relative).canonicalize().ok())
-            .is_some_and(|path| path == manifest)
+    let dir = parent(pyproject);
+    let pointed = read_pyproject(pyproject)
+        .ok()
+        .and_then(|pyproject| pyproject.tool?.maturin?.manifest_path);
+    let Some(relative) = pointed else {
+        // Without `manifest-path`, maturin takes the `Cargo.toml` beside it, else `rust/`'s.
+        let beside = dir.join("Cargo.toml");
+        return beside == manifest
+            || (!beside.is_file() && dir.join("rust/Cargo.toml") == manifest);
+    };
+    dir.join(relative)
+        .canonicalize()
+        .is_ok_and(|path| path == manifest)
 }
 
 /// Collects the `.rs` files in `dir`, and below it when `recursive`. `file_type` does not follow

@@ -23,6 +23,9 @@ pub(crate) struct Receipt {
     pub(crate) package: String,
     pub(crate) version: String,
     pub(crate) distribution: String,
+    /// The installed distribution's version (from the wheel), which can differ from Cargo's.
+    #[serde(default)]
+    pub(crate) distribution_version: String,
     pub(crate) module: String,
     pub(crate) manifest_path: PathBuf,
     pub(crate) profile: String,
@@ -98,30 +101,6 @@ pub(crate) fn read(state_dir: &Path) -> Result<Option<Receipt>> {
         return Ok(None);
     }
     Ok(Some(receipt))
-}
-
-/// Moves the installed wheel into `state_dir`, dropping older ones; returns where it is.
-///
-/// Moved, not copied: the wheel's temporary directory is removed right after, and a debug wheel
-/// is megabytes to copy on every run. Across filesystems the move fails and it is copied.
-pub(crate) fn keep_wheel(state_dir: &Path, wheel: &Path, file_name: &str) -> Result<PathBuf> {
-    fs_err::create_dir_all(state_dir)?;
-    let kept = state_dir.join(file_name);
-    // rename(2) replaces an older wheel of the same name atomically.
-    if std::fs::rename(wheel, &kept).is_err() {
-        let staged = tempfile::NamedTempFile::new_in(state_dir)?;
-        fs_err::copy(wheel, staged.path())?;
-        staged
-            .persist(&kept)
-            .with_context(|| format!("failed to keep the wheel at `{}`", kept.display()))?;
-    }
-    for entry in fs_err::read_dir(state_dir)?.filter_map(|entry| entry.ok()) {
-        let path = entry.path();
-        if path != kept && path.extension().is_some_and(|extension| extension == "whl") {
-            fs_err::remove_file(&path)?;
-        }
-    }
-    Ok(kept)
 }
 
 /// Writes the receipt atomically, so a reader never sees half a file.

@@ -109,7 +109,7 @@ impl GuardReport {
             dry_run: None,
             elapsed_ms: 0,
             package: project.dist_name.clone(),
-            version: project.version.clone(),
+            version: project.display_version().to_owned(),
             cache_keys: CacheKeysState::NotChecked,
             dry_run_error: None,
         }
@@ -319,7 +319,7 @@ fn check_in_play(project: &Project, venv: Option<&Venv>, uv: Option<&Path>) -> R
         dry_run: None,
         elapsed_ms: 0,
         package: project.dist_name.clone(),
-        version: project.version.clone(),
+        version: project.display_version().to_owned(),
         cache_keys: keys.state(),
         dry_run_error: None,
     })
@@ -1431,6 +1431,7 @@ mod tests {
             package_dir: root.to_path_buf(),
             package_name: "demo".to_owned(),
             version: "0.1.0".to_owned(),
+            dist_version: None,
             lib_name: "demo".to_owned(),
             lib_src: root.join("src/lib.rs"),
             dist_name: "demo".to_owned(),

@@ -24,6 +24,15 @@ pub(crate) struct Wheel {
     pub(crate) generator: Option<String>,
 }
 
+impl Wheel {
+    /// The distribution's version, as the wheel's file name carries it (`{name}-{version}-…`,
+    /// where the name has no `-`): what the installed distribution reports, which can differ from
+    /// Cargo's version (`[project] version`, or a pre-release maturin spells the PEP 440 way).
+    pub(crate) fn version(&self) -> Option<&str> {
+        self.file_name.split('-').nth(1)
+    }
+}
+
 /// One compiled extension module inside a wheel.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct WheelExtension {

@@ -254,3 +254,147 @@ fn help_is_stable() {
     dev.assert_code(0);
     insta::assert_snapshot!("dev_help", dev.stdout);
 }
+
+/// maturin's documented layout for a crate in a subfolder: `pyproject.toml` at the root, the crate
+/// in `rust/`, made from an unmodified `maturin new` project by moving its crate.
+fn rust_subfolder_project(manifest_path_key: bool) -> TestProject {
+    let project = TestProject::maturin_new("subdemo", false);
+    std::fs::create_dir(project.path("rust")).unwrap();
+    for moved in ["Cargo.toml", "src"] {
+        std::fs::rename(project.path(moved), project.path("rust").join(moved)).unwrap();
+    }
+    if manifest_path_key {
+        let pyproject = project.read("pyproject.toml");
+        project.write(
+            "pyproject.toml",
+            &format!("{pyproject}\n[tool.maturin]\nmanifest-path = \"rust/Cargo.toml\"\n"),
+        );
+    }
+    project
+}
+
+#[test]
+fn a_crate_in_rust_subfolder_is_found_from_pyproject_and_works_from_the_python_root() {
+    let project = rust_subfolder_project(true);
+    let first = project.cargo_pyo3().arg("dev").run();
+    first.assert_code(0).assert_stderr_contains("Proven");
+    assert!(project.path(".venv/pyvenv.cfg").is_file(), "{first:?}");
+    assert!(!project.path("rust/.venv").exists(), "{first:?}");
+    assert_proven(&project, &project.receipt());
+    project
+        .python("import subdemo; assert subdemo.sum_as_string(1, 2) == '3'")
+        .assert_code(0);
+
+    // From inside the crate, and with `--manifest-path`, it is the same project: same venv.
+    let from_crate = common::cargo_pyo3(&project.path("rust")).arg("dev").run();
+    from_crate.assert_code(0);
+    assert!(!project.path("rust/.venv").exists(), "{from_crate:?}");
+    let with_flag = project
+        .cargo_pyo3()
+        .args(["dev", "--manifest-path", "rust/Cargo.toml"])
+        .run();
+    with_flag.assert_code(0);
+    assert!(!project.path("rust/.venv").exists(), "{with_flag:?}");
+    assert_eq!(
+        project.receipt()["python"]["venv"],
+        project.path(".venv").to_str().unwrap()
+    );
+}
+
+#[test]
+fn maturins_rust_cargo_toml_fallback_is_found_without_manifest_path() {
+    let project = rust_subfolder_project(false);
+    let run = project.cargo_pyo3().arg("dev").run();
+    run.assert_code(0).assert_stderr_contains("Proven");
+    assert!(project.path(".venv/pyvenv.cfg").is_file(), "{run:?}");
+    assert_proven(&project, &project.receipt());
+}
+
+#[test]
+fn a_pyo3_ffi_crate_is_built_proven_and_verified_from_the_runtime() {
+    let project = TestProject::from_fixture("ffi");
+    project.cargo_pyo3().arg("dev").run().assert_code(0);
+    assert_proven(&project, &project.receipt());
+    project
+        .python("import ffifix; assert ffifix.answer() == 42")
+        .assert_code(0);
+    project
+        .cargo_pyo3()
+        .args(["verify", "answer"])
+        .run()
+        .assert_code(0);
+    let doctor = project.cargo_pyo3().args(["doctor", "--json"]).run();
+    doctor.assert_code(0);
+    let module_name = common::doctor_check(&doctor.json(), "module-name").clone();
+    assert_eq!(module_name["verdict"], "ok", "{doctor:?}");
+    assert_eq!(
+        module_name["evidence"]["exported_init"],
+        serde_json::json!(["ffifix"]),
+        "{doctor:?}"
+    );
+}
+
+#[test]
+fn bin_cffi_and_uniffi_projects_are_pointed_at_maturin_develop() {
+    for bindings in ["bin", "cffi", "uniffi"] {
+        let name = format!("{bindings}demo");
+        let project = TestProject::maturin_new_with(&name, &["--bindings", bindings]);
+        let before = common::snapshot_tree(&project.root);
+        let run = project.cargo_pyo3().arg("dev").run();
+        common::snapshot_settings(&project.root).bind(|| {
+            insta::assert_snapshot!(format!("dev_refuses_{bindings}_bindings"), run.rendered());
+        });
+        assert_eq!(before, common::snapshot_tree(&project.root), "{run:?}");
+    }
+}
+
+#[test]
+fn quiet_shows_the_result_and_nothing_of_the_steps() {
+    let project = TestProject::from_fixture("pure");
+    project.cargo_pyo3().arg("dev").run().assert_code(0);
+    let quiet = project.cargo_pyo3().args(["dev", "-q"]).run();
+    common::snapshot_settings(&project.root).bind(|| {
+        insta::assert_snapshot!("dev_quiet", quiet.rendered());
+    });
+}
+
+#[test]
+fn the_installed_distribution_names_its_kept_wheel_and_its_own_version() {
+    let project = TestProject::from_fixture("pure");
+    // `[project] version` wins over Cargo's for the distribution that gets installed.
+    project.edit(
+        "pyproject.toml",
+        "dynamic = [\"version\"]",
+        "version = \"2.1.0\"",
+    );
+    let run = project.cargo_pyo3().arg("dev").run();
+    run.assert_code(0)
+        .assert_stderr_contains("`purefix` 2.1.0 loads");
+    let receipt = project.receipt();
+    assert_eq!(receipt["version"], "0.1.0", "{receipt:#}");
+    assert_eq!(receipt["distribution_version"], "2.1.0", "{receipt:#}");
+
+    let direct_url = std::fs::read_to_string(
+        project.path(".venv/lib/python3.11/site-packages/purefix-2.1.0.dist-info/direct_url.json"),
+    )
+    .unwrap();
+    let direct_url: serde_json::Value = serde_json::from_str(&direct_url).unwrap();
+    let url = direct_url["url"].as_str().unwrap();
+    let kept = receipt["wheel"]["path"].as_str().unwrap();
+    assert_eq!(url, format!("file://{kept}"), "{direct_url:#}");
+    assert!(std::path::Path::new(kept).is_file(), "{kept}");
+    assert_eq!(
+        common::sha256(kept.as_ref()),
+        receipt["wheel"]["sha256"].as_str().unwrap()
+    );
+
+    // The next build is kept under its own hash and the first one goes.
+    project.add_fresh_function();
+    project.cargo_pyo3().arg("dev").run().assert_code(0);
+    let next = project.receipt();
+    assert_ne!(next["wheel"]["path"], receipt["wheel"]["path"]);
+    assert!(
+        !std::path::Path::new(kept).exists(),
+        "{kept} was not pruned"
+    );
+}

@@ -12,7 +12,7 @@ use crate::process::{self, Cmd};
 use crate::project::{self, Project};
 use crate::receipt::{self, Receipt, ReceiptPython, ReceiptTools, ReceiptWheel, Timings};
 use crate::venv::Venv;
-use crate::{install, lock, maturin, proof, tools, uv_guard, wheel};
+use crate::{install, lock, maturin, proof, tools, uv_guard, wheel, wheel_store};
 
 /// Milliseconds since `step`, restarting it.
 fn lap(step: &mut Instant) -> u64 {
@@ -103,9 +103,26 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
     process::check_interrupted()?;
 
     let wheel = wheel::inspect(&wheel_path)?;
+    // Installed from where it is kept, so the distribution's `direct_url.json` names a file that
+    // outlives this run; the wheel the last receipt names stays until this one is proven.
+    let state_dir = project.state_dir();
+    let previous_wheel = receipt::read(&state_dir)
+        .ok()
+        .flatten()
+        .map(|previous| previous.wheel.path);
+    let kept_wheel = wheel_store::store(&state_dir, &wheel_path, &wheel.file_name, &wheel.sha256)?;
+    let mut keep = vec![kept_wheel.as_path()];
+    keep.extend(previous_wheel.as_deref());
+    wheel_store::prune(&state_dir, &keep)?;
     timings.inspect = lap(&mut step);
 
-    install::install(&wheel_path, &venv, installer, uv.as_deref())?;
+    install::install(
+        &kept_wheel,
+        &venv,
+        installer,
+        uv.as_deref(),
+        &project.dist_name,
+    )?;
     timings.install = lap(&mut step);
 
     let (report, extensions) = match proof::prove(&venv, project.top_level_module(), &wheel) {
@@ -136,7 +153,7 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
         return Ok(ExitStatus::CheckFailed);
     }
 
-    let kept_wheel = receipt::keep_wheel(&project.state_dir(), &wheel_path, &wheel.file_name)?;
+    wheel_store::prune(&state_dir, &[&kept_wheel])?;
     timings.receipt = lap(&mut step);
     timings.total = started.elapsed().as_millis() as u64;
     let receipt = Receipt {
@@ -146,6 +163,10 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
         package: project.package_name.clone(),
         version: project.version.clone(),
         distribution: project.dist_name.clone(),
+        distribution_version: wheel
+            .version()
+            .unwrap_or(project.display_version())
+            .to_owned(),
         module: project.module_name.clone(),
         manifest_path: project.manifest_path.clone(),
         profile: maturin::profile_name(&build).into(),
@@ -171,7 +192,7 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
         git_commit,
         timings_ms: timings,
     };
-    receipt::write(&project.state_dir(), &receipt)?;
+    receipt::write(&state_dir, &receipt)?;
 
     summarize(&receipt, &project, guard.in_play);
     if json {
@@ -242,18 +263,18 @@ fn summarize(receipt: &Receipt, project: &Project, uv_in_play: bool) {
         .map(Path::to_path_buf)
         .or_else(|| first.loaded_path.clone())
         .unwrap_or_default();
-    output::status(
+    output::result(
         "Proven",
         format_args!(
             "`{}` {} loads `{}` (sha256 {}) in {:.2}s",
             project.module_name,
-            receipt.version,
+            receipt.distribution_version,
             location.display(),
             short_hash(&first.wheel_sha256),
             receipt.timings_ms.total as f64 / 1000.0
         ),
     );
-    if uv_in_play {
+    if uv_in_play && !output::settings().quiet {
         output::hint(format_args!(
             "`uv run` and `uv sync` reinstall `{}` from uv's own build; keep this proven build with \
              `uv run --no-sync …` or `UV_NO_SYNC=1`",

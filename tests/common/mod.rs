@@ -171,16 +171,25 @@ impl TestProject {
     /// when `mixed`), unmodified: what a user who follows maturin's guide starts from. It is given
     /// no `Cargo.lock`, no `uv.lock` and no `[tool.uv]`, exactly as maturin writes it.
     pub fn maturin_new(name: &str, mixed: bool) -> TestProject {
+        let mut args = vec!["--bindings", "pyo3"];
+        if mixed {
+            args.push("--mixed");
+        }
+        Self::maturin_new_with(name, &args)
+    }
+
+    /// `maturin new <args> <name>`, unmodified (for example `--bindings bin`).
+    pub fn maturin_new_with(name: &str, args: &[&str]) -> TestProject {
         let temp = tempfile::Builder::new()
             .prefix("cargo-pyo3-test-")
             .tempdir()
             .unwrap();
         let mut command = Command::new(tools().all.join("maturin"));
-        command.args(["new", "--bindings", "pyo3"]);
-        if mixed {
-            command.arg("--mixed");
-        }
-        command.arg(name).current_dir(temp.path());
+        command
+            .arg("new")
+            .args(args)
+            .arg(name)
+            .current_dir(temp.path());
         for variable in ISOLATED_VARIABLES {
             command.env_remove(variable);
         }
@@ -276,7 +285,10 @@ impl TestProject {
     /// The receipt `dev` wrote, if it ever wrote one.
     pub fn find_receipt(&self) -> Option<serde_json::Value> {
         let state = fixture_target_dir().join("cargo-pyo3");
-        let manifest = std::fs::canonicalize(self.path("Cargo.toml")).unwrap();
+        let manifest = ["Cargo.toml", "rust/Cargo.toml"]
+            .iter()
+            .find_map(|manifest| std::fs::canonicalize(self.path(manifest)).ok())
+            .unwrap();
         for entry in std::fs::read_dir(&state).ok()? {
             let receipt = entry.unwrap().path().join("receipt.json");
             if let Ok(text) = std::fs::read_to_string(&receipt) {
@@ -303,6 +315,32 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
+}
+
+/// insta settings whose filters make a run of `cargo pyo3` in `project` the same on every machine:
+/// the project's and the shared target dir's paths, temporary paths, hashes, times and versions
+/// of the tools become placeholders.
+pub fn snapshot_settings(project: &Path) -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    let mut paths = vec![
+        (project.to_path_buf(), "[PROJECT]"),
+        (fixture_target_dir(), "[TARGET]"),
+        (uv_cache_dir(), "[UV_CACHE]"),
+    ];
+    if let Ok(canonical) = std::fs::canonicalize(project) {
+        paths.insert(0, (canonical, "[PROJECT]"));
+    }
+    for (path, placeholder) in paths {
+        settings.add_filter(&regex::escape(&path.display().to_string()), placeholder);
+    }
+    settings.add_filter(r"/tmp/[A-Za-z0-9_.-]+", "[TEMP]");
+    settings.add_filter(r"\b[0-9a-f]{64}\b", "[SHA256]");
+    settings.add_filter(r"\b[0-9a-f]{12,16}\b", "[HASH]");
+    settings.add_filter(r"\b\d+(\.\d+)?m?s\b", "[TIME]");
+    settings.add_filter(r"maturin \d+\.\d+\.\d+", "maturin [VERSION]");
+    settings.add_filter(r"uv \d+\.\d+\.\d+", "uv [VERSION]");
+    settings
 }
 
 /// The `cargo-pyo3` binary under test, run as cargo runs it.
@@ -626,6 +664,16 @@ impl Run {
             hint_line.is_some_and(|line| line.contains(hint)),
             "expected {hint:?} in the hint\n{self:?}"
         );
+    }
+
+    /// The whole run as users read it, in uv's snapshot shape: exit code, stdout, stderr.
+    pub fn rendered(&self) -> String {
+        format!(
+            "exit_code: {}\n----- stdout -----\n{}\n----- stderr -----\n{}",
+            self.code.map_or("none".to_owned(), |code| code.to_string()),
+            self.stdout.trim_end(),
+            self.stderr.trim_end()
+        )
     }
 
     pub fn json(&self) -> serde_json::Value {
