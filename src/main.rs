@@ -6,6 +6,7 @@ mod env;
 mod install;
 mod lock;
 mod maturin;
+mod module_name;
 mod output;
 mod process;
 mod project;

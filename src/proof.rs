@@ -29,6 +29,29 @@ pub(crate) struct ImportedModule {
     pub(crate) name: String,
     pub(crate) file: Option<String>,
     pub(crate) error: Option<String>,
+    /// The exception's class name, when the import failed.
+    #[serde(default)]
+    pub(crate) error_type: Option<String>,
+    /// `ImportError.name`: the module that could not be imported.
+    #[serde(default)]
+    pub(crate) missing: Option<String>,
+    /// `file:line` of the innermost frame outside the import machinery.
+    #[serde(default)]
+    pub(crate) origin: Option<String>,
+}
+
+/// Why an extension could not be imported, as far as the import's exception tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ImportFailure {
+    /// "dynamic module does not define module export function": the file has no
+    /// `PyInit_<name>` for the name Python imports it as.
+    NoInitFunction,
+    /// Another module, which the package imports, is not importable.
+    MissingModule {
+        module: String,
+        imported_at: Option<String>,
+    },
+    Other,
 }
 
 /// One extension: what the wheel holds against what Python loaded.
@@ -44,6 +67,9 @@ pub(crate) struct LoadedExtension {
     pub(crate) in_venv: bool,
     /// Why the proof fails for this extension; `None` when it holds.
     pub(crate) problem: Option<String>,
+    /// What the import's exception says, when the import failed.
+    #[serde(skip)]
+    pub(crate) import_failure: Option<ImportFailure>,
 }
 
 impl LoadedExtension {
@@ -198,13 +224,25 @@ fn check_one(
         mapped: None,
         in_venv: false,
         problem: None,
+        import_failure: None,
     };
     let Some(imported) = imported else {
         loaded.problem = Some("the module was not imported".into());
         return Ok(loaded);
     };
     if let Some(error) = &imported.error {
-        loaded.problem = Some(format!("`import {}` failed: {error}", extension.module));
+        let failure = classify_import_error(imported, &extension.module);
+        loaded.problem = Some(match &failure {
+            ImportFailure::MissingModule {
+                module,
+                imported_at: Some(at),
+            } => format!(
+                "`import {}` failed: it imports `{module}` at `{at}`, which is not installed in the venv ({error})",
+                extension.module
+            ),
+            _ => format!("`import {}` failed: {error}", extension.module),
+        });
+        loaded.import_failure = Some(failure);
         return Ok(loaded);
     }
     let Some(file) = &imported.file else {
@@ -244,6 +282,28 @@ fn check_one(
     loaded.loaded_path = Some(path);
     loaded.loaded_sha256 = Some(sha256);
     Ok(loaded)
+}
+
+/// Reads the cause out of a failed import of `module`.
+fn classify_import_error(imported: &ImportedModule, module: &str) -> ImportFailure {
+    let error = imported.error.as_deref().unwrap_or_default();
+    if error.contains("does not define module export function") {
+        return ImportFailure::NoInitFunction;
+    }
+    match (&imported.error_type, &imported.missing) {
+        (Some(kind), Some(missing))
+            if kind == "ModuleNotFoundError"
+                && missing != module
+                && !module.starts_with(&format!("{missing}."))
+                && !missing.starts_with(&format!("{module}.")) =>
+        {
+            ImportFailure::MissingModule {
+                module: missing.clone(),
+                imported_at: imported.origin.clone(),
+            }
+        }
+        _ => ImportFailure::Other,
+    }
 }
 
 /// Names the `sys.path` entry that made a foreign copy win.

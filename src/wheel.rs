@@ -212,9 +212,10 @@ fn record_digest(hex_digest: &str) -> Result<String> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// The `PyInit_<name>` functions an extension exports: the names Python can import it as.
-/// Read from the ELF dynamic symbol table, so a module-name mismatch ("dynamic module does not
-/// define module export function") is found without importing anything.
+/// The names an extension can be imported as: its `PyInit_<name>` functions, and the
+/// `PyModExport_<name>` ones of Python 3.15's export hook (maturin looks for both). Read from the
+/// ELF dynamic symbol table, so a module-name mismatch ("dynamic module does not define module
+/// export function") is found without importing anything.
 pub(crate) fn pyinit_symbols(path: &Path) -> Result<Vec<String>> {
     use object::{Object, ObjectSymbol};
     let data = fs_err::read(path)?;
@@ -228,7 +229,10 @@ pub(crate) fn pyinit_symbols(path: &Path) -> Result<Vec<String>> {
         .dynamic_symbols()
         .filter(|symbol| symbol.is_definition())
         .filter_map(|symbol| symbol.name().ok())
-        .filter_map(|name| name.strip_prefix("PyInit_"))
+        .filter_map(|name| {
+            name.strip_prefix("PyInit_")
+                .or_else(|| name.strip_prefix("PyModExport_"))
+        })
         .map(str::to_owned)
         .collect();
     names.sort();

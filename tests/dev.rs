@@ -398,3 +398,26 @@ fn the_installed_distribution_names_its_kept_wheel_and_its_own_version() {
         "{kept} was not pruned"
     );
 }
+
+#[test]
+fn a_failed_proof_names_its_cause_a_pymodule_of_another_name() {
+    let project = TestProject::maturin_new("namedemo", false);
+    project.edit("src/lib.rs", "mod namedemo {", "mod renamed {");
+    let run = project.cargo_pyo3().arg("dev").without_uv().run();
+    common::snapshot_settings(&project.root).bind(|| {
+        insta::assert_snapshot!("dev_proof_no_init_function", run.rendered());
+    });
+    assert!(project.find_receipt().is_none(), "{run:?}");
+}
+
+#[test]
+fn a_failed_proof_names_its_cause_a_module_the_package_imports() {
+    let project = TestProject::maturin_new("depdemo", true);
+    let init = project.path("python/depdemo/__init__.py");
+    let text = std::fs::read_to_string(&init).unwrap();
+    std::fs::write(&init, format!("import not_installed_anywhere\n{text}")).unwrap();
+    let run = project.cargo_pyo3().arg("dev").without_uv().run();
+    common::snapshot_settings(&project.root).bind(|| {
+        insta::assert_snapshot!("dev_proof_missing_module", run.rendered());
+    });
+}

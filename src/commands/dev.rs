@@ -12,7 +12,9 @@ use crate::process::{self, Cmd};
 use crate::project::{self, Project};
 use crate::receipt::{self, Receipt, ReceiptPython, ReceiptTools, ReceiptWheel, Timings};
 use crate::venv::Venv;
-use crate::{install, lock, maturin, proof, tools, uv_guard, wheel, wheel_store};
+use crate::{
+    install, lock, maturin, module_name, proof, rust_source, tools, uv_guard, wheel, wheel_store,
+};
 
 /// Milliseconds since `step`, restarting it.
 fn lap(step: &mut Instant) -> u64 {
@@ -147,9 +149,8 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
                 failure.problem.as_deref().unwrap_or_default()
             ));
         }
-        output::hint(
-            "run `cargo pyo3 doctor` to list every copy of the extension and which one wins",
-        );
+        output::line("");
+        output::hint(failed_proof_hint(&project, &venv, &failures));
         return Ok(ExitStatus::CheckFailed);
     }
 
@@ -231,6 +232,39 @@ fn clean(project: &Project, build: &BuildArgs) -> Result<()> {
             ),
         })?;
     Ok(())
+}
+
+/// What to do about a failed proof, from its cause: a missing init function gets the module-name
+/// judgement `doctor` makes, with the line to change; a missing dependency its install; only a
+/// foreign or replaced copy is sent to `doctor`, which lists every copy and which one wins.
+fn failed_proof_hint(
+    project: &Project,
+    venv: &Venv,
+    failures: &[&proof::LoadedExtension],
+) -> String {
+    for failure in failures {
+        match &failure.import_failure {
+            Some(proof::ImportFailure::NoInitFunction) => {
+                let installed = venv.site_packages().map(|site| site.join(&failure.entry));
+                let scan = rust_source::scan_crate(&project.lib_src, &project.project_dir).ok();
+                let judgement = module_name::judge(project, installed.as_deref(), scan.as_ref());
+                if let Some(fix) = judgement.fix {
+                    return format!("{}: {fix}", judgement.summary);
+                }
+            }
+            Some(proof::ImportFailure::MissingModule { module, .. }) => {
+                return format!(
+                    "install the distribution that provides `{module}` into the venv \
+                     (`{} -m pip install …` or `uv pip install --python {} …`), or declare it in \
+                     `[project] dependencies`",
+                    venv.python.display(),
+                    venv.python.display()
+                );
+            }
+            _ => {}
+        }
+    }
+    "run `cargo pyo3 doctor` to list every copy of the extension and which one wins".into()
 }
 
 /// `maturin (1.16.0)` → `1.16.0`.

@@ -466,103 +466,22 @@ fn check_copies(module: &str, probes: &Result<Vec<Probe>>) -> Check {
 }
 
 /// Check 5: `[lib] name`, `tool.maturin.module-name`, the `#[pymodule]` in the source, and the
-/// `PyInit_` symbol the build exports.
+/// `PyInit_` symbol the build exports (the judgement `dev` shares when an import fails).
 fn check_module_name(project: &Project, loaded: Option<&Path>, scan: Option<&CrateScan>) -> Check {
-    let expected = project.extension_name().to_owned();
-    let source_modules: Vec<_> = scan
-        .map(|scan| {
-            scan.modules
-                .iter()
-                .filter(|module| !module.submodule_only)
-                .collect()
-        })
-        .unwrap_or_default();
-    // The extension Python loads now: the build that has to export the right `PyInit_`.
-    let built = loaded.map(Path::to_path_buf);
-    let symbols = built.as_deref().map(wheel::pyinit_symbols);
-    let evidence = json!({
-        "lib_name": project.lib_name,
-        "module_name": project.module_name,
-        "expected_init": format!("PyInit_{expected}"),
-        "built_extension": built,
-        "exported_init": symbols.as_ref().and_then(|symbols| symbols.as_ref().ok()),
-        "source_pymodules": source_modules
-            .iter()
-            .map(|module| json!({ "name": module.python_name, "location": module.location.to_string() }))
-            .collect::<Vec<_>>(),
-    });
-    let origin = if project.module_name.contains('.') || project.module_name != project.lib_name {
-        format!("`tool.maturin.module-name = \"{}\"`", project.module_name)
-    } else {
-        format!("`[lib] name = \"{}\"`", project.lib_name)
+    use crate::module_name;
+    let judgement = module_name::judge(project, loaded, scan);
+    let verdict = match judgement.verdict {
+        module_name::Verdict::Agrees => Verdict::Ok,
+        module_name::Verdict::Unreadable => Verdict::Warning,
+        module_name::Verdict::Disagrees => Verdict::Problem,
     };
-    let exported = match &symbols {
-        Some(Ok(symbols)) => Some(symbols),
-        Some(Err(error)) => {
-            return Check::new(
-                "module-name",
-                Verdict::Warning,
-                format!("could not read the built extension: {error}"),
-            )
-            .evidence(evidence);
-        }
-        None => None,
-    };
-    let source_agrees = source_modules.is_empty()
-        || source_modules
-            .iter()
-            .any(|module| module.python_name == expected);
-    let build_agrees = exported.is_none_or(|symbols| symbols.contains(&expected));
-    if source_agrees && build_agrees {
-        let checked = if exported.is_some() {
-            format!("and the build exports `PyInit_{expected}`")
-        } else {
-            format!("no built extension yet to check `PyInit_{expected}` against")
-        };
-        return Check::new("module-name", Verdict::Ok, format!("{origin}, {checked}"))
-            .evidence(evidence);
+    let check = Check::new("module-name", verdict, judgement.summary).evidence(judgement.evidence);
+    match judgement.fix {
+        Some(fix) => check.fix(format!(
+            "{fix} (Python reports this as \"dynamic module does not define module export function\")"
+        )),
+        None => check,
     }
-    let mut disagreements = Vec::new();
-    if !source_agrees {
-        let found: Vec<String> = source_modules
-            .iter()
-            .map(|module| format!("`{}` ({})", module.python_name, module.location))
-            .collect();
-        disagreements.push(format!(
-            "the source's `#[pymodule]` is {}",
-            found.join(", ")
-        ));
-    }
-    if let Some(symbols) = exported.filter(|_| !build_agrees) {
-        let names: Vec<String> = symbols
-            .iter()
-            .map(|name| format!("`PyInit_{name}`"))
-            .collect();
-        disagreements.push(format!(
-            "`{}` exports {}",
-            built
-                .as_deref()
-                .map(Path::display)
-                .map(|path| path.to_string())
-                .unwrap_or_default(),
-            if names.is_empty() {
-                "no `PyInit_` function".to_owned()
-            } else {
-                names.join(", ")
-            }
-        ));
-    }
-    Check::new(
-        "module-name",
-        Verdict::Problem,
-        format!("{origin} makes Python call `PyInit_{expected}`, but {}", disagreements.join(" and ")),
-    )
-    .evidence(evidence)
-    .fix(format!(
-        "make the `#[pymodule]` name, `[lib] name` and `tool.maturin.module-name` agree on one name, then \
-         run `cargo pyo3 dev` (Python reports this as \"dynamic module does not define module export function\"); \
-         `#[pyo3(name = \"{expected}\")]` on the `#[pymodule]` is the smallest change"
-    ))
 }
 
 /// Check 6: The uv guard's verdict; `--fix` applies the same fix as `dev --fix-uv`.

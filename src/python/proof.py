@@ -6,6 +6,7 @@
 import importlib
 import json
 import sys
+import traceback
 
 request = json.load(sys.stdin)
 modules = []
@@ -14,7 +15,23 @@ for name in request["modules"]:
         module = importlib.import_module(name)
         modules.append({"name": name, "file": getattr(module, "__file__", None), "error": None})
     except BaseException as error:  # an import can raise anything, SystemExit included
-        modules.append({"name": name, "file": None, "error": f"{type(error).__name__}: {error}"})
+        # The innermost frame outside the import machinery is the line that failed.
+        frames = [
+            frame
+            for frame in traceback.extract_tb(error.__traceback__)
+            if not frame.filename.startswith("<frozen ")
+        ]
+        origin = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else None
+        modules.append(
+            {
+                "name": name,
+                "file": None,
+                "error": f"{type(error).__name__}: {error}",
+                "error_type": type(error).__name__,
+                "missing": getattr(error, "name", None) if isinstance(error, ImportError) else None,
+                "origin": origin,
+            }
+        )
 
 mapped = []
 try:

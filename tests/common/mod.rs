@@ -334,6 +334,12 @@ pub fn snapshot_settings(project: &Path) -> insta::Settings {
     for (path, placeholder) in paths {
         settings.add_filter(&regex::escape(&path.display().to_string()), placeholder);
     }
+    // Whether cargo compiles a crate depends on what ran before in the shared target dir.
+    settings.add_filter(r"(?m)^ +Compiling .*\n", "");
+    settings.add_filter(
+        r"Found CPython (\S+) at \S+",
+        "Found CPython $1 at [PYTHON]",
+    );
     settings.add_filter(r"/tmp/[A-Za-z0-9_.-]+", "[TEMP]");
     settings.add_filter(r"\b[0-9a-f]{64}\b", "[SHA256]");
     settings.add_filter(r"\b[0-9a-f]{12,16}\b", "[HASH]");
