@@ -121,6 +121,26 @@ pub(crate) struct DevArgs {
     #[arg(long)]
     pub(crate) no_clean: bool,
 
+    /// Also install these extras (`[project.optional-dependencies]`), comma separated
+    #[arg(short = 'E', long, value_name = "EXTRAS", value_delimiter = ',')]
+    pub(crate) extras: Vec<String>,
+
+    /// Install this dependency group (PEP 735) [default: `dev`, when the project has one]
+    #[arg(long = "group", value_name = "GROUP")]
+    pub(crate) groups: Vec<String>,
+
+    /// Do not install the project's runtime dependencies, extras or groups
+    #[arg(long, conflicts_with_all = ["extras", "groups"])]
+    pub(crate) no_deps: bool,
+
+    /// Install the plain wheel, even for a project with Python sources
+    ///
+    /// By default a project with Python sources is installed editable, as `maturin develop`
+    /// does: the extension just built is placed beside the sources and the venv points at
+    /// them, so Python edits are live.
+    #[arg(long)]
+    pub(crate) no_editable: bool,
+
     /// Interpreter for a new `.venv` when none exists
     #[arg(long, value_name = "PYTHON")]
     pub(crate) python: Option<String>,

@@ -105,3 +105,38 @@ fn installed_from(venv: &Venv, distribution: &str, wheel: &Path) -> bool {
         .filter_map(|url| url.to_file_path().ok())
         .any(|path| fs_err::canonicalize(path).is_ok_and(|path| path == wheel))
 }
+
+/// Installs the project's runtime requirements (with their own dependencies) into the venv, with
+/// the installer that installs the wheel.
+pub(crate) fn install_requirements(
+    requirements: &[String],
+    venv: &Venv,
+    installer: Installer,
+    uv: Option<&Path>,
+) -> Result<()> {
+    let command = match (installer, uv) {
+        (Installer::Uv, Some(uv)) => Cmd::new(uv)
+            .args(["pip", "install", "--python"])
+            .arg(&venv.python)
+            .args(requirements),
+        _ => Cmd::new(&venv.python)
+            .args(["-m", "pip", "install"])
+            .args(["--disable-pip-version-check", "--no-input"])
+            .args(requirements),
+    };
+    let captured = command.run_captured().map_err(|error| {
+        user_error(
+            format!(
+                "failed to install the project's dependencies into `{}`: {error}",
+                venv.root.display()
+            ),
+            "fix or remove the requirement the installer names above (in `pyproject.toml`), or \
+             skip this step with `--no-deps`; the venv's previous install is untouched",
+        )
+    })?;
+    let said = captured.stderr.trim_end();
+    if !said.is_empty() {
+        crate::output::verbose(said);
+    }
+    Ok(())
+}

@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod editable;
 mod env;
 mod install;
 mod lock;
@@ -12,6 +13,7 @@ mod process;
 mod project;
 mod proof;
 mod receipt;
+mod requirements;
 mod rust_source;
 mod scaffold;
 mod tools;

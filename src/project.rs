@@ -1,6 +1,7 @@
 //! What project we are in: one `cargo metadata` call plus a typed read of `pyproject.toml`,
 //! resolved into a [`Project`] that every command shares (package, module, layout, paths).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -34,6 +35,10 @@ pub(crate) struct Project {
     pub(crate) module_name: String,
     /// `tool.maturin.python-source` resolved against the project directory (mixed layouts).
     pub(crate) python_source: Option<PathBuf>,
+    /// Where maturin looks for the Python package: `python-source`, else `src/` when it holds
+    /// `src/<import name>`, else the project directory.
+    pub(crate) python_root: PathBuf,
+    pub(crate) requirements: DeclaredRequirements,
     pub(crate) pyproject_path: Option<PathBuf>,
     pub(crate) target_dir: PathBuf,
     /// `Cargo.lock` of the workspace, when it exists.
@@ -56,6 +61,8 @@ pub(crate) struct PyProject {
     pub(crate) build_system: Option<BuildSystemTable>,
     #[serde(default)]
     pub(crate) project: Option<ProjectTable>,
+    #[serde(default, rename = "dependency-groups")]
+    pub(crate) dependency_groups: BTreeMap<String, Vec<GroupEntry>>,
     #[serde(default)]
     pub(crate) tool: Option<ToolTable>,
 }
@@ -67,10 +74,37 @@ pub(crate) struct BuildSystemTable {
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub(crate) struct ProjectTable {
     pub(crate) name: Option<String>,
     /// A static `version`; absent when it is `dynamic` (maturin then takes Cargo's).
     pub(crate) version: Option<String>,
+    /// PEP 508 requirement strings.
+    #[serde(default)]
+    pub(crate) dependencies: Vec<String>,
+    /// Extras: name → requirement strings.
+    #[serde(default)]
+    pub(crate) optional_dependencies: BTreeMap<String, Vec<String>>,
+}
+
+/// One entry of a PEP 735 dependency group: a requirement string, or another group included.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub(crate) enum GroupEntry {
+    Requirement(String),
+    Include {
+        #[serde(rename = "include-group")]
+        include_group: String,
+    },
+}
+
+/// What the project declares it needs at run time: `[project] dependencies`, its extras and its
+/// dependency groups (`[dependency-groups]`, PEP 735).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DeclaredRequirements {
+    pub(crate) dependencies: Vec<String>,
+    pub(crate) extras: BTreeMap<String, Vec<String>>,
+    pub(crate) groups: BTreeMap<String, Vec<GroupEntry>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -112,6 +146,14 @@ impl Project {
         } else {
             format!("{0}.{0}", self.module_name)
         }
+    }
+
+    /// The Python package beside the Rust code, in a mixed project: `<python root>/<top-level
+    /// module>/` with an `__init__.py`, as maturin decides it. `None` for a pure Rust project.
+    pub(crate) fn python_package(&self) -> Option<PathBuf> {
+        let package = self.python_root.join(self.top_level_module());
+        (package.join("__init__.py").is_file() || package.join("__init__.pyi").is_file())
+            .then_some(package)
     }
 
     /// The top-level package Python imports first.
@@ -198,6 +240,33 @@ impl Project {
     }
 }
 
+#[cfg(test)]
+impl Project {
+    /// A pure-Rust project at `root` with the usual file names, for unit tests.
+    pub(crate) fn for_tests(root: PathBuf) -> Project {
+        Project {
+            manifest_path: root.join("Cargo.toml"),
+            package_dir: root.clone(),
+            package_name: "demo".to_owned(),
+            version: "0.1.0".to_owned(),
+            dist_version: None,
+            lib_name: "demo".to_owned(),
+            lib_src: root.join("src/lib.rs"),
+            dist_name: "demo".to_owned(),
+            module_name: "demo".to_owned(),
+            python_source: None,
+            python_root: root.clone(),
+            requirements: DeclaredRequirements::default(),
+            pyproject_path: Some(root.join("pyproject.toml")),
+            target_dir: root.join("target"),
+            cargo_lock: Some(root.join("Cargo.lock")),
+            build_script: None,
+            path_dependencies: Vec::new(),
+            project_dir: root,
+        }
+    }
+}
+
 /// Finds and describes the project the user means.
 pub(crate) fn discover(args: &ProjectArgs) -> Result<Project> {
     let cwd = std::env::current_dir().context("failed to read the current directory")?;
@@ -277,10 +346,31 @@ pub(crate) fn discover(args: &ProjectArgs) -> Result<Project> {
         })
         .collect();
 
+    let python_source = maturin
+        .and_then(|maturin| maturin.python_source.as_ref())
+        .map(|source| project_dir.join(source));
+    let python_root = python_source.clone().unwrap_or_else(|| {
+        let src = project_dir.join("src");
+        if src.join(dist_name.replace('-', "_")).is_dir() {
+            src
+        } else {
+            project_dir.clone()
+        }
+    });
+    let requirements = DeclaredRequirements {
+        dependencies: project_table
+            .map(|project| project.dependencies.clone())
+            .unwrap_or_default(),
+        extras: project_table
+            .map(|project| project.optional_dependencies.clone())
+            .unwrap_or_default(),
+        groups: pyproject.dependency_groups.clone(),
+    };
+
     Ok(Project {
-        python_source: maturin
-            .and_then(|maturin| maturin.python_source.as_ref())
-            .map(|source| project_dir.join(source)),
+        python_source,
+        python_root,
+        requirements,
         project_dir,
         manifest_path: package_manifest,
         package_dir,

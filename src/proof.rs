@@ -20,6 +20,9 @@ pub(crate) struct Report {
     pub(crate) version: String,
     pub(crate) executable: String,
     pub(crate) sys_path: Vec<String>,
+    /// The working directory the interpreter ran in.
+    #[serde(default)]
+    pub(crate) cwd: String,
     pub(crate) modules: Vec<ImportedModule>,
     pub(crate) mapped: Option<Vec<String>>,
 }
@@ -147,13 +150,31 @@ pub(crate) fn find_copies(venv: &Venv, module: &str, vantage: Vantage<'_>) -> Re
     )
 }
 
-/// Imports every extension of the wheel (and the top-level module) and checks each one.
+/// What the proof expects: the build, where it was installed, and the project root users start
+/// `python` and pytest from.
+pub(crate) struct Expected<'a> {
+    pub(crate) top_level_module: &'a str,
+    pub(crate) wheel: &'a Wheel,
+    /// The copies an editable install placed beside the Python sources: they, and not the
+    /// venv, are where the extensions must load from.
+    pub(crate) placed: &'a [PathBuf],
+    pub(crate) project_root: &'a Path,
+}
+
+/// Imports every extension of the wheel (and the top-level module) and checks each one, from a
+/// neutral directory with `-I`, then as a user's `python` in the project root: both must load
+/// the build, from where it was installed.
 pub(crate) fn prove(
     venv: &Venv,
-    top_level_module: &str,
-    wheel: &Wheel,
+    expected: &Expected<'_>,
 ) -> Result<(Report, Vec<LoadedExtension>)> {
-    let mut names = vec![top_level_module.to_owned()];
+    let Expected {
+        top_level_module,
+        wheel,
+        placed,
+        project_root,
+    } = expected;
+    let mut names = vec![(*top_level_module).to_owned()];
     names.extend(
         wheel
             .extensions
@@ -161,23 +182,54 @@ pub(crate) fn prove(
             .map(|extension| extension.module.clone()),
     );
     names.dedup();
-    let report: Report =
-        match run_script(venv, PROOF_SCRIPT, &serde_json::json!({ "modules": names })) {
-            Ok(report) => report,
-            Err(error) => return Err(crashed(error, top_level_module)),
-        };
+    let input = serde_json::json!({ "modules": names });
+    let report: Report = match run_script(venv, PROOF_SCRIPT, &input) {
+        Ok(report) => report,
+        Err(error) => return Err(crashed(error, top_level_module)),
+    };
     let venv_root = fs_err::canonicalize(&venv.root)?;
-    let extensions = wheel
-        .extensions
+    let placed: Vec<PathBuf> = placed
         .iter()
-        .map(|extension| {
-            let imported = report
-                .modules
-                .iter()
-                .find(|module| module.name == extension.module);
-            check_one(extension, imported, &report, &venv_root)
-        })
-        .collect::<Result<Vec<_>>>()?;
+        .filter_map(|path| fs_err::canonicalize(path).ok())
+        .collect();
+    let judge = |report: &Report| {
+        wheel
+            .extensions
+            .iter()
+            .map(|extension| {
+                let imported = report
+                    .modules
+                    .iter()
+                    .find(|module| module.name == extension.module);
+                check_one(extension, imported, report, &venv_root, &placed)
+            })
+            .collect::<Result<Vec<_>>>()
+    };
+    let mut extensions = judge(&report)?;
+    if extensions.iter().all(LoadedExtension::holds) {
+        let from_root: Report =
+            match run_script_from(venv, PROOF_SCRIPT, &input, Vantage::From(project_root)) {
+                Ok(report) => report,
+                Err(error) => return Err(crashed(error, top_level_module)),
+            };
+        for (extension, at_root) in extensions.iter_mut().zip(judge(&from_root)?) {
+            let problem = match (&at_root.problem, &at_root.loaded_path) {
+                (Some(problem), _) => Some(problem.clone()),
+                (None, loaded) if loaded != &extension.loaded_path => Some(format!(
+                    "Python loads `{}` instead",
+                    loaded.as_deref().unwrap_or(Path::new("?")).display()
+                )),
+                (None, _) => None,
+            };
+            if let Some(problem) = problem {
+                extension.problem = Some(format!(
+                    "from the project root `{}`, where `python` and pytest start: {problem}",
+                    project_root.display()
+                ));
+                extension.import_failure = at_root.import_failure;
+            }
+        }
+    }
     Ok((report, extensions))
 }
 
@@ -214,6 +266,7 @@ fn check_one(
     imported: Option<&ImportedModule>,
     report: &Report,
     venv_root: &Path,
+    placed: &[PathBuf],
 ) -> Result<LoadedExtension> {
     let mut loaded = LoadedExtension {
         module: extension.module.clone(),
@@ -257,7 +310,18 @@ fn check_one(
             Path::new(candidate) == path || Path::new(candidate) == Path::new(file)
         })
     });
-    loaded.problem = if !loaded.in_venv {
+    let where_installed = if placed.is_empty() {
+        loaded.in_venv
+    } else {
+        placed.contains(&path)
+    };
+    loaded.problem = if !where_installed && !placed.is_empty() {
+        Some(format!(
+            "Python loaded `{}`, not the copy placed beside the sources: {}",
+            path.display(),
+            why_it_wins(&path, report)
+        ))
+    } else if !where_installed {
         Some(format!(
             "Python loaded `{}`, outside the venv `{}`: {}",
             path.display(),
@@ -312,10 +376,23 @@ fn why_it_wins(path: &Path, report: &Report) -> String {
         .sys_path
         .iter()
         .enumerate()
-        .filter(|(_, entry)| !entry.is_empty())
-        .find(|(_, entry)| fs_err::canonicalize(entry).is_ok_and(|entry| path.starts_with(entry)));
+        .map(|(index, entry)| {
+            // `''` is the working directory, which a plain `python` puts first.
+            let dir = if entry.is_empty() {
+                report.cwd.as_str()
+            } else {
+                entry.as_str()
+            };
+            (index, entry, dir)
+        })
+        .filter(|(_, _, dir)| !dir.is_empty())
+        .find(|(_, _, dir)| fs_err::canonicalize(dir).is_ok_and(|dir| path.starts_with(dir)));
     match winner {
-        Some((index, entry)) => format!(
+        Some((index, entry, dir)) if entry.is_empty() || dir == report.cwd => format!(
+            "`sys.path[{index}]` is the working directory `{dir}`, which a plain `python` (and \
+             `python -m pytest`) searches first"
+        ),
+        Some((index, entry, _)) => format!(
             "`sys.path[{index}]` is `{entry}` (added by a `.pth` file or the interpreter's configuration), \
              which is searched before the venv's copy"
         ),

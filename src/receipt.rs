@@ -33,6 +33,12 @@ pub(crate) struct Receipt {
     pub(crate) features: Vec<String>,
     pub(crate) wheel: ReceiptWheel,
     pub(crate) extensions: Vec<LoadedExtension>,
+    /// The runtime requirements installed before the project (sorted requirement strings).
+    #[serde(default)]
+    pub(crate) dependencies: Vec<String>,
+    /// Set when the project was installed editable.
+    #[serde(default)]
+    pub(crate) editable: Option<ReceiptEditable>,
     pub(crate) python: ReceiptPython,
     pub(crate) tools: ReceiptTools,
     /// When the build started, in milliseconds since the Unix epoch. A source modified after
@@ -48,6 +54,29 @@ pub(crate) struct ReceiptWheel {
     /// The copy kept beside the receipt.
     pub(crate) path: PathBuf,
     pub(crate) sha256: String,
+}
+
+/// An editable install: where the proven extensions were written, and the wheel that points
+/// the venv at the sources.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ReceiptEditable {
+    /// The directory the venv's `.pth` puts on `sys.path`.
+    pub(crate) python_root: PathBuf,
+    /// The `.pth`-only wheel that was installed.
+    pub(crate) wheel: PathBuf,
+    /// Every copy of an extension written beside the sources (one per extension).
+    pub(crate) placed: Vec<PathBuf>,
+}
+
+impl Receipt {
+    /// The wheels this receipt's install came from, which must stay as long as it is the last.
+    pub(crate) fn kept_wheels(&self) -> impl Iterator<Item = &Path> {
+        std::iter::once(self.wheel.path.as_path()).chain(
+            self.editable
+                .iter()
+                .map(|editable| editable.wheel.as_path()),
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -78,6 +107,8 @@ pub(crate) struct Timings {
     pub(crate) clean: u64,
     pub(crate) build: u64,
     pub(crate) inspect: u64,
+    /// Installing the runtime requirements; 0 when they were unchanged since the last receipt.
+    pub(crate) dependencies: u64,
     pub(crate) install: u64,
     pub(crate) prove: u64,
     pub(crate) receipt: u64,

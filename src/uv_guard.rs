@@ -1437,6 +1437,8 @@ mod tests {
             dist_name: "demo".to_owned(),
             module_name: "demo".to_owned(),
             python_source: None,
+            python_root: root.to_path_buf(),
+            requirements: Default::default(),
             pyproject_path: Some(root.join("pyproject.toml")),
             target_dir: root.join("target"),
             cargo_lock: Some(root.join("Cargo.lock")),

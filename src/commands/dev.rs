@@ -10,10 +10,13 @@ use crate::cli::{BuildArgs, DevArgs};
 use crate::output::{self, ExitStatus, short_hash, user_error};
 use crate::process::{self, Cmd};
 use crate::project::{self, Project};
-use crate::receipt::{self, Receipt, ReceiptPython, ReceiptTools, ReceiptWheel, Timings};
+use crate::receipt::{
+    self, Receipt, ReceiptEditable, ReceiptPython, ReceiptTools, ReceiptWheel, Timings,
+};
 use crate::venv::Venv;
 use crate::{
-    install, lock, maturin, module_name, proof, rust_source, tools, uv_guard, wheel, wheel_store,
+    editable, install, lock, maturin, module_name, proof, requirements, rust_source, tools,
+    uv_guard, wheel, wheel_store,
 };
 
 /// Milliseconds since `step`, restarting it.
@@ -29,6 +32,10 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
         project: project_args,
         build,
         no_clean,
+        extras,
+        groups,
+        no_deps,
+        no_editable,
         python,
         fix_uv,
         allow_uv_cache,
@@ -78,6 +85,12 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
     }
     timings.guard = lap(&mut step);
 
+    // Read before anything is built, so a bad requirement or an unknown extra costs nothing.
+    let requirements = if no_deps {
+        Vec::new()
+    } else {
+        requirements::resolve(&project, &requirements::Selection { extras, groups })?
+    };
     let installer = install::choose(&venv, uv.as_deref())?;
     let maturin = tools::maturin_or_install(&venv, uv.as_deref())?;
 
@@ -106,20 +119,60 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
 
     let wheel = wheel::inspect(&wheel_path)?;
     // Installed from where it is kept, so the distribution's `direct_url.json` names a file that
-    // outlives this run; the wheel the last receipt names stays until this one is proven.
+    // outlives this run; the wheels the last receipt names stay until this build is proven.
     let state_dir = project.state_dir();
-    let previous_wheel = receipt::read(&state_dir)
-        .ok()
-        .flatten()
-        .map(|previous| previous.wheel.path);
+    let previous = receipt::read(&state_dir).ok().flatten();
     let kept_wheel = wheel_store::store(&state_dir, &wheel_path, &wheel.file_name, &wheel.sha256)?;
+    let editable = (!no_editable && project.python_package().is_some())
+        .then(|| -> Result<_> {
+            let staging = tempfile::tempdir()?;
+            let made = editable::editable_wheel(
+                &kept_wheel,
+                &wheel,
+                &project.python_root,
+                staging.path(),
+            )?;
+            let sha256 = wheel::sha256_file(&made)?;
+            wheel_store::store(&state_dir, &made, &wheel.file_name, &sha256)
+        })
+        .transpose()?;
     let mut keep = vec![kept_wheel.as_path()];
-    keep.extend(previous_wheel.as_deref());
+    keep.extend(editable.as_deref());
+    if let Some(previous) = &previous {
+        keep.extend(previous.kept_wheels());
+    }
     wheel_store::prune(&state_dir, &keep)?;
     timings.inspect = lap(&mut step);
 
+    // Skipped when the last proven install into this venv had the same requirements, so an edit
+    // loop pays nothing for it.
+    let unchanged = previous.as_ref().is_some_and(|previous| {
+        previous.dependencies == requirements && previous.python.venv == venv.root
+    });
+    if !requirements.is_empty() && !unchanged {
+        output::status(
+            "Installing",
+            format!(
+                "{} {} into `{}`",
+                requirements.len(),
+                if requirements.len() == 1 {
+                    "dependency"
+                } else {
+                    "dependencies"
+                },
+                project.relative(&venv.root).display()
+            ),
+        );
+        install::install_requirements(&requirements, &venv, installer, uv.as_deref())?;
+    }
+    timings.dependencies = lap(&mut step);
+
+    let placed = match &editable {
+        Some(_) => editable::place_extensions(&kept_wheel, &wheel, &project.python_root)?,
+        None => Vec::new(),
+    };
     install::install(
-        &kept_wheel,
+        editable.as_deref().unwrap_or(&kept_wheel),
         &venv,
         installer,
         uv.as_deref(),
@@ -127,7 +180,13 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
     )?;
     timings.install = lap(&mut step);
 
-    let (report, extensions) = match proof::prove(&venv, project.top_level_module(), &wheel) {
+    let expected = proof::Expected {
+        top_level_module: project.top_level_module(),
+        wheel: &wheel,
+        placed: &placed,
+        project_root: &project.project_dir,
+    };
+    let (report, extensions) = match proof::prove(&venv, &expected) {
         Ok(proven) => proven,
         Err(error) if error.downcast_ref::<proof::ImportCrashed>().is_some() => {
             output::report_error(&error);
@@ -154,7 +213,9 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
         return Ok(ExitStatus::CheckFailed);
     }
 
-    wheel_store::prune(&state_dir, &[&kept_wheel])?;
+    let mut keep = vec![kept_wheel.as_path()];
+    keep.extend(editable.as_deref());
+    wheel_store::prune(&state_dir, &keep)?;
     timings.receipt = lap(&mut step);
     timings.total = started.elapsed().as_millis() as u64;
     let receipt = Receipt {
@@ -178,6 +239,12 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
             sha256: wheel.sha256.clone(),
         },
         extensions,
+        dependencies: requirements,
+        editable: editable.map(|wheel| ReceiptEditable {
+            python_root: project.python_root.clone(),
+            wheel,
+            placed,
+        }),
         python: ReceiptPython {
             version: report.version.clone(),
             executable: report.executable.clone(),

@@ -5,6 +5,7 @@
 # passed to importlib.import_module, never evaluated.
 import importlib
 import json
+import os
 import sys
 import traceback
 
@@ -51,6 +52,7 @@ json.dump(
         "executable": sys.executable,
         "prefix": sys.prefix,
         "sys_path": sys.path,
+        "cwd": os.getcwd(),
         "modules": modules,
         "mapped": mapped,
     },
