@@ -233,7 +233,7 @@ fn check_freshness(
             let (message, hint) = shared.unwrap_or_default();
             (
                 FreshnessStatus::Unknown,
-                format!("{message}; so this install's age is unknown"),
+                format!("{message}, so this install's age is unknown"),
                 hint,
                 Vec::new(),
             )

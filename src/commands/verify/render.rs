@@ -342,7 +342,7 @@ mod tests {
     fn unknown_freshness_and_an_import_error() {
         let unreadable = Freshness {
             status: FreshnessStatus::Unknown,
-            message: "the receipt `/t/cargo-pyo3/demo-1a2b3c4d/receipt.json` is unreadable: not a receipt: EOF while parsing an object at line 1 column 20; so this install's age is unknown".into(),
+            message: "the receipt `/t/cargo-pyo3/demo-1a2b3c4d/receipt.json` is unreadable: not a receipt: EOF while parsing an object at line 1 column 20, so this install's age is unknown".into(),
             hint: Some("run `cargo pyo3 dev` to write a new one".into()),
             built_at_unix_ms: None,
             ..fresh()
