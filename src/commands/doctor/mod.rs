@@ -1,5 +1,8 @@
 //! `cargo pyo3 doctor`: every reason the Python you run might not be the Rust you built, each
 //! with a verdict, its evidence and the fix. Changes nothing unless `--fix` is given.
+//!
+//! This file runs the checks into a [`Report`] (plain data, also the `--json` document);
+//! `render.rs` writes it for people. Only `--fix` prints here, as it changes `pyproject.toml`.
 
 mod render;
 mod report;
