@@ -127,10 +127,7 @@ pub(crate) fn status(verb: &str, message: impl fmt::Display) {
     if settings().quiet {
         return;
     }
-    emit(&format!(
-        "{} {message}",
-        paint(&format!("{verb:>12}"), "1;32")
-    ));
+    emit(&status_line(verb, message));
 }
 
 /// The status line that reports what a command achieved: shown with `--quiet` too, which hides
@@ -145,23 +142,43 @@ pub(crate) fn result(verb: &str, message: impl fmt::Display) {
 /// Detail shown only with `-v`.
 pub(crate) fn verbose(message: impl fmt::Display) {
     if settings().verbose > 0 && !settings().quiet {
-        emit(&format!(
-            "{} {message}",
-            paint(&format!("{:>12}", "Info"), "1;36")
-        ));
+        emit(&verbose_line(message));
     }
 }
 
 pub(crate) fn warning(message: impl fmt::Display) {
-    emit(&format!("{} {message}", paint("warning:", "1;33")));
+    emit(&warning_line(message));
 }
 
 pub(crate) fn hint(message: impl fmt::Display) {
-    emit(&format!("{} {message}", paint("hint:", "1;36")));
+    emit(&hint_line(message));
 }
 
 pub(crate) fn error(message: impl fmt::Display) {
-    emit(&format!("{} {message}", paint("error:", "1;31")));
+    emit(&error_line(message));
+}
+
+// The lines above as text, for renderers that write to their own `impl Write` (the `verify` and
+// `doctor` reports): one look for every message, wherever it is written.
+
+pub(crate) fn status_line(verb: &str, message: impl fmt::Display) -> String {
+    format!("{} {message}", paint(&format!("{verb:>12}"), "1;32"))
+}
+
+pub(crate) fn verbose_line(message: impl fmt::Display) -> String {
+    format!("{} {message}", paint(&format!("{:>12}", "Info"), "1;36"))
+}
+
+pub(crate) fn warning_line(message: impl fmt::Display) -> String {
+    format!("{} {message}", paint("warning:", "1;33"))
+}
+
+pub(crate) fn hint_line(message: impl fmt::Display) -> String {
+    format!("{} {message}", paint("hint:", "1;36"))
+}
+
+pub(crate) fn error_line(message: impl fmt::Display) -> String {
+    format!("{} {message}", paint("error:", "1;31"))
 }
 
 /// A plain line for people (stderr), silenced by `--quiet`.

@@ -10,6 +10,8 @@
 //! - the environment is isolated: no inherited venv, no colour, uv never downloads a python.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod snapshot;
+
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
@@ -282,6 +284,22 @@ impl TestProject {
             .unwrap_or_else(|| panic!("no receipt for {}", self.root.display()))
     }
 
+    /// Where `dev` writes this project's receipt: `<target>/cargo-pyo3/<package>-<first 8 hex
+    /// digits of sha256(manifest path)>/receipt.json` (docs/receipt.md).
+    pub fn receipt_path(&self, package: &str) -> PathBuf {
+        use sha2::Digest;
+        let manifest = std::fs::canonicalize(self.path("Cargo.toml")).unwrap();
+        let digest = sha2::Sha256::digest(manifest.as_os_str().as_encoded_bytes());
+        let short: String = digest[..4]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        fixture_target_dir()
+            .join("cargo-pyo3")
+            .join(format!("{package}-{short}"))
+            .join("receipt.json")
+    }
+
     /// The receipt `dev` wrote, if it ever wrote one.
     pub fn find_receipt(&self) -> Option<serde_json::Value> {
         let state = fixture_target_dir().join("cargo-pyo3");
@@ -291,11 +309,14 @@ impl TestProject {
             .unwrap();
         for entry in std::fs::read_dir(&state).ok()? {
             let receipt = entry.unwrap().path().join("receipt.json");
-            if let Ok(text) = std::fs::read_to_string(&receipt) {
-                let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-                if value["manifest_path"] == manifest.to_str().unwrap() {
-                    return Some(value);
-                }
+            // Another test may be damaging its own receipt on purpose (doctor.rs, B6).
+            let value = std::fs::read_to_string(&receipt)
+                .ok()
+                .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
+            if let Some(value) = value
+                && value["manifest_path"] == manifest.to_str().unwrap()
+            {
+                return Some(value);
             }
         }
         None

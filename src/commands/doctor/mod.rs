@@ -1,78 +1,26 @@
 //! `cargo pyo3 doctor`: every reason the Python you run might not be the Rust you built, each
 //! with a verdict, its evidence and the fix. Changes nothing unless `--fix` is given.
+//!
+//! This file runs the checks into a [`Report`] (plain data, also the `--json` document);
+//! `render.rs` writes it for people. Only `--fix` prints here, as it changes `pyproject.toml`.
+
+mod render;
+mod report;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use serde::Serialize;
 use serde_json::json;
 
+use self::report::{Check, Report, Verdict};
 use crate::cli::DoctorArgs;
 use crate::output::{self, ExitStatus};
 use crate::project::{self, Project, same_file};
 use crate::proof::{self, Vantage};
-use crate::receipt::{self, Receipt};
+use crate::receipt;
 use crate::rust_source::{self, CrateScan};
 use crate::venv::Venv;
 use crate::{tools, uv_guard, wheel};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Verdict {
-    Ok,
-    Info,
-    Warning,
-    Problem,
-}
-
-/// One line of the checklist.
-#[derive(Debug, Serialize)]
-pub(crate) struct Check {
-    pub(crate) name: &'static str,
-    pub(crate) verdict: Verdict,
-    pub(crate) summary: String,
-    pub(crate) details: Vec<String>,
-    pub(crate) evidence: serde_json::Value,
-    pub(crate) fix: Option<String>,
-}
-
-impl Check {
-    fn new(name: &'static str, verdict: Verdict, summary: impl Into<String>) -> Check {
-        Check {
-            name,
-            verdict,
-            summary: summary.into(),
-            details: Vec::new(),
-            evidence: serde_json::Value::Null,
-            fix: None,
-        }
-    }
-
-    fn evidence(mut self, evidence: serde_json::Value) -> Check {
-        self.evidence = evidence;
-        self
-    }
-
-    fn fix(mut self, fix: impl Into<String>) -> Check {
-        self.fix = Some(fix.into());
-        self
-    }
-
-    fn detail(mut self, detail: impl Into<String>) -> Check {
-        self.details.push(detail.into());
-        self
-    }
-}
-
-#[derive(Debug, Serialize)]
-struct Report {
-    project: PathBuf,
-    package: String,
-    module: String,
-    problems: usize,
-    warnings: usize,
-    checks: Vec<Check>,
-}
 
 pub(crate) fn run(args: DoctorArgs) -> Result<ExitStatus> {
     let DoctorArgs { project, fix, json } = args;
@@ -80,7 +28,7 @@ pub(crate) fn run(args: DoctorArgs) -> Result<ExitStatus> {
     let project = project::discover(&project)?;
     let uv = tools::find_uv();
     let venv = Venv::find(venv_flag.as_deref(), &project.project_dir);
-    let receipt = receipt::read(&project.state_dir()).ok().flatten();
+    let stored = receipt::read(&project.state_dir());
     let scan = rust_source::scan_crate(&project.lib_src, &project.project_dir).ok();
 
     let mut checks = vec![check_tools(
@@ -89,11 +37,7 @@ pub(crate) fn run(args: DoctorArgs) -> Result<ExitStatus> {
     )];
     checks.push(check_venv(&venv));
     let venv = venv.ok().flatten();
-    let module = receipt
-        .as_ref()
-        .and_then(|receipt| receipt.extensions.first())
-        .map(|extension| extension.module.clone())
-        .unwrap_or_else(|| project.extension_module());
+    let module = stored.installed_module(project.extension_module());
     // One probe per vantage point, shared by every check that needs to know what Python loads.
     let probes = venv
         .as_ref()
@@ -118,62 +62,27 @@ pub(crate) fn run(args: DoctorArgs) -> Result<ExitStatus> {
     checks.push(check_freshness(
         &project,
         venv.as_ref(),
-        receipt.as_ref(),
-        &module,
+        &stored,
         loaded.as_deref(),
         scan.as_ref(),
     ));
 
-    let report = Report {
-        project: project.project_dir.clone(),
-        package: project.package_name.clone(),
-        module: project.module_name.clone(),
-        problems: checks
-            .iter()
-            .filter(|check| check.verdict == Verdict::Problem)
-            .count(),
-        warnings: checks
-            .iter()
-            .filter(|check| check.verdict == Verdict::Warning)
-            .count(),
+    let report = Report::new(
+        project.project_dir.clone(),
+        project.package_name.clone(),
+        project.module_name.clone(),
         checks,
-    };
-    print_report(&report);
+    );
+    // As for every line `output` writes: a closed stderr must not change the verdict.
+    let _ = render::render(
+        &report,
+        output::settings().quiet,
+        &mut std::io::stderr().lock(),
+    );
     if json {
         output::json(&report)?;
     }
-    Ok(if report.problems > 0 {
-        ExitStatus::CheckFailed
-    } else {
-        ExitStatus::Success
-    })
-}
-
-fn print_report(report: &Report) {
-    for check in &report.checks {
-        let label = match check.verdict {
-            Verdict::Ok => "ok",
-            Verdict::Info => "info",
-            Verdict::Warning => "warning",
-            Verdict::Problem => "problem",
-        };
-        output::line(format_args!(
-            "{label:>8}  {}: {}",
-            check.name, check.summary
-        ));
-        for detail in &check.details {
-            output::line(format_args!("          {detail}"));
-        }
-        if let Some(fix) = &check.fix
-            && check.verdict >= Verdict::Warning
-        {
-            output::line(format_args!("          hint: {fix}"));
-        }
-    }
-    output::line(format_args!(
-        "\n{} problem(s), {} warning(s)",
-        report.problems, report.warnings
-    ));
+    Ok(report.exit_status())
 }
 
 /// Check 1: cargo, rustc, python, maturin, uv, pip: where, which version.
@@ -558,18 +467,17 @@ fn check_unregistered(project: &Project, scan: &CrateScan) -> Check {
 }
 
 /// Check 8: The extension Python loads against the last receipt, and build inputs changed since
-/// that build: the judgement `verify` makes too ([`receipt::freshness`]).
+/// that build: the judgement `verify` makes too ([`receipt::assess`]).
 fn check_freshness(
     project: &Project,
     venv: Option<&Venv>,
-    receipt: Option<&Receipt>,
-    module: &str,
+    stored: &receipt::Stored,
     loaded: Option<&Path>,
     scan: Option<&CrateScan>,
 ) -> Check {
     let evidence = json!({
         "receipt": receipt::path(&project.state_dir()),
-        "built_at_unix_ms": receipt.map(|receipt| receipt.built_at_unix_ms),
+        "built_at_unix_ms": stored.receipt().map(|receipt| receipt.built_at_unix_ms),
         "loaded": loaded,
     });
     let Some(venv) = venv else {
@@ -580,34 +488,42 @@ fn check_freshness(
         )
         .evidence(evidence);
     };
-    let loaded_sha256 = loaded.and_then(|path| wheel::sha256_file(path).ok());
-    let mut inputs = project.build_inputs();
-    if let Some(scan) = scan {
-        inputs.extend(scan.files.iter().cloned());
-        inputs.sort();
-        inputs.dedup();
-    }
-    let judged = receipt::freshness(
-        receipt,
-        &venv.root,
-        module,
-        loaded_sha256.as_deref(),
-        &inputs,
-    );
+    let inputs = receipt::build_inputs(project, scan);
+    let extension_module = project.extension_module();
+    let assessment = receipt::assess(receipt::FreshnessInputs {
+        receipt: stored,
+        venv_root: &venv.root,
+        extension_module: &extension_module,
+        loaded,
+        inputs: &inputs,
+    });
     let check = |verdict, summary: String| {
         Check::new("freshness", verdict, summary).evidence(evidence.clone())
     };
-    match judged {
+    let shared = assessment.freshness.shared_words();
+    match assessment.freshness {
         receipt::Freshness::NoReceipt => check(
             Verdict::Warning,
             "no receipt: this install was not proven by `cargo pyo3 dev`".into(),
         )
         .fix("run `cargo pyo3 dev`"),
+        receipt::Freshness::Unreadable { .. } => {
+            let (summary, hint) = shared.unwrap_or_default();
+            check(Verdict::Warning, summary).fix(hint)
+        }
         receipt::Freshness::OtherVenv(other) => check(
             Verdict::Warning,
             format!("the last `dev` installed into `{}`, not this venv", other.display()),
         )
         .fix("run `cargo pyo3 dev` for this venv"),
+        receipt::Freshness::Unhashable { path, reason } => check(
+            Verdict::Warning,
+            format!(
+                "could not hash `{}` ({reason}) to compare it with the build `dev` proved",
+                path.display()
+            ),
+        )
+        .fix("run `cargo pyo3 dev`"),
         receipt::Freshness::Replaced {
             loaded_sha256,
             proven_sha256,

@@ -1,22 +1,31 @@
 //! `cargo pyo3 verify`: validate the names → scan the Rust sources → look every name up in the
 //! venv's python (isolated, from a neutral directory) → judge the install's freshness against the
 //! last `dev` receipt → report each name, explaining every miss from the sources.
+//!
+//! This file computes the [`Report`] (plain data, also the `--json` document);
+//! `render.rs` writes it for people. Only the "Verifying" line and scan warnings are printed
+//! here, before Python runs, so a slow import is never silent.
+
+mod render;
+mod report;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
+use self::render::{RenderOptions, count};
+use self::report::{Freshness, FreshnessStatus, InternalReport, NameReport, NameStatus, Report};
 use crate::cli::VerifyArgs;
 use crate::output::{self, ExitStatus, short_hash, user_error};
 use crate::project::{self, Project};
-use crate::receipt::{self, Receipt};
+use crate::proof;
+use crate::receipt;
 use crate::rust_source::{self, CrateScan, Exports, MissReason};
 use crate::venv::Venv;
-use crate::{proof, wheel};
 
-const VERIFY_SCRIPT: &str = include_str!("../python/verify.py");
+const VERIFY_SCRIPT: &str = include_str!("../../python/verify.py");
 
 /// What `verify.py` reports.
 #[derive(Debug, Deserialize)]
@@ -38,85 +47,6 @@ struct RuntimeName {
     error: Option<String>,
     /// Missing from the package, present in the extension it re-exports.
     in_extension: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-enum NameStatus {
-    Found,
-    Missing,
-}
-
-/// One line of the report.
-#[derive(Debug, Serialize)]
-struct NameReport {
-    name: String,
-    status: NameStatus,
-    /// What Python found, or for a miss what the sources say it is.
-    kind: Option<String>,
-    /// Where the sources define it, relative to the project directory.
-    location: Option<String>,
-    reason: Option<MissReason>,
-    message: Option<String>,
-    fix: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-enum FreshnessStatus {
-    /// The loaded extension is the one `dev` proved, and no source changed since its build.
-    Fresh,
-    /// Sources changed after the build, or the extension was replaced since.
-    Stale,
-    /// No receipt for this venv: nothing to compare with.
-    Unknown,
-}
-
-#[derive(Debug, Serialize)]
-struct Freshness {
-    status: FreshnessStatus,
-    message: String,
-    /// Build inputs modified after the installed build started, newest first.
-    newer_sources: Vec<PathBuf>,
-    built_at_unix_ms: Option<u64>,
-    loaded: Option<PathBuf>,
-    loaded_sha256: Option<String>,
-    receipt_sha256: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct InternalReport {
-    name: String,
-    rust_name: String,
-    location: String,
-    returned_from: String,
-    returned_at: String,
-}
-
-/// The `--json` document.
-#[derive(Debug, Serialize)]
-struct Report {
-    project: PathBuf,
-    module: String,
-    extension: String,
-    venv: PathBuf,
-    /// The file of the module imported (a package's `__init__.py` in the pure layout).
-    module_file: Option<String>,
-    /// The file Python loaded for the extension.
-    loaded: Option<String>,
-    import_error: Option<String>,
-    /// Why the sources export nothing, when they do not.
-    source_problem: Option<String>,
-    freshness: Freshness,
-    names: Vec<NameReport>,
-    found: usize,
-    missing: usize,
-    /// Classes only returned from methods: normal, never a failure.
-    internal: Vec<InternalReport>,
-    /// Items the sources define but never register (runs without names only).
-    unregistered: Vec<rust_source::UnregisteredReport>,
-    scan_problems: Vec<String>,
-    duration_ms: u64,
 }
 
 pub(crate) fn run(args: VerifyArgs) -> Result<ExitStatus> {
@@ -179,8 +109,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitStatus> {
     )
     .with_context(|| format!("failed to look the names up in `{}`", project.module_name))?;
 
-    let receipt = receipt::read(&project.state_dir())?;
-    let freshness = check_freshness(&project, &venv, receipt.as_ref(), &scan, &runtime)?;
+    let freshness = check_freshness(&project, &venv, &scan, &runtime);
 
     let reports: Vec<NameReport> = runtime
         .names
@@ -228,19 +157,20 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitStatus> {
         freshness,
         duration_ms: started.elapsed().as_millis() as u64,
     };
-    print_report(&report, explicit, all, allow_stale);
+    let settings = output::settings();
+    let options = RenderOptions {
+        explicit,
+        show_internal: all || settings.verbose > 0,
+        allow_stale,
+        quiet: settings.quiet,
+        verbose: settings.verbose > 0,
+    };
+    // As for every line `output` writes: a closed stderr must not change the verdict.
+    let _ = render::render(&report, options, &mut std::io::stderr().lock());
     if json {
         output::json(&report)?;
     }
-    let stale = report.freshness.status == FreshnessStatus::Stale && !allow_stale;
-    let nothing_to_verify = !explicit && exports.root.is_none();
-    Ok(
-        if report.missing > 0 || report.import_error.is_some() || stale || nothing_to_verify {
-            ExitStatus::CheckFailed
-        } else {
-            ExitStatus::Success
-        },
-    )
+    Ok(report.exit_status(allow_stale))
 }
 
 /// Every name must be a dotted Python identifier: anything else is refused before Python runs,
@@ -271,49 +201,64 @@ pub(crate) fn is_dotted_identifier(name: &str) -> bool {
         })
 }
 
-/// Compares the install with the last `dev` receipt: the loaded extension's hash, and the build
-/// inputs' modification times against the moment that build started.
+/// Judges the install against the last `dev` receipt ([`receipt::assess`]) and words the
+/// verdict for `verify`.
 fn check_freshness(
     project: &Project,
     venv: &Venv,
-    receipt: Option<&Receipt>,
     scan: &CrateScan,
     runtime: &Runtime,
-) -> Result<Freshness> {
+) -> Freshness {
     let loaded = runtime.extension_file.as_ref().map(PathBuf::from);
-    let loaded_sha256 = loaded
-        .as_deref()
-        .map(wheel::sha256_file)
-        .transpose()
-        .context("failed to hash the loaded extension")?;
+    let stored = receipt::read(&project.state_dir());
     let extension_module = project.extension_module();
-    // The scanned module files count too: a `#[path]` module may live outside `src/`.
-    let mut inputs = project.build_inputs();
-    inputs.extend(scan.files.iter().cloned());
-    inputs.sort();
-    inputs.dedup();
-    let judged = receipt::freshness(
-        receipt,
-        &venv.root,
-        &extension_module,
-        loaded_sha256.as_deref(),
-        &inputs,
-    );
-    let built = receipt.map(|receipt| describe_age(receipt.built_at_unix_ms));
+    let inputs = receipt::build_inputs(project, Some(scan));
+    let assessment = receipt::assess(receipt::FreshnessInputs {
+        receipt: &stored,
+        venv_root: &venv.root,
+        extension_module: &extension_module,
+        loaded: loaded.as_deref(),
+        inputs: &inputs,
+    });
+    let built = assessment.built_at_unix_ms.map(describe_age);
     let built = built.as_deref().unwrap_or_default();
-    let (status, message, newer_sources) = match judged {
+    const UNKNOWN_HINT: &str =
+        "run `cargo pyo3 dev` so that `verify` can tell a fresh install from a stale one";
+    const STALE_HINT: &str = "run `cargo pyo3 dev` to rebuild and reinstall, or pass `--allow-stale` to accept the old build";
+    let shared = assessment.freshness.shared_words();
+    let (status, message, hint, newer_sources) = match &assessment.freshness {
         receipt::Freshness::NoReceipt => (
             FreshnessStatus::Unknown,
             "no receipt from `cargo pyo3 dev`: the install was not proven, so its age is unknown"
                 .to_owned(),
+            UNKNOWN_HINT,
             Vec::new(),
         ),
+        receipt::Freshness::Unreadable { .. } => {
+            let (message, hint) = shared.unwrap_or_default();
+            (
+                FreshnessStatus::Unknown,
+                format!("{message}, so this install's age is unknown"),
+                hint,
+                Vec::new(),
+            )
+        }
         receipt::Freshness::OtherVenv(other) => (
             FreshnessStatus::Unknown,
             format!(
                 "the last `cargo pyo3 dev` installed into `{}`, not into this venv, so this install's age is unknown",
                 other.display()
             ),
+            UNKNOWN_HINT,
+            Vec::new(),
+        ),
+        receipt::Freshness::Unhashable { path, reason } => (
+            FreshnessStatus::Unknown,
+            format!(
+                "could not hash the loaded `{}` ({reason}), so it cannot be compared with the build `cargo pyo3 dev` proved",
+                path.display()
+            ),
+            UNKNOWN_HINT,
             Vec::new(),
         ),
         receipt::Freshness::Replaced {
@@ -329,9 +274,10 @@ fn check_freshness(
                     .map(Path::display)
                     .map(|path| path.to_string())
                     .unwrap_or_default(),
-                short_hash(&loaded_sha256),
-                short_hash(&proven_sha256)
+                short_hash(loaded_sha256),
+                short_hash(proven_sha256)
             ),
+            STALE_HINT,
             Vec::new(),
         ),
         receipt::Freshness::SourcesChanged(newer) => {
@@ -346,6 +292,7 @@ fn check_freshness(
                     "the installed build is older than `{}`{more}: changed after the build `cargo pyo3 dev` installed {built}",
                     newer[0].display()
                 ),
+                STALE_HINT,
                 newer,
             )
         }
@@ -354,20 +301,20 @@ fn check_freshness(
             format!(
                 "the installed build is the one `cargo pyo3 dev` proved {built}, and no source changed since"
             ),
+            "",
             Vec::new(),
         ),
     };
-    Ok(Freshness {
+    Freshness {
         status,
         message,
+        hint: (!hint.is_empty()).then(|| hint.to_owned()),
         newer_sources,
-        built_at_unix_ms: receipt.map(|receipt| receipt.built_at_unix_ms),
+        built_at_unix_ms: assessment.built_at_unix_ms,
         loaded,
-        receipt_sha256: receipt
-            .and_then(|receipt| receipt.proven_sha256(&extension_module))
-            .map(str::to_owned),
-        loaded_sha256,
-    })
+        receipt_sha256: assessment.proven_sha256,
+        loaded_sha256: assessment.loaded_sha256,
+    }
 }
 
 fn report_name(
@@ -461,105 +408,6 @@ fn report_name(
         reason: Some(explanation.reason),
         message: Some(message),
         fix: explanation.fix.clone(),
-    }
-}
-
-fn print_report(report: &Report, explicit: bool, all: bool, allow_stale: bool) {
-    let quiet = output::settings().quiet;
-    let show_internal = all || output::settings().verbose > 0;
-    for name in &report.names {
-        let kind = name.kind.as_deref().unwrap_or("name");
-        match name.status {
-            NameStatus::Found => {
-                output::line(format_args!("{:>8}  {kind:<9}  {}", "found", name.name))
-            }
-            NameStatus::Missing if quiet => output::error(format_args!(
-                "`{}` is missing: {}",
-                name.name,
-                name.message.as_deref().unwrap_or_default()
-            )),
-            NameStatus::Missing => {
-                output::line(format_args!("{:>8}  {kind:<9}  {}", "missing", name.name));
-                if let Some(message) = &name.message {
-                    output::line(format_args!("{:>8}  {message}", ""));
-                }
-            }
-        }
-    }
-    if show_internal {
-        for class in &report.internal {
-            output::line(format_args!(
-                "{:>8}  {:<9}  {} is internal: not registered, returned from `{}` ({})",
-                "info", "class", class.name, class.returned_from, class.returned_at
-            ));
-        }
-    }
-    for item in &report.unregistered {
-        output::warning(&item.message);
-    }
-
-    let total = report.names.len();
-    let module = &report.module;
-    if let Some(error) = &report.import_error {
-        output::error(format_args!("`import {module}` failed: {error}"));
-        output::hint("run `cargo pyo3 dev` to build and install it into this venv");
-    } else if let Some(problem) = report.source_problem.as_ref().filter(|_| total == 0) {
-        output::error(format_args!("nothing to verify: {problem}"));
-    } else if report.missing > 0 {
-        output::error(format_args!(
-            "{} of {} missing from `{module}`",
-            report.missing,
-            count(total, "name")
-        ));
-    } else {
-        // Only a run without names could have checked them.
-        let internal = match (report.internal.len(), show_internal || explicit) {
-            (0, _) | (_, true) => String::new(),
-            (count_internal, false) => format!(
-                "; {} not checked (`--all` lists them)",
-                count(count_internal, "internal class")
-            ),
-        };
-        output::status(
-            "Verified",
-            format_args!(
-                "{} in `{module}`: all found ({:.2}s){internal}",
-                count(total, "name"),
-                report.duration_ms as f64 / 1000.0
-            ),
-        );
-    }
-
-    let freshness = &report.freshness;
-    match freshness.status {
-        FreshnessStatus::Fresh => output::verbose(&freshness.message),
-        FreshnessStatus::Stale if allow_stale => {
-            output::warning(format_args!(
-                "{} (allowed by `--allow-stale`)",
-                freshness.message
-            ));
-        }
-        FreshnessStatus::Stale => {
-            output::error(&freshness.message);
-            output::hint(
-                "run `cargo pyo3 dev` to rebuild and reinstall, or pass `--allow-stale` to accept the old build",
-            );
-        }
-        FreshnessStatus::Unknown => {
-            output::warning(&freshness.message);
-            output::hint(
-                "run `cargo pyo3 dev` so that `verify` can tell a fresh install from a stale one",
-            );
-        }
-    }
-}
-
-/// "1 name", "3 names".
-fn count(number: usize, noun: &str) -> String {
-    if number == 1 {
-        format!("{number} {noun}")
-    } else {
-        format!("{number} {noun}s")
     }
 }
 

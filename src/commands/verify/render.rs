@@ -1,0 +1,377 @@
+//! The `verify` report for people: one line per name, the misses explained, then the verdict
+//! and the freshness, written to any `impl Write` (stderr in a run, a buffer in the tests).
+
+use std::io::{self, Write};
+
+use super::report::{FreshnessStatus, NameStatus, Report};
+use crate::output;
+
+/// How much to show, from the flags and the global `-q`/`-v`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RenderOptions {
+    /// Names were given on the command line.
+    pub(crate) explicit: bool,
+    /// `--all` or `-v`: list internal classes.
+    pub(crate) show_internal: bool,
+    pub(crate) allow_stale: bool,
+    pub(crate) quiet: bool,
+    pub(crate) verbose: bool,
+}
+
+pub(crate) fn render(
+    report: &Report,
+    options: RenderOptions,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let RenderOptions {
+        explicit,
+        show_internal,
+        allow_stale,
+        quiet,
+        verbose,
+    } = options;
+    for name in &report.names {
+        let kind = name.kind.as_deref().unwrap_or("name");
+        match name.status {
+            NameStatus::Found if quiet => {}
+            NameStatus::Found => writeln!(out, "{:>8}  {kind:<9}  {}", "found", name.name)?,
+            NameStatus::Missing if quiet => writeln!(
+                out,
+                "{}",
+                output::error_line(format_args!(
+                    "`{}` is missing: {}",
+                    name.name,
+                    name.message.as_deref().unwrap_or_default()
+                ))
+            )?,
+            NameStatus::Missing => {
+                writeln!(out, "{:>8}  {kind:<9}  {}", "missing", name.name)?;
+                if let Some(message) = &name.message {
+                    writeln!(out, "{:>8}  {message}", "")?;
+                }
+            }
+        }
+    }
+    if show_internal && !quiet {
+        for class in &report.internal {
+            writeln!(
+                out,
+                "{:>8}  {:<9}  {} is internal: not registered, returned from `{}` ({})",
+                "info", "class", class.name, class.returned_from, class.returned_at
+            )?;
+        }
+    }
+    for item in &report.unregistered {
+        writeln!(out, "{}", output::warning_line(&item.message))?;
+    }
+
+    let total = report.names.len();
+    let module = &report.module;
+    if let Some(error) = &report.import_error {
+        writeln!(
+            out,
+            "{}",
+            output::error_line(format_args!("`import {module}` failed: {error}"))
+        )?;
+        writeln!(
+            out,
+            "{}",
+            output::hint_line("run `cargo pyo3 dev` to build and install it into this venv")
+        )?;
+    } else if let Some(problem) = report.source_problem.as_ref().filter(|_| total == 0) {
+        writeln!(
+            out,
+            "{}",
+            output::error_line(format_args!("nothing to verify: {problem}"))
+        )?;
+    } else if report.missing > 0 {
+        writeln!(
+            out,
+            "{}",
+            output::error_line(format_args!(
+                "{} of {} missing from `{module}`",
+                report.missing,
+                count(total, "name")
+            ))
+        )?;
+    } else if !quiet {
+        // Only a run without names could have checked them.
+        let internal = match (report.internal.len(), show_internal || explicit) {
+            (0, _) | (_, true) => String::new(),
+            (internal, false) => format!(
+                "; {} not checked (`--all` lists them)",
+                count(internal, "internal class")
+            ),
+        };
+        writeln!(
+            out,
+            "{}",
+            output::status_line(
+                "Verified",
+                format_args!(
+                    "{} in `{module}`: all found ({:.2}s){internal}",
+                    count(total, "name"),
+                    report.duration_ms as f64 / 1000.0
+                )
+            )
+        )?;
+    }
+
+    let freshness = &report.freshness;
+    let hint = freshness.hint.as_deref().unwrap_or_default();
+    match freshness.status {
+        FreshnessStatus::Fresh if verbose && !quiet => {
+            writeln!(out, "{}", output::verbose_line(&freshness.message))?
+        }
+        FreshnessStatus::Fresh => {}
+        FreshnessStatus::Stale if allow_stale => writeln!(
+            out,
+            "{}",
+            output::warning_line(format_args!(
+                "{} (allowed by `--allow-stale`)",
+                freshness.message
+            ))
+        )?,
+        FreshnessStatus::Stale => {
+            writeln!(out, "{}", output::error_line(&freshness.message))?;
+            writeln!(out, "{}", output::hint_line(hint))?;
+        }
+        FreshnessStatus::Unknown => {
+            writeln!(out, "{}", output::warning_line(&freshness.message))?;
+            writeln!(out, "{}", output::hint_line(hint))?;
+        }
+    }
+    Ok(())
+}
+
+/// "1 name", "3 names".
+pub(super) fn count(number: usize, noun: &str) -> String {
+    if number == 1 {
+        format!("{number} {noun}")
+    } else {
+        format!("{number} {noun}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::commands::verify::report::{Freshness, InternalReport, NameReport};
+    use crate::rust_source::{MissReason, UnregisteredReport};
+
+    fn found(name: &str, kind: &str) -> NameReport {
+        NameReport {
+            name: name.into(),
+            status: NameStatus::Found,
+            kind: Some(kind.into()),
+            location: Some("src/counter.rs:12".into()),
+            reason: None,
+            message: None,
+            fix: None,
+        }
+    }
+
+    fn missing(
+        name: &str,
+        kind: Option<&str>,
+        reason: MissReason,
+        message: &str,
+        fix: Option<&str>,
+    ) -> NameReport {
+        NameReport {
+            name: name.into(),
+            status: NameStatus::Missing,
+            kind: kind.map(Into::into),
+            location: None,
+            reason: Some(reason),
+            message: Some(message.into()),
+            fix: fix.map(Into::into),
+        }
+    }
+
+    fn fresh() -> Freshness {
+        Freshness {
+            status: FreshnessStatus::Fresh,
+            message: "the installed build is the one `cargo pyo3 dev` proved 5 s ago, and no source changed since".into(),
+            hint: None,
+            newer_sources: Vec::new(),
+            built_at_unix_ms: Some(1),
+            loaded: None,
+            loaded_sha256: None,
+            receipt_sha256: None,
+        }
+    }
+
+    fn stale() -> Freshness {
+        Freshness {
+            status: FreshnessStatus::Stale,
+            message: "the installed build is older than `src/counter.rs`: changed after the build `cargo pyo3 dev` installed 4 s ago".into(),
+            hint: Some("run `cargo pyo3 dev` to rebuild and reinstall, or pass `--allow-stale` to accept the old build".into()),
+            newer_sources: vec![PathBuf::from("src/counter.rs")],
+            ..fresh()
+        }
+    }
+
+    fn report(names: Vec<NameReport>, freshness: Freshness) -> Report {
+        let missing = names
+            .iter()
+            .filter(|name| name.status == NameStatus::Missing)
+            .count();
+        Report {
+            project: "/p".into(),
+            module: "demo".into(),
+            extension: "demo.demo".into(),
+            venv: "/p/.venv".into(),
+            module_file: None,
+            loaded: None,
+            import_error: None,
+            source_problem: None,
+            freshness,
+            found: names.len() - missing,
+            missing,
+            names,
+            internal: vec![InternalReport {
+                name: "CounterIter".into(),
+                rust_name: "CounterIter".into(),
+                location: "src/counter.rs:55".into(),
+                returned_from: "Counter.__iter__".into(),
+                returned_at: "src/counter.rs:45".into(),
+            }],
+            unregistered: Vec::new(),
+            scan_problems: Vec::new(),
+            duration_ms: 42,
+        }
+    }
+
+    const NAMES: RenderOptions = RenderOptions {
+        explicit: true,
+        show_internal: false,
+        allow_stale: false,
+        quiet: false,
+        verbose: false,
+    };
+
+    fn rendered(report: &Report, options: RenderOptions) -> String {
+        let mut out = Vec::new();
+        render(report, options, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn misses() -> Vec<NameReport> {
+        vec![
+            found("Counter", "class"),
+            missing(
+                "Stopwatch",
+                Some("class"),
+                MissReason::NotRegistered,
+                "`Stopwatch` is defined in src/counter.rs:78 as struct `Stopwatch` (`#[pyclass]`) but never registered: add `m.add_class::<counter::Stopwatch>()?;` to `fn demo` in src/lib.rs:51",
+                Some("m.add_class::<counter::Stopwatch>()?;"),
+            ),
+            missing(
+                "Countr",
+                None,
+                MissReason::Unknown,
+                "no `#[pyclass]`/`#[pyfunction]` named `Countr` — did you mean `Counter`?",
+                None,
+            ),
+            missing(
+                "CounterIter",
+                Some("class"),
+                MissReason::Internal,
+                "`CounterIter` is internal: struct `CounterIter` (src/counter.rs:55) is never registered, only returned from `Counter.__iter__` (src/counter.rs:45), so Python code gets its instances but not the class",
+                None,
+            ),
+        ]
+    }
+
+    #[test]
+    fn all_found_without_names_counts_the_internal_classes() {
+        let mut report = report(
+            vec![found("Counter", "class"), found("Counter.incr", "method")],
+            fresh(),
+        );
+        report.unregistered.push(UnregisteredReport {
+            name: "Stopwatch".into(),
+            kind: "class".into(),
+            location: "src/counter.rs:78".into(),
+            message: "`Stopwatch` is defined in src/counter.rs:78 as struct `Stopwatch` (`#[pyclass]`) but never registered".into(),
+            fix: None,
+        });
+        let options = RenderOptions {
+            explicit: false,
+            ..NAMES
+        };
+        insta::assert_snapshot!("found_without_names", rendered(&report, options));
+        let all = RenderOptions {
+            show_internal: true,
+            verbose: true,
+            ..options
+        };
+        insta::assert_snapshot!("found_with_all", rendered(&report, all));
+    }
+
+    #[test]
+    fn misses_with_the_add_class_line_a_suggestion_and_an_internal_class() {
+        insta::assert_snapshot!("misses", rendered(&report(misses(), fresh()), NAMES));
+        let quiet = RenderOptions {
+            quiet: true,
+            ..NAMES
+        };
+        insta::assert_snapshot!("misses_quiet", rendered(&report(misses(), fresh()), quiet));
+    }
+
+    #[test]
+    fn stale_fails_unless_allowed() {
+        let report = report(vec![found("Counter", "class")], stale());
+        insta::assert_snapshot!("stale", rendered(&report, NAMES));
+        let allowed = RenderOptions {
+            allow_stale: true,
+            ..NAMES
+        };
+        insta::assert_snapshot!("stale_allowed", rendered(&report, allowed));
+        assert_eq!(
+            report.exit_status(false),
+            crate::output::ExitStatus::CheckFailed
+        );
+        assert_eq!(report.exit_status(true), crate::output::ExitStatus::Success);
+    }
+
+    #[test]
+    fn unknown_freshness_and_an_import_error() {
+        let unreadable = Freshness {
+            status: FreshnessStatus::Unknown,
+            message: "the receipt `/t/cargo-pyo3/demo-1a2b3c4d/receipt.json` is unreadable: not a receipt: EOF while parsing an object at line 1 column 20, so this install's age is unknown".into(),
+            hint: Some("run `cargo pyo3 dev` to write a new one".into()),
+            built_at_unix_ms: None,
+            ..fresh()
+        };
+        let report_unknown = report(vec![found("Counter", "class")], unreadable);
+        insta::assert_snapshot!(
+            "unknown_unreadable_receipt",
+            rendered(&report_unknown, NAMES)
+        );
+        assert_eq!(
+            report_unknown.exit_status(false),
+            crate::output::ExitStatus::Success
+        );
+
+        let mut broken = report(
+            vec![missing(
+                "Counter",
+                Some("class"),
+                MissReason::InSource,
+                "`import demo` failed: ImportError: boom",
+                None,
+            )],
+            fresh(),
+        );
+        broken.import_error = Some("ImportError: boom".into());
+        insta::assert_snapshot!("import_error", rendered(&broken, NAMES));
+        assert_eq!(
+            broken.exit_status(false),
+            crate::output::ExitStatus::CheckFailed
+        );
+    }
+}
