@@ -121,7 +121,7 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
     // Installed from where it is kept, so the distribution's `direct_url.json` names a file that
     // outlives this run; the wheels the last receipt names stay until this build is proven.
     let state_dir = project.state_dir();
-    let previous = receipt::read(&state_dir).ok().flatten();
+    let previous = receipt::read(&state_dir).receipt().cloned();
     let kept_wheel = wheel_store::store(&state_dir, &wheel_path, &wheel.file_name, &wheel.sha256)?;
     let editable = (!no_editable && project.python_package().is_some())
         .then(|| -> Result<_> {

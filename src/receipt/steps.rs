@@ -4,6 +4,16 @@
 
 // Only the benchmark and a test of `Timings` read it; the binary itself does not.
 #[cfg_attr(not(test), expect(dead_code))]
-pub const STEPS: [&str; 10] = [
-    "discover", "lock", "venv", "guard", "clean", "build", "inspect", "install", "prove", "receipt",
+pub const STEPS: [&str; 11] = [
+    "discover",
+    "lock",
+    "venv",
+    "guard",
+    "clean",
+    "build",
+    "inspect",
+    "dependencies",
+    "install",
+    "prove",
+    "receipt",
 ];

@@ -20,7 +20,7 @@ use crate::proof::{self, Vantage};
 use crate::receipt;
 use crate::rust_source::{self, CrateScan};
 use crate::venv::Venv;
-use crate::{tools, uv_guard, wheel};
+use crate::{tools, uv_guard};
 
 pub(crate) fn run(args: DoctorArgs) -> Result<ExitStatus> {
     let DoctorArgs { project, fix, json } = args;
