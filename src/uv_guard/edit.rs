@@ -464,7 +464,7 @@ mod tests {
             fs_err::read_to_string(dir.path().join("pyproject.toml")).unwrap(),
             text
         );
-        assert!(check_in_play(&project, None, Some(Path::new("uv"))).is_err());
+        assert!(check_in_play(&project, Some(Path::new("uv"))).is_err());
         // No temporary file left behind.
         let names: Vec<String> = fs_err::read_dir(dir.path())
             .unwrap()

@@ -29,5 +29,5 @@ mod refusal;
 #[cfg(test)]
 mod test_support;
 
-pub(crate) use check::check;
+pub(crate) use check::{GuardVerdict, check};
 pub(crate) use edit::fix;

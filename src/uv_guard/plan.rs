@@ -25,10 +25,11 @@ pub(super) fn build_inputs(project: &Project) -> Result<Vec<BuildInput>> {
     let source_globs: Vec<(PathBuf, String)> = project
         .source_dirs()
         .iter()
-        .map(|dir| normalize(dir))
-        // Sources at the project's root get no glob: one there would make uv walk `target/`
-        // and `.venv` on every command.
-        .filter(|dir| !project_dir.starts_with(dir))
+        // Sources at the project's root or a package's root get no glob: one there would make
+        // uv walk `target/` and `.venv` on every command. The walker lists those files one
+        // level deep, and so do the keys.
+        .filter(|source| source.recursive)
+        .map(|source| normalize(&source.dir))
         .map(|dir| {
             let glob = format!("{}/**/*.rs", relative_display(&dir, &project_dir));
             (dir, glob)

@@ -76,6 +76,34 @@ impl GuardReport {
         };
         user_error(message, hint)
     }
+
+    /// The one `warning:` line for a project uv does not manage yet (no `uv.lock`) whose keys
+    /// miss build inputs: what goes wrong once uv does, and the flag that prevents it.
+    pub(crate) fn risk_warning(&self) -> String {
+        let missed = list_paths(&self.uncovered);
+        let (keys, remedy) = match &self.cache_keys {
+            CacheKeysState::Unreadable(detail) => (
+                format!(
+                    "uv cannot read `tool.uv.cache-keys` ({detail}), and its defaults do not \
+                     cover {missed}"
+                ),
+                "fix or remove that entry, then run `cargo pyo3 dev --fix-uv`",
+            ),
+            CacheKeysState::Set => (
+                format!("`tool.uv.cache-keys` does not cover {missed}"),
+                "`cargo pyo3 dev --fix-uv` adds the keys it needs",
+            ),
+            _ => (
+                format!("uv's default cache keys do not cover {missed}"),
+                "`cargo pyo3 dev --fix-uv` adds the keys it needs",
+            ),
+        };
+        format!(
+            "{keys}: once uv manages this project (the first `uv run`, `uv sync` or `uv lock` \
+             writes `uv.lock`), `uv run` puts a stale build back after each Rust edit \
+             (PyO3/maturin#2314); {remedy}"
+        )
+    }
 }
 
 pub(super) fn evidence_summary(dry_run: &DryRun) -> String {

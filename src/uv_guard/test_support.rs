@@ -85,7 +85,8 @@ pub(super) fn scaffold(root: &Path, pyproject: &str) -> Project {
         python_source: None,
         pyproject_path: Some(root.join("pyproject.toml")),
         target_dir: root.join("target"),
-        cargo_lock: Some(root.join("Cargo.lock")),
+        workspace_manifest: root.join("Cargo.toml"),
+        cargo_lock: root.join("Cargo.lock"),
         build_script: None,
         path_dependencies: Vec::new(),
     }
@@ -96,5 +97,5 @@ pub(super) fn with_keys(keys: &str) -> String {
 }
 
 pub(super) fn static_report(project: &Project) -> GuardReport {
-    check_in_play(project, None, Some(Path::new("/nonexistent/uv"))).unwrap()
+    check_in_play(project, Some(Path::new("/nonexistent/uv"))).unwrap()
 }
