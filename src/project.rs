@@ -1,5 +1,7 @@
-//! What project we are in: one `cargo metadata` call plus a typed read of `pyproject.toml`,
-//! resolved into a [`Project`] that every command shares (package, module, layout, paths).
+//! What project we are in: one `cargo metadata` call (plus one per path dependency outside the
+//! workspace) and a typed read of `pyproject.toml`, resolved into a [`Project`] that every
+//! command shares (package, module, layout, paths, and the build inputs the uv guard and the
+//! freshness checks compare).
 
 use std::path::{Path, PathBuf};
 
