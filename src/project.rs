@@ -290,7 +290,7 @@ fn build_script_of(package: &Package) -> Option<PathBuf> {
 
 /// The packages `package` takes from a local path, and theirs, breadth first. Workspace members
 /// are in `metadata` already; a path dependency outside the workspace is read with its own
-/// `cargo metadata --no-deps` call (about 50 ms each, and only for such dependencies). One that
+/// `cargo metadata --no-deps` call (40–60 ms measured, and only for such dependencies). One that
 /// cargo cannot read alone (it belongs to a workspace that does not list it, say) is kept with
 /// cargo's conventional layout, and its own path dependencies stay unknown.
 fn path_dependencies(
