@@ -1,5 +1,7 @@
-//! What project we are in: one `cargo metadata` call plus a typed read of `pyproject.toml`,
-//! resolved into a [`Project`] that every command shares (package, module, layout, paths).
+//! What project we are in: one `cargo metadata` call (plus one per path dependency outside the
+//! workspace) and a typed read of `pyproject.toml`, resolved into a [`Project`] that every
+//! command shares (package, module, layout, paths, and the build inputs the uv guard and the
+//! freshness checks compare).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -41,17 +43,37 @@ pub(crate) struct Project {
     pub(crate) requirements: DeclaredRequirements,
     pub(crate) pyproject_path: Option<PathBuf>,
     pub(crate) target_dir: PathBuf,
-    /// `Cargo.lock` of the workspace, when it exists.
-    pub(crate) cargo_lock: Option<PathBuf>,
+    /// The workspace's root `Cargo.toml` (the package's own manifest when it is not a member of
+    /// a larger workspace): `[workspace.dependencies]`, profiles and patches there change the build.
+    pub(crate) workspace_manifest: PathBuf,
+    /// Where cargo keeps `Cargo.lock`: the workspace root, whether or not it exists yet. A fresh
+    /// `maturin new` project has none until its first build writes it.
+    pub(crate) cargo_lock: PathBuf,
     /// The package's build script, when it has one.
     pub(crate) build_script: Option<PathBuf>,
+    /// Every package the build takes from a local path, transitively (path dependencies of path
+    /// dependencies too), as `cargo metadata` reports them. Dev-dependencies are left out: they
+    /// are never built into the extension.
     pub(crate) path_dependencies: Vec<PathDependency>,
 }
 
-/// A dependency taken from a local path: its sources are build inputs too.
+/// A dependency taken from a local path: its manifest, build script and sources are build inputs.
 #[derive(Debug, Clone)]
 pub(crate) struct PathDependency {
     pub(crate) dir: PathBuf,
+    pub(crate) manifest_path: PathBuf,
+    pub(crate) build_script: Option<PathBuf>,
+    /// The directory of its library's crate root (usually `src/`).
+    pub(crate) source_dir: PathBuf,
+}
+
+/// A directory whose `.rs` files are compiled, and whether its subdirectories are too. A
+/// directory that holds a manifest or the project itself is taken one level deep only, so no
+/// walk (ours, or uv's for a glob key) goes through `target/` or `.venv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SourceDir {
+    pub(crate) dir: PathBuf,
+    pub(crate) recursive: bool,
 }
 
 /// The parts of `pyproject.toml` this tool reads.
@@ -186,42 +208,41 @@ impl Project {
     }
 
     /// The directories whose `.rs` files are compiled: the crate root's directory, and each path
-    /// dependency's `src/`.
-    pub(crate) fn source_dirs(&self) -> Vec<PathBuf> {
+    /// dependency's.
+    pub(crate) fn source_dirs(&self) -> Vec<SourceDir> {
         let own = self
             .lib_src
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| self.package_dir.join("src"));
-        let mut dirs = vec![own];
-        dirs.extend(
-            self.path_dependencies
-                .iter()
-                .map(|dependency| dependency.dir.join("src")),
-        );
+        let mut dirs = vec![self.source_dir(own, &self.package_dir)];
+        for dependency in &self.path_dependencies {
+            dirs.push(self.source_dir(dependency.source_dir.clone(), &dependency.dir));
+        }
         dirs
     }
 
-    /// Every file whose change can change the build: `pyproject.toml`, the manifest,
-    /// `Cargo.lock`, `build.rs`, the `.rs` files of the crate, and each path dependency's
-    /// manifest, build script and sources. Symlinked directories are not entered (uv's cache-key
-    /// globs do not follow them either). Sources that sit at the project's root are taken one
-    /// level deep only, so the walk never goes through `target/` or `.venv`.
+    fn source_dir(&self, dir: PathBuf, package_dir: &Path) -> SourceDir {
+        let recursive = !self.project_dir.starts_with(&dir) && dir != package_dir;
+        SourceDir { dir, recursive }
+    }
+
+    /// Every file whose change can change the build: `pyproject.toml`, the manifest, the
+    /// workspace's root manifest, `Cargo.lock` (listed even before cargo writes it, so that keys
+    /// planned from this list stay complete after the first build), `build.rs`, the `.rs` files
+    /// of the crate, and each path dependency's manifest, build script and sources. Symlinked
+    /// directories are not entered (uv's cache-key globs do not follow them either).
     pub(crate) fn build_inputs(&self) -> Vec<PathBuf> {
         let mut inputs: Vec<PathBuf> = self.pyproject_path.iter().cloned().collect();
         inputs.push(self.manifest_path.clone());
-        inputs.extend(self.cargo_lock.clone());
+        inputs.push(self.workspace_manifest.clone());
+        inputs.push(self.cargo_lock.clone());
         inputs.extend(self.build_script.clone());
         for dependency in &self.path_dependencies {
-            for file in ["Cargo.toml", "build.rs"] {
-                let path = dependency.dir.join(file);
-                if path.is_file() {
-                    inputs.push(path);
-                }
-            }
+            inputs.push(dependency.manifest_path.clone());
+            inputs.extend(dependency.build_script.clone());
         }
-        for dir in self.source_dirs() {
-            let recursive = !self.project_dir.starts_with(&dir);
+        for SourceDir { dir, recursive } in self.source_dirs() {
             rust_files(&dir, recursive, &mut inputs);
         }
         let mut seen = std::collections::BTreeSet::new();
@@ -259,7 +280,8 @@ impl Project {
             requirements: DeclaredRequirements::default(),
             pyproject_path: Some(root.join("pyproject.toml")),
             target_dir: root.join("target"),
-            cargo_lock: Some(root.join("Cargo.lock")),
+            workspace_manifest: root.join("Cargo.toml"),
+            cargo_lock: root.join("Cargo.lock"),
             build_script: None,
             path_dependencies: Vec::new(),
             project_dir: root,
@@ -330,21 +352,10 @@ pub(crate) fn discover(args: &ProjectArgs) -> Result<Project> {
         Some(dir) => absolute(&cwd, dir),
         None => metadata.target_directory.clone().into_std_path_buf(),
     };
-    let cargo_lock = Some(workspace_root.join("Cargo.lock")).filter(|path| path.is_file());
-    let build_script = package
-        .targets
-        .iter()
-        .find(|target| target.is_custom_build())
-        .map(|target| target.src_path.clone().into_std_path_buf());
-    let path_dependencies = package
-        .dependencies
-        .iter()
-        .filter_map(|dependency| {
-            Some(PathDependency {
-                dir: dependency.path.clone()?.into_std_path_buf(),
-            })
-        })
-        .collect();
+    let workspace_manifest = workspace_root.join("Cargo.toml");
+    let cargo_lock = workspace_root.join("Cargo.lock");
+    let build_script = build_script_of(package);
+    let path_dependencies = path_dependencies(&metadata, package, args.target_dir.as_deref());
 
     let python_source = maturin
         .and_then(|maturin| maturin.python_source.as_ref())
@@ -383,10 +394,89 @@ pub(crate) fn discover(args: &ProjectArgs) -> Result<Project> {
         module_name,
         pyproject_path,
         target_dir,
+        workspace_manifest,
         cargo_lock,
         build_script,
         path_dependencies,
     })
+}
+
+fn build_script_of(package: &Package) -> Option<PathBuf> {
+    package
+        .targets
+        .iter()
+        .find(|target| target.is_custom_build())
+        .map(|target| target.src_path.clone().into_std_path_buf())
+}
+
+/// The packages `package` takes from a local path, and theirs, breadth first. Workspace members
+/// are in `metadata` already; a path dependency outside the workspace is read with its own
+/// `cargo metadata --no-deps` call (40–60 ms measured, and only for such dependencies). One that
+/// cargo cannot read alone (it belongs to a workspace that does not list it, say) is kept with
+/// cargo's conventional layout, and its own path dependencies stay unknown.
+fn path_dependencies(
+    metadata: &Metadata,
+    package: &Package,
+    target_dir: Option<&Path>,
+) -> Vec<PathDependency> {
+    let mut known: Vec<Package> = metadata.packages.clone();
+    let mut queue: std::collections::VecDeque<PathBuf> = local_dependencies(package).collect();
+    let own_dir = parent(package.manifest_path.as_std_path());
+    let mut seen = std::collections::BTreeSet::from([own_dir]);
+    let mut found = Vec::new();
+    while let Some(dir) = queue.pop_front() {
+        if !seen.insert(dir.clone()) {
+            continue;
+        }
+        let manifest_path = dir.join("Cargo.toml");
+        let is_it = |candidate: &&Package| candidate.manifest_path.as_std_path() == manifest_path;
+        if !known.iter().any(|candidate| is_it(&candidate))
+            && let Ok(outside) = cargo_metadata(&manifest_path, target_dir)
+        {
+            known.extend(outside.packages);
+        }
+        match known.iter().find(is_it) {
+            Some(dependency) => {
+                queue.extend(local_dependencies(dependency));
+                let source_dir = dependency
+                    .targets
+                    .iter()
+                    .find(|target| {
+                        !(target.is_custom_build()
+                            || target.is_bin()
+                            || target.is_example()
+                            || target.is_test()
+                            || target.is_bench())
+                    })
+                    .and_then(|target| target.src_path.parent())
+                    .map(|dir| dir.as_std_path().to_path_buf())
+                    .unwrap_or_else(|| dir.join("src"));
+                found.push(PathDependency {
+                    build_script: build_script_of(dependency),
+                    source_dir,
+                    manifest_path,
+                    dir,
+                });
+            }
+            None => found.push(PathDependency {
+                build_script: Some(dir.join("build.rs")).filter(|path| path.is_file()),
+                source_dir: dir.join("src"),
+                manifest_path,
+                dir,
+            }),
+        }
+    }
+    found
+}
+
+/// The directories of the local path dependencies that are built with the package (normal and
+/// build dependencies; dev-dependencies only build tests).
+fn local_dependencies(package: &Package) -> impl Iterator<Item = PathBuf> + '_ {
+    package
+        .dependencies
+        .iter()
+        .filter(|dependency| dependency.kind != cargo_metadata::DependencyKind::Development)
+        .filter_map(|dependency| Some(dependency.path.clone()?.into_std_path_buf()))
 }
 
 /// The manifest to hand to cargo, and the `pyproject.toml` that led to it, if one did.

@@ -66,13 +66,15 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
     timings.venv = lap(&mut step);
 
     // Before anything is built, so that a refusal costs milliseconds.
-    let guard = uv_guard::check(&project, Some(&venv), uv.as_deref())?;
-    if guard.refuses() {
+    let guard = uv_guard::check(&project, uv.as_deref())?;
+    if guard.refuses() || guard.warns() {
         if fix_uv {
             if let Some(diff) = uv_guard::fix(&project)? {
                 output::status("Fixed", "`[tool.uv] cache-keys` in pyproject.toml");
                 output::line(diff.trim_end());
             }
+        } else if guard.warns() {
+            output::warning(guard.risk_warning());
         } else if allow_uv_cache {
             output::warning(format_args!(
                 "{} (proceeding because of `--allow-uv-cache`)",

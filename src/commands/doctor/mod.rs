@@ -19,8 +19,9 @@ use crate::project::{self, Project, same_file};
 use crate::proof::{self, Vantage};
 use crate::receipt;
 use crate::rust_source::{self, CrateScan};
+use crate::uv_guard::{self, GuardVerdict};
 use crate::venv::Venv;
-use crate::{tools, uv_guard};
+use crate::tools;
 
 pub(crate) fn run(args: DoctorArgs) -> Result<ExitStatus> {
     let DoctorArgs { project, fix, json } = args;
@@ -55,7 +56,7 @@ pub(crate) fn run(args: DoctorArgs) -> Result<ExitStatus> {
         loaded.as_deref(),
         scan.as_ref(),
     ));
-    checks.push(check_uv(&project, venv.as_ref(), uv.as_deref(), fix)?);
+    checks.push(check_uv(&project, uv.as_deref(), fix)?);
     if let Some(scan) = &scan {
         checks.push(check_unregistered(&project, scan));
     }
@@ -393,38 +394,36 @@ fn check_module_name(project: &Project, loaded: Option<&Path>, scan: Option<&Cra
     }
 }
 
-/// Check 6: The uv guard's verdict; `--fix` applies the same fix as `dev --fix-uv`.
-fn check_uv(project: &Project, venv: Option<&Venv>, uv: Option<&Path>, fix: bool) -> Result<Check> {
-    let guard = uv_guard::check(project, venv, uv)?;
+/// Check 6: The uv guard's verdict, as `dev` acts on it; `--fix` applies the same fix as
+/// `dev --fix-uv`.
+fn check_uv(project: &Project, uv: Option<&Path>, fix: bool) -> Result<Check> {
+    let guard = uv_guard::check(project, uv)?;
     let evidence = serde_json::to_value(&guard)?;
-    if !guard.in_play {
-        return Ok(Check::new(
-            "uv",
-            Verdict::Ok,
-            guard
+    let ok =
+        |summary: String| Ok(Check::new("uv", Verdict::Ok, summary).evidence(evidence.clone()));
+    match guard.verdict {
+        GuardVerdict::NotInPlay => {
+            return ok(guard
                 .not_in_play_reason
                 .clone()
-                .unwrap_or_else(|| "uv does not manage this project".into()),
-        )
-        .evidence(evidence));
-    }
-    if !guard.refuses() {
-        return Ok(Check::new(
-            "uv",
-            Verdict::Ok,
-            "uv's cache-keys cover every Rust build input",
-        )
-        .evidence(evidence));
+                .unwrap_or_else(|| "uv does not manage this project".into()));
+        }
+        GuardVerdict::Covered => return ok("uv's cache-keys cover every Rust build input".into()),
+        GuardVerdict::AtRisk | GuardVerdict::Refused => {}
     }
     if fix && let Some(diff) = uv_guard::fix(project)? {
         output::status("Fixed", "`[tool.uv] cache-keys` in pyproject.toml");
         output::line(diff.trim_end());
-        return Ok(Check::new(
-            "uv",
-            Verdict::Ok,
-            "fixed: uv's cache-keys now cover the Rust build inputs",
-        )
-        .evidence(evidence));
+        return ok("fixed: uv's cache-keys now cover the Rust build inputs".into());
+    }
+    // No `uv.lock`: uv does not manage the project yet, so this is the warning `dev` gives, not a
+    // problem (a fresh `maturin new` project is not broken).
+    if guard.warns() {
+        let mut check = Check::new("uv", Verdict::Warning, guard.risk_warning()).evidence(evidence);
+        check.fix = Some(
+            "run `cargo pyo3 doctor --fix` (the same fix as `cargo pyo3 dev --fix-uv`)".into(),
+        );
+        return Ok(check);
     }
     let refusal = guard.refusal();
     let mut check = Check::new("uv", Verdict::Problem, refusal.to_string()).evidence(evidence);
