@@ -12,7 +12,7 @@ use crate::process::{self, Cmd};
 use crate::project::{self, Project};
 use crate::receipt::{self, Receipt, ReceiptPython, ReceiptTools, ReceiptWheel, Timings};
 use crate::venv::Venv;
-use crate::{install, lock, maturin, proof, tools, uv_guard, wheel};
+use crate::{install, lock, maturin, outcome, proof, tools, uv_guard, wheel};
 
 /// Milliseconds since `step`, restarting it.
 fn lap(step: &mut Instant) -> u64 {
@@ -70,8 +70,7 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
                 guard.refusal()
             ));
         } else {
-            output::report_error(&guard.refusal());
-            return Ok(ExitStatus::Refused);
+            return Err(outcome::refused(guard.refusal()));
         }
     }
     timings.guard = lap(&mut step);
@@ -105,17 +104,11 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
     let wheel = wheel::inspect(&wheel_path)?;
     timings.inspect = lap(&mut step);
 
+    outcome::install_started();
     install::install(&wheel_path, &venv, installer, uv.as_deref())?;
     timings.install = lap(&mut step);
 
-    let (report, extensions) = match proof::prove(&venv, project.top_level_module(), &wheel) {
-        Ok(proven) => proven,
-        Err(error) if error.downcast_ref::<proof::ImportCrashed>().is_some() => {
-            output::report_error(&error);
-            return Ok(ExitStatus::CheckFailed);
-        }
-        Err(error) => return Err(error),
-    };
+    let (report, extensions) = proof::prove(&venv, project.top_level_module(), &wheel)?;
     timings.prove = lap(&mut step);
 
     let failures: Vec<&proof::LoadedExtension> = extensions
@@ -196,18 +189,14 @@ fn clean(project: &Project, build: &BuildArgs) -> Result<()> {
         .arg(&project.target_dir)
         .args(maturin::profile_args(build))
         .run_captured()
-        .map_err(|error| match error {
-            process::ProcessError::Interrupted { .. } => user_error(
-                error.to_string(),
-                "nothing was built or installed and the previous install is untouched",
-            ),
-            // The build runs with the same profile and target dir: skipping the clean rarely
-            // gets past what stopped it.
-            _ => user_error(
+        // The build runs with the same profile and target dir: skipping the clean rarely gets
+        // past what stopped it. (An interrupt is worded by `outcome::report`, whatever this says.)
+        .map_err(|error| {
+            user_error(
                 format!("failed to clean the package before building: {error}"),
                 "fix the error above (the build would meet it too), or skip this step with \
                  `--no-clean`",
-            ),
+            )
         })?;
     Ok(())
 }

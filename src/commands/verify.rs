@@ -14,9 +14,7 @@ use crate::project::{self, Project};
 use crate::receipt::{self, Receipt};
 use crate::rust_source::{self, CrateScan, Exports, MissReason};
 use crate::venv::Venv;
-use crate::{proof, wheel};
-
-const VERIFY_SCRIPT: &str = include_str!("../python/verify.py");
+use crate::{python, wheel};
 
 /// What `verify.py` reports.
 #[derive(Debug, Deserialize)]
@@ -168,14 +166,16 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitStatus> {
         ),
     );
 
-    let runtime: Runtime = proof::run_script(
+    let runtime: Runtime = python::run(
         &venv,
-        VERIFY_SCRIPT,
+        python::VERIFY,
+        &project.module_name,
         &serde_json::json!({
             "module": project.module_name,
             "extension": project.extension_module(),
             "names": requested,
         }),
+        python::Vantage::Neutral,
     )
     .with_context(|| format!("failed to look the names up in `{}`", project.module_name))?;
 
