@@ -108,7 +108,7 @@ pub(crate) fn keep_wheel(state_dir: &Path, wheel: &Path, file_name: &str) -> Res
     fs_err::create_dir_all(state_dir)?;
     let kept = state_dir.join(file_name);
     // rename(2) replaces an older wheel of the same name atomically.
-    if std::fs::rename(wheel, &kept).is_err() {
+    if fs_err::rename(wheel, &kept).is_err() {
         let staged = tempfile::NamedTempFile::new_in(state_dir)?;
         fs_err::copy(wheel, staged.path())?;
         staged

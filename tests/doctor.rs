@@ -1,5 +1,11 @@
 //! `cargo pyo3 doctor` against real installs: healthy, shadowed, mismatched, duplicated, stale.
 
+#![expect(
+    clippy::disallowed_methods,
+    reason = "tests drive the real tools with std::process::Command and build scenes with std::fs; \
+              clippy.toml's boundaries are for the tool's own code"
+)]
+
 mod common;
 
 use common::TestProject;
