@@ -4,7 +4,8 @@
 //!
 //! Children run in their own process group. On Ctrl-C (or SIGTERM) the tool forwards the signal
 //! to that group, waits for it to end, and returns an error, so temporary directories are removed
-//! by their destructors on the way out instead of being left behind by a hard kill.
+//! by their destructors on the way out instead of being left behind by a hard kill. The interrupt
+//! flag and what the interrupt stopped live here; `outcome::report` words it, once.
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;

@@ -169,7 +169,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitStatus> {
     let runtime: Runtime = python::run(
         &venv,
         python::VERIFY,
-        &project.module_name,
+        project.top_level_module(),
         &serde_json::json!({
             "module": project.module_name,
             "extension": project.extension_module(),
