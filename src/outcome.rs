@@ -3,7 +3,6 @@
 //! [`ExitStatus`] for what they judged themselves (a proof that failed, a `verify` miss) and an
 //! error for everything else; [`report`] classifies that error once and words it.
 
-use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::output::{self, UserError};
@@ -124,7 +123,18 @@ fn interrupt_hint() -> &'static str {
 
 /// Marks an error as a refusal by the uv guard (exit 3), keeping its message, chain and hint.
 pub(crate) fn refused(error: anyhow::Error) -> anyhow::Error {
-    with_kind(error, Failure::Refused)
+    match error.downcast::<UserError>() {
+        Ok(mut refusal) => {
+            refusal.kind = Some(Failure::Refused);
+            anyhow::Error::new(refusal)
+        }
+        Err(error) => anyhow::Error::new(UserError {
+            kind: Some(Failure::Refused),
+            message: "refused by the uv guard".to_owned(),
+            hint: output::hint_of(&error).map(str::to_owned),
+            source: Some(error),
+        }),
+    }
 }
 
 /// An interpreter that died from a signal while importing `module` (exit 1).
@@ -145,38 +155,6 @@ pub(crate) fn crashed(
         )),
         source: Some(source),
     })
-}
-
-fn with_kind(error: anyhow::Error, kind: Failure) -> anyhow::Error {
-    match error.downcast::<UserError>() {
-        Ok(mut user_error) => {
-            user_error.kind = Some(kind);
-            anyhow::Error::new(user_error)
-        }
-        Err(error) => {
-            let hint = output::hint_of(&error).map(str::to_owned);
-            anyhow::Error::new(UserError {
-                kind: Some(kind),
-                message: Kind(kind).to_string(),
-                hint,
-                source: Some(error),
-            })
-        }
-    }
-}
-
-/// The words for a kind, when an error of that kind has no message of its own.
-struct Kind(Failure);
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self.0 {
-            Failure::Interrupted => "interrupted",
-            Failure::Crashed => "the interpreter crashed",
-            Failure::Refused => "refused by the uv guard",
-            Failure::Error => "failed",
-        })
-    }
 }
 
 #[cfg(test)]

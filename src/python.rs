@@ -18,10 +18,10 @@ use crate::process::{Cmd, ProcessError};
 use crate::venv::Venv;
 
 /// A script of ours, embedded at build time.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub(crate) struct Script {
     /// The file name it is run as, which an error shows.
-    pub(crate) file_name: &'static str,
+    file_name: &'static str,
     text: &'static str,
 }
 
