@@ -77,9 +77,7 @@ pub(crate) fn report(error: &anyhow::Error) -> ExitStatus {
     let failure = classify(error);
     match failure {
         Failure::Interrupted => {
-            output::error(process::interruption());
-            output::line("");
-            output::hint(interrupt_hint());
+            output::error_with_hint(process::interruption(), interrupt_hint());
         }
         // Worded where the crash was seen (the Python runner), whatever step ran the script:
         // `dev` and `verify` meeting the same crash print the same thing.

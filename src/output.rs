@@ -157,6 +157,13 @@ pub(crate) fn report_error(error: &anyhow::Error) {
     report_chain(error.chain(), hint_of(error));
 }
 
+/// Prints one error line, then its hint after a blank line (neither is silenced by `--quiet`).
+pub(crate) fn error_with_hint(message: impl fmt::Display, hint: &str) {
+    self::error(message);
+    emit("");
+    self::hint(hint);
+}
+
 /// Prints an error chain (`error:` for the first, `caused by:` for the rest), then the hint.
 pub(crate) fn report_chain<'a>(
     mut chain: impl Iterator<Item = &'a (dyn std::error::Error + 'static)>,

@@ -1358,9 +1358,12 @@ fn ctrl_c_while_creating_the_venv_is_an_interrupt() {
     );
     let python = dir.join("fault-python-venv-hangs");
     let before = common::snapshot_tree(scene(&project));
+    // Its own target dir, so its project lock is not the one the `pure` fixture's builds hold in
+    // the tests beside it: this test builds nothing.
     let running = dev(&project, &["--python"])
         .arg(&python)
         .without_uv()
+        .env("CARGO_TARGET_DIR", faults.path().join("target"))
         .spawn();
     wait_until("the venv creation runs", Duration::from_secs(60), || {
         started.exists()
