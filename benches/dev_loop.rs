@@ -15,6 +15,12 @@
 //! place is reported as a failure, never as a time. The same is then done with nothing edited.
 //! `docs/performance.md` explains the choices and keeps the latest table.
 
+#![expect(
+    clippy::disallowed_methods,
+    reason = "the benchmark times the real tools with std::process::Command and builds its \
+              fixtures with std::fs; clippy.toml's boundaries are for the tool's own code"
+)]
+
 #[path = "../tests/common/mod.rs"]
 mod common;
 

@@ -1,12 +1,15 @@
 //! One `dev` at a time per package: an advisory file lock in the package's state directory, so
-//! two runs in one project cannot interleave a clean, a build and an install.
+//! two runs in one project cannot interleave a clean, a build and an install. Waiting for it
+//! polls, so that Ctrl-C ends the wait (see [`process::INTERRUPT_POLL`]).
 
-use std::fs::{File, TryLockError};
+use std::fs::TryLockError;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use fs_err::File;
 
 use crate::output::{self, user_error};
+use crate::process;
 
 /// Held for the lifetime of the value; the OS releases it when the process ends, however it ends.
 pub(crate) struct ProjectLock {
@@ -47,14 +50,21 @@ pub(crate) fn acquire(path: &Path, wait: bool) -> Result<ProjectLock> {
             "wait for it to finish, or run without `--no-wait` to wait for it",
         ));
     }
-    output::status(
-        "Waiting",
-        format!(
-            "for another `cargo pyo3 dev` to finish (lock `{}`)",
-            path.display()
-        ),
+    let waiting = format!(
+        "for another `cargo pyo3 dev` to finish (lock `{}`)",
+        path.display()
     );
-    file.lock()
-        .with_context(|| format!("failed to lock `{}`", path.display()))?;
-    Ok(ProjectLock { _file: file })
+    output::status("Waiting", &waiting);
+    loop {
+        if process::interrupted() {
+            return Err(process::interrupted_while(&format!("waiting {waiting}")));
+        }
+        match file.try_lock() {
+            Ok(()) => return Ok(ProjectLock { _file: file }),
+            Err(TryLockError::WouldBlock) => std::thread::sleep(process::INTERRUPT_POLL),
+            Err(TryLockError::Error(error)) => {
+                return Err(error).with_context(|| format!("failed to lock `{}`", path.display()));
+            }
+        }
+    }
 }

@@ -1,4 +1,5 @@
-//! `cargo pyo3`: parse, run the command, report an error once, exit with the documented code.
+//! `cargo pyo3`: parse, run the command, then turn its outcome into the documented exit code
+//! (`outcome.rs` classifies and words a failure once).
 
 mod cli;
 mod commands;
@@ -8,10 +9,12 @@ mod install;
 mod lock;
 mod maturin;
 mod module_name;
+mod outcome;
 mod output;
 mod process;
 mod project;
 mod proof;
+mod python;
 mod receipt;
 mod requirements;
 mod rust_source;
@@ -24,15 +27,10 @@ mod wheel_store;
 
 use std::process::ExitCode;
 
-use output::ExitStatus;
-
 fn main() -> ExitCode {
     let args = cli::parse();
     output::init(args.global.quiet, args.global.verbose, args.global.color);
     process::install_interrupt_handler();
-    let status = commands::run(args.command).unwrap_or_else(|error| {
-        output::report_error(&error);
-        ExitStatus::Error
-    });
+    let status = commands::run(args.command).unwrap_or_else(|error| outcome::report(&error));
     ExitCode::from(status.code())
 }

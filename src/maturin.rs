@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use crate::cli::BuildArgs;
 use crate::output::user_error;
-use crate::process::{Cmd, ProcessError};
+use crate::process::Cmd;
 use crate::project::Project;
 
 /// The cargo profile a build uses, as cargo names it.
@@ -104,15 +104,12 @@ pub(crate) fn build(
     } else {
         command.run_streamed()
     };
-    ran.map_err(|error| match error {
-        ProcessError::Interrupted { .. } => user_error(
-            error.to_string(),
-            "nothing was installed and the previous install is untouched",
-        ),
-        _ => user_error(
+    // An interrupt is worded by `outcome::report`, whatever this says.
+    ran.map_err(|error| {
+        user_error(
             format!("the build failed: {error}"),
             "fix the errors above; nothing was installed and the previous install is untouched",
-        ),
+        )
     })?;
     the_one_wheel(out_dir, &command)
 }

@@ -5,38 +5,20 @@ use std::fmt;
 use std::io::{IsTerminal, Write};
 use std::sync::OnceLock;
 
-/// How the process ends: the contract documented in `docs/exit-codes.md`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ExitStatus {
-    /// Everything asked for was done and proven.
-    Success,
-    /// A check failed: a proof mismatch, a `verify` miss, a `doctor` problem.
-    CheckFailed,
-    /// An error: bad arguments, not a PyO3 project, a missing tool, a failed build or install.
-    Error,
-    /// The uv guard refused to proceed.
-    Refused,
-}
-
-impl ExitStatus {
-    pub(crate) fn code(self) -> u8 {
-        match self {
-            ExitStatus::Success => 0,
-            ExitStatus::CheckFailed => 1,
-            ExitStatus::Error => 2,
-            ExitStatus::Refused => 3,
-        }
-    }
-}
+pub(crate) use crate::outcome::ExitStatus;
 
 /// An error meant for the user, with the fix in a `hint:` line.
 ///
 /// Anything that knows what the user should do next returns this (usually through
-/// [`user_error`]); `main` finds it anywhere in the error chain and prints the hint last.
+/// [`user_error`]); `main` finds it anywhere in the error chain and prints the hint last. Its
+/// `kind`, when set, is how [`crate::outcome::classify`] tells a crash or a refusal from an error.
 #[derive(Debug)]
 pub(crate) struct UserError {
+    pub(crate) kind: Option<crate::outcome::Failure>,
     pub(crate) message: String,
     pub(crate) hint: Option<String>,
+    /// What it happened because of, shown as `caused by:` lines.
+    pub(crate) source: Option<anyhow::Error>,
 }
 
 impl fmt::Display for UserError {
@@ -45,13 +27,21 @@ impl fmt::Display for UserError {
     }
 }
 
-impl std::error::Error for UserError {}
+impl std::error::Error for UserError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// Builds an error that carries a hint.
 pub(crate) fn user_error(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(UserError {
+        kind: None,
         message: message.into(),
         hint: Some(hint.into()),
+        source: None,
     })
 }
 
@@ -190,11 +180,28 @@ pub(crate) fn line(message: impl fmt::Display) {
 
 /// Prints the whole error chain once, then the hint.
 pub(crate) fn report_error(error: &anyhow::Error) {
-    self::error(error);
-    for cause in error.chain().skip(1) {
+    report_chain(error.chain(), hint_of(error));
+}
+
+/// Prints one error line, then its hint after a blank line (neither is silenced by `--quiet`).
+pub(crate) fn error_with_hint(message: impl fmt::Display, hint: &str) {
+    self::error(message);
+    emit("");
+    self::hint(hint);
+}
+
+/// Prints an error chain (`error:` for the first, `caused by:` for the rest), then the hint.
+pub(crate) fn report_chain<'a>(
+    mut chain: impl Iterator<Item = &'a (dyn std::error::Error + 'static)>,
+    hint: Option<&str>,
+) {
+    if let Some(first) = chain.next() {
+        self::error(first);
+    }
+    for cause in chain {
         emit(&format!("  caused by: {cause}"));
     }
-    if let Some(hint) = hint_of(error) {
+    if let Some(hint) = hint {
         emit("");
         self::hint(hint);
     }

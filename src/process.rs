@@ -4,7 +4,8 @@
 //!
 //! Children run in their own process group. On Ctrl-C (or SIGTERM) the tool forwards the signal
 //! to that group, waits for it to end, and returns an error, so temporary directories are removed
-//! by their destructors on the way out instead of being left behind by a hard kill.
+//! by their destructors on the way out instead of being left behind by a hard kill. The interrupt
+//! flag and what the interrupt stopped live here; `outcome::report` words it, once.
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -12,10 +13,18 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::Duration;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// What the run was doing when the interrupt stopped it, as the first step to notice said it.
+static INTERRUPTION: Mutex<Option<String>> = Mutex::new(None);
+
+/// How often a wait of our own (the project lock) looks at the interrupt flag. The handler is
+/// installed with `SA_RESTART` (ctrlc does), so a blocking call such as `flock` would restart
+/// after the signal and never notice it: waits poll instead.
+pub(crate) const INTERRUPT_POLL: Duration = Duration::from_millis(50);
 
 /// Installs the Ctrl-C / SIGTERM handler. Called once from `main`.
 pub(crate) fn install_interrupt_handler() {
@@ -32,6 +41,28 @@ pub(crate) fn check_interrupted() -> anyhow::Result<()> {
         anyhow::bail!("interrupted");
     }
     Ok(())
+}
+
+/// The error a wait of our own returns when it is interrupted: "interrupted while {doing}".
+pub(crate) fn interrupted_while(doing: &str) -> anyhow::Error {
+    let message = format!("interrupted while {doing}");
+    note_interruption(&message);
+    anyhow::anyhow!(message)
+}
+
+fn note_interruption(message: &str) {
+    let mut noted = INTERRUPTION
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    noted.get_or_insert_with(|| message.to_owned());
+}
+
+/// What the interrupt stopped, for the one place that words it (`outcome::report`).
+pub(crate) fn interruption() -> String {
+    let noted = INTERRUPTION
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    noted.clone().unwrap_or_else(|| "interrupted".to_owned())
 }
 
 /// A command to run: program, arguments, working directory and environment changes.
@@ -67,8 +98,8 @@ pub(crate) enum ProcessError {
         stdout: String,
         stderr: String,
     },
-    /// The user pressed Ctrl-C while it ran; it has been stopped.
-    Interrupted { command: String },
+    /// The user pressed Ctrl-C while it ran (it has been stopped), or before it could start.
+    Interrupted { command: String, started: bool },
 }
 
 impl fmt::Display for ProcessError {
@@ -95,9 +126,14 @@ impl fmt::Display for ProcessError {
                 }
                 Ok(())
             }
-            ProcessError::Interrupted { command } => {
-                write!(f, "interrupted while running `{command}`")
-            }
+            ProcessError::Interrupted {
+                command,
+                started: true,
+            } => write!(f, "interrupted while running `{command}`"),
+            ProcessError::Interrupted {
+                command,
+                started: false,
+            } => write!(f, "interrupted before running `{command}`"),
         }
     }
 }
@@ -191,6 +227,10 @@ impl Cmd {
         self
     }
 
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the one runner: every other file starts processes through `Cmd` (clippy.toml)"
+    )]
     fn expression(&self) -> duct::Expression {
         let mut expression = duct::cmd(&self.program, &self.args).unchecked();
         if let Some(dir) = &self.dir {
@@ -258,9 +298,7 @@ impl Cmd {
     fn wait(&self, expression: duct::Expression) -> Result<std::process::Output, ProcessError> {
         // An interrupt that lands between two steps must not start the next command.
         if interrupted() {
-            return Err(ProcessError::Interrupted {
-                command: self.to_string(),
-            });
+            return Err(self.interrupted(false));
         }
         let could_not_execute = |source| ProcessError::CouldNotExecute {
             command: self.to_string(),
@@ -293,11 +331,18 @@ impl Cmd {
         });
         let output = result.map_err(could_not_execute)?;
         if interrupted() {
-            return Err(ProcessError::Interrupted {
-                command: self.to_string(),
-            });
+            return Err(self.interrupted(true));
         }
         Ok(output)
+    }
+
+    fn interrupted(&self, started: bool) -> ProcessError {
+        let error = ProcessError::Interrupted {
+            command: self.to_string(),
+            started,
+        };
+        note_interruption(&error.to_string());
+        error
     }
 }
 

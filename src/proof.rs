@@ -4,15 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use crate::process::{Cmd, ProcessError};
+pub(crate) use crate::python::Vantage;
+use crate::python::{self, COPIES, PROOF};
 use crate::venv::Venv;
 use crate::wheel::{Wheel, sha256_file};
-
-const PROOF_SCRIPT: &str = include_str!("python/proof.py");
-const COPIES_SCRIPT: &str = include_str!("python/copies.py");
 
 /// What the venv's python reported.
 #[derive(Debug, Clone, Deserialize)]
@@ -81,50 +79,6 @@ impl LoadedExtension {
     }
 }
 
-/// Where Python is started from: the place decides what can shadow the install.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Vantage<'a> {
-    /// `-I` (no cwd on `sys.path`, no `PYTHON*` variables, no user site) from an empty directory.
-    Neutral,
-    /// A plain `python` started in this directory, as a user or a test runner would.
-    From(&'a Path),
-}
-
-/// Runs a Python script with the venv's python, isolated, from an empty temporary directory,
-/// with `input` as JSON on stdin. Returns its stdout parsed as JSON.
-pub(crate) fn run_script<T: for<'de> Deserialize<'de>>(
-    venv: &Venv,
-    script: &str,
-    input: &serde_json::Value,
-) -> Result<T> {
-    run_script_from(venv, script, input, Vantage::Neutral)
-}
-
-/// Like [`run_script`], from the given vantage point.
-pub(crate) fn run_script_from<T: for<'de> Deserialize<'de>>(
-    venv: &Venv,
-    script: &str,
-    input: &serde_json::Value,
-    vantage: Vantage<'_>,
-) -> Result<T> {
-    let neutral = tempfile::tempdir().context("failed to create a temporary directory")?;
-    let command = match vantage {
-        Vantage::Neutral => Cmd::new(&venv.python)
-            .args(["-I", "-c", script])
-            .dir(neutral.path()),
-        Vantage::From(dir) => Cmd::new(&venv.python).args(["-c", script]).dir(dir),
-    };
-    let command = command.stdin_bytes(serde_json::to_vec(input)?);
-    let captured = command.run_captured()?;
-    serde_json::from_str(&captured.stdout).with_context(|| {
-        format!(
-            "unexpected output from `{}`:\n{}",
-            venv.python.display(),
-            captured.stdout
-        )
-    })
-}
-
 /// Every file along `sys.path` that could be imported as `module`, and the one that wins.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Copies {
@@ -142,9 +96,10 @@ pub(crate) struct Copy {
 
 /// Lists the importable copies of an extension module from one vantage point, importing nothing.
 pub(crate) fn find_copies(venv: &Venv, module: &str, vantage: Vantage<'_>) -> Result<Copies> {
-    run_script_from(
+    python::run(
         venv,
-        COPIES_SCRIPT,
+        COPIES,
+        module,
         &serde_json::json!({ "module": module }),
         vantage,
     )
@@ -183,10 +138,7 @@ pub(crate) fn prove(
     );
     names.dedup();
     let input = serde_json::json!({ "modules": names });
-    let report: Report = match run_script(venv, PROOF_SCRIPT, &input) {
-        Ok(report) => report,
-        Err(error) => return Err(crashed(error, top_level_module)),
-    };
+    let report: Report = python::run(venv, PROOF, top_level_module, &input, Vantage::Neutral)?;
     let venv_root = fs_err::canonicalize(&venv.root)?;
     let placed: Vec<PathBuf> = placed
         .iter()
@@ -207,11 +159,13 @@ pub(crate) fn prove(
     };
     let mut extensions = judge(&report)?;
     if extensions.iter().all(LoadedExtension::holds) {
-        let from_root: Report =
-            match run_script_from(venv, PROOF_SCRIPT, &input, Vantage::From(project_root)) {
-                Ok(report) => report,
-                Err(error) => return Err(crashed(error, top_level_module)),
-            };
+        let from_root: Report = python::run(
+            venv,
+            PROOF,
+            top_level_module,
+            &input,
+            Vantage::From(project_root),
+        )?;
         for (extension, at_root) in extensions.iter_mut().zip(judge(&from_root)?) {
             let problem = match (&at_root.problem, &at_root.loaded_path) {
                 (Some(problem), _) => Some(problem.clone()),
@@ -232,34 +186,6 @@ pub(crate) fn prove(
     }
     Ok((report, extensions))
 }
-
-/// A crash of the interpreter during import is a failed check, with the signal named.
-fn crashed(error: anyhow::Error, module: &str) -> anyhow::Error {
-    if let Some(ProcessError::Failed { status, .. }) = error.downcast_ref::<ProcessError>()
-        && std::os::unix::process::ExitStatusExt::signal(status).is_some()
-    {
-        let description = crate::process::describe_status(*status);
-        return anyhow::Error::new(ImportCrashed {
-            message: format!("importing `{module}` crashed the interpreter ({description})"),
-        })
-        .context(error.to_string());
-    }
-    error
-}
-
-/// Importing the module killed the interpreter: a check failure (exit 1), not a tool error.
-#[derive(Debug)]
-pub(crate) struct ImportCrashed {
-    pub(crate) message: String,
-}
-
-impl std::fmt::Display for ImportCrashed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for ImportCrashed {}
 
 fn check_one(
     extension: &crate::wheel::WheelExtension,

@@ -404,7 +404,7 @@ fn parent_components(relative_path: &str) -> impl Iterator<Item = &str> {
 
 /// The metadata of `path` itself (a symlink is not followed), `None` when nothing is there.
 pub(crate) fn lookup(path: &Path) -> anyhow::Result<Option<std::fs::Metadata>> {
-    match std::fs::symlink_metadata(path) {
+    match fs_err::symlink_metadata(path) {
         Ok(metadata) => Ok(Some(metadata)),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(error) => Err(error).with_context(|| format!("failed to inspect `{}`", path.display())),
@@ -591,7 +591,7 @@ mod tests {
         let mut on_disk = Vec::new();
         let mut pending = vec![templates.clone()];
         while let Some(directory) = pending.pop() {
-            for entry in std::fs::read_dir(&directory).unwrap() {
+            for entry in fs_err::read_dir(&directory).unwrap() {
                 let path = entry.unwrap().path();
                 if path.is_dir() {
                     pending.push(path);

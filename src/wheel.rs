@@ -260,7 +260,7 @@ mod tests {
 
     fn write_wheel(dir: &Path, entries: &[(&str, &[u8])]) -> std::path::PathBuf {
         let path = dir.join("demo-0.1.0-cp311-cp311-linux_x86_64.whl");
-        let mut writer = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        let mut writer = zip::ZipWriter::new(fs_err::File::create(&path).unwrap());
         for (name, bytes) in entries {
             writer
                 .start_file(*name, zip::write::SimpleFileOptions::default())

@@ -1,6 +1,12 @@
 //! `cargo pyo3 doctor` against real installs: healthy, shadowed, mismatched, duplicated, stale,
 //! and a damaged receipt (which `verify` must report in the same words).
 
+#![expect(
+    clippy::disallowed_methods,
+    reason = "tests drive the real tools with std::process::Command and build scenes with std::fs; \
+              clippy.toml's boundaries are for the tool's own code"
+)]
+
 mod common;
 
 use std::path::Path;

@@ -2,6 +2,12 @@
 //! cargo and toml_edit accept the manifests, every refusal (exit 2, the rule, a `hint:`, nothing
 //! changed on disk), git initialization and Cargo workspaces around the project.
 
+#![expect(
+    clippy::disallowed_methods,
+    reason = "tests drive the real tools with std::process::Command and build scenes with std::fs; \
+              clippy.toml's boundaries are for the tool's own code"
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,12 @@
 //! The uv guard against real uv (PyO3/maturin#2314): the war reproduced, refused, fixed; and
 //! projects nobody here wrote (`maturin new`, unmodified) built on their first `dev`.
 
+#![expect(
+    clippy::disallowed_methods,
+    reason = "tests drive the real tools with std::process::Command and build scenes with std::fs; \
+              clippy.toml's boundaries are for the tool's own code"
+)]
+
 mod common;
 
 use common::{Run, TestCommand, TestProject};

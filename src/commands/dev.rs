@@ -15,7 +15,7 @@ use crate::receipt::{
 };
 use crate::venv::Venv;
 use crate::{
-    editable, install, lock, maturin, module_name, proof, requirements, rust_source, tools,
+    editable, install, lock, maturin, module_name, outcome, proof, requirements, rust_source, tools,
     uv_guard, wheel, wheel_store,
 };
 
@@ -81,8 +81,7 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
                 guard.refusal()
             ));
         } else {
-            output::report_error(&guard.refusal());
-            return Ok(ExitStatus::Refused);
+            return Err(outcome::refused(guard.refusal()));
         }
     }
     timings.guard = lap(&mut step);
@@ -151,6 +150,7 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
     let unchanged = previous.as_ref().is_some_and(|previous| {
         previous.dependencies == requirements && previous.python.venv == venv.root
     });
+    outcome::install_started();
     if !requirements.is_empty() && !unchanged {
         output::status(
             "Installing",
@@ -188,14 +188,7 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
         placed: &placed,
         project_root: &project.project_dir,
     };
-    let (report, extensions) = match proof::prove(&venv, &expected) {
-        Ok(proven) => proven,
-        Err(error) if error.downcast_ref::<proof::ImportCrashed>().is_some() => {
-            output::report_error(&error);
-            return Ok(ExitStatus::CheckFailed);
-        }
-        Err(error) => return Err(error),
-    };
+    let (report, extensions) = proof::prove(&venv, &expected)?;
     timings.prove = lap(&mut step);
 
     let failures: Vec<&proof::LoadedExtension> = extensions
@@ -287,18 +280,14 @@ fn clean(project: &Project, build: &BuildArgs) -> Result<()> {
         .arg(&project.target_dir)
         .args(maturin::profile_args(build))
         .run_captured()
-        .map_err(|error| match error {
-            process::ProcessError::Interrupted { .. } => user_error(
-                error.to_string(),
-                "nothing was built or installed and the previous install is untouched",
-            ),
-            // The build runs with the same profile and target dir: skipping the clean rarely
-            // gets past what stopped it.
-            _ => user_error(
+        // The build runs with the same profile and target dir: skipping the clean rarely gets
+        // past what stopped it. (An interrupt is worded by `outcome::report`, whatever this says.)
+        .map_err(|error| {
+            user_error(
                 format!("failed to clean the package before building: {error}"),
                 "fix the error above (the build would meet it too), or skip this step with \
                  `--no-clean`",
-            ),
+            )
         })?;
     Ok(())
 }

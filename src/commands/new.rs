@@ -340,7 +340,7 @@ fn warn_about_gitignore(root: &Path, plan: &scaffold::Plan) {
 /// directory cannot be read, showing the `cd` is the safe answer.
 fn is_current_directory(root: &Path) -> bool {
     std::env::current_dir()
-        .and_then(std::fs::canonicalize)
+        .and_then(fs_err::canonicalize)
         .is_ok_and(|current| current == root)
 }
 

@@ -1,5 +1,6 @@
 # Run by `cargo pyo3 doctor` with the venv's python, from one vantage point (a working
-# directory and flags chosen by the caller). Input (stdin, JSON): {"module": "pkg._core"}.
+# directory and flags chosen by the caller; src/python.rs puts "" back as sys.path[0] when not
+# isolated, as `python -c` has it). Input (stdin, JSON): {"module": "pkg._core"}.
 # Output (stdout, JSON): every file along sys.path that could be imported as that module, and
 # the one Python would pick. Finding the winner uses PathFinder only: no package code runs.
 import importlib.machinery

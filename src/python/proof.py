@@ -1,5 +1,6 @@
-# Run by `cargo pyo3` with the venv's python as `python -I -c <this file>`, from an empty
-# temporary directory. Input (stdin, JSON): {"modules": ["pkg", "pkg._core", ...]}.
+# Run by `cargo pyo3` with the venv's python as `python -I <private dir>/proof.py`, from an
+# empty temporary directory (src/python.rs).
+# Input (stdin, JSON): {"modules": ["pkg", "pkg._core", ...]}.
 # Output (stdout, JSON): the interpreter, each module's __file__ or import error, and the
 # shared objects actually mapped into this process. Names arrive as data and are only ever
 # passed to importlib.import_module, never evaluated.

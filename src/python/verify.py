@@ -1,5 +1,5 @@
-# Run by `cargo pyo3 verify` with the venv's python as `python -I -c <this file>`, from an empty
-# temporary directory.
+# Run by `cargo pyo3 verify` with the venv's python as `python -I <private dir>/verify.py`, from
+# an empty temporary directory (src/python.rs).
 # Input (stdin, JSON): {"module": "pkg", "extension": "pkg.pkg", "names": ["Counter", "Counter.incr"]}
 # Output (stdout, JSON): the import result, the files loaded, and for each name whether every
 # part of it is an attribute of the module (a dotted name walks through submodules and classes),

@@ -120,23 +120,23 @@ mod tests {
 
     fn workspace_with(manifest: &str) -> tempfile::TempDir {
         let directory = tempfile::tempdir().unwrap();
-        std::fs::write(directory.path().join("Cargo.toml"), manifest).unwrap();
+        fs_err::write(directory.path().join("Cargo.toml"), manifest).unwrap();
         directory
     }
 
     fn enclosing(directory: &tempfile::TempDir, relative: &str) -> Enclosing {
-        let root = std::fs::canonicalize(directory.path()).unwrap();
+        let root = fs_err::canonicalize(directory.path()).unwrap();
         enclosing_workspace(&root.join(relative))
     }
 
     fn root_of(directory: &tempfile::TempDir) -> PathBuf {
-        std::fs::canonicalize(directory.path()).unwrap()
+        fs_err::canonicalize(directory.path()).unwrap()
     }
 
     #[test]
     fn no_workspace_above() {
         let directory = tempfile::tempdir().unwrap();
-        let project = std::fs::canonicalize(directory.path()).unwrap().join("p");
+        let project = fs_err::canonicalize(directory.path()).unwrap().join("p");
         // The temporary directory could in theory lie in a workspace; only assert when it doesn't.
         if enclosing_workspace(directory.path()) == Enclosing::Nothing {
             assert_eq!(enclosing_workspace(&project), Enclosing::Nothing);

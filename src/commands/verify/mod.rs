@@ -20,12 +20,10 @@ use self::report::{Freshness, FreshnessStatus, InternalReport, NameReport, NameS
 use crate::cli::VerifyArgs;
 use crate::output::{self, ExitStatus, short_hash, user_error};
 use crate::project::{self, Project};
-use crate::proof;
 use crate::receipt;
 use crate::rust_source::{self, CrateScan, Exports, MissReason};
 use crate::venv::Venv;
-
-const VERIFY_SCRIPT: &str = include_str!("../../python/verify.py");
+use crate::python;
 
 /// What `verify.py` reports.
 #[derive(Debug, Deserialize)]
@@ -98,14 +96,16 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitStatus> {
         ),
     );
 
-    let runtime: Runtime = proof::run_script(
+    let runtime: Runtime = python::run(
         &venv,
-        VERIFY_SCRIPT,
+        python::VERIFY,
+        project.top_level_module(),
         &serde_json::json!({
             "module": project.module_name,
             "extension": project.extension_module(),
             "names": requested,
         }),
+        python::Vantage::Neutral,
     )
     .with_context(|| format!("failed to look the names up in `{}`", project.module_name))?;
 

@@ -1,0 +1,207 @@
+//! How a run ends, decided in one place: the exit-code contract (`docs/exit-codes.md`), the
+//! kinds of failure that map onto it, and how each kind is reported. Commands return an
+//! [`ExitStatus`] for what they judged themselves (a proof that failed, a `verify` miss) and an
+//! error for everything else; [`report`] classifies that error once and words it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::output::{self, UserError};
+use crate::process;
+
+/// How the process ends: the contract documented in `docs/exit-codes.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExitStatus {
+    /// Everything asked for was done and proven.
+    Success,
+    /// A check failed: a proof mismatch, a `verify` miss, a `doctor` problem, a crashed import.
+    CheckFailed,
+    /// An error: bad arguments, not a PyO3 project, a missing tool, a failed build or install,
+    /// an interrupt.
+    Error,
+    /// The uv guard refused to proceed.
+    Refused,
+}
+
+impl ExitStatus {
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::CheckFailed => 1,
+            ExitStatus::Error => 2,
+            ExitStatus::Refused => 3,
+        }
+    }
+}
+
+/// Why a run that returned an error failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// The user pressed Ctrl-C (or sent SIGTERM): whatever error the step returned afterwards is
+    /// a consequence, never the cause.
+    Interrupted,
+    /// The interpreter died from a signal while importing the module: the module fails the
+    /// check, the tool did not.
+    Crashed,
+    /// The uv guard refused.
+    Refused,
+    /// Anything else: the tool could not do what was asked.
+    Error,
+}
+
+impl Failure {
+    /// The one mapping from a kind of failure to the documented exit code.
+    pub(crate) fn exit_status(self) -> ExitStatus {
+        match self {
+            Failure::Interrupted | Failure::Error => ExitStatus::Error,
+            Failure::Crashed => ExitStatus::CheckFailed,
+            Failure::Refused => ExitStatus::Refused,
+        }
+    }
+}
+
+/// Classifies an error: an interrupt wins over whatever the interrupted step made of it, then
+/// the kind of the first [`UserError`] in the chain that has one.
+pub(crate) fn classify(error: &anyhow::Error) -> Failure {
+    if process::interrupted() {
+        return Failure::Interrupted;
+    }
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<UserError>())
+        .find_map(|user_error| user_error.kind)
+        .unwrap_or(Failure::Error)
+}
+
+/// Prints the error the way its kind is worded and returns the exit status it ends with.
+pub(crate) fn report(error: &anyhow::Error) -> ExitStatus {
+    let failure = classify(error);
+    match failure {
+        Failure::Interrupted => {
+            output::error_with_hint(process::interruption(), interrupt_hint());
+        }
+        // Worded where the crash was seen (the Python runner), whatever step ran the script:
+        // `dev` and `verify` meeting the same crash print the same thing.
+        Failure::Crashed => {
+            let crash = error
+                .chain()
+                .position(|cause| {
+                    cause
+                        .downcast_ref::<UserError>()
+                        .is_some_and(|user_error| user_error.kind == Some(Failure::Crashed))
+                })
+                .unwrap_or(0);
+            let hint = error
+                .chain()
+                .skip(crash)
+                .filter_map(|cause| cause.downcast_ref::<UserError>())
+                .find_map(|user_error| user_error.hint.as_deref());
+            output::report_chain(error.chain().skip(crash), hint);
+        }
+        Failure::Refused | Failure::Error => output::report_error(error),
+    }
+    failure.exit_status()
+}
+
+/// Set once the project's install has begun: from then on an interrupt may leave it half-done.
+static INSTALL_STARTED: AtomicBool = AtomicBool::new(false);
+
+/// Marks the point after which an interrupt can no longer promise the previous install.
+pub(crate) fn install_started() {
+    INSTALL_STARTED.store(true, Ordering::SeqCst);
+}
+
+fn interrupt_hint() -> &'static str {
+    if INSTALL_STARTED.load(Ordering::SeqCst) {
+        "the install may be incomplete and no receipt was written; run `cargo pyo3 dev` again to \
+         build, install and prove it"
+    } else {
+        "nothing was installed and the previous install is untouched"
+    }
+}
+
+/// Marks an error as a refusal by the uv guard (exit 3), keeping its message, chain and hint.
+pub(crate) fn refused(error: anyhow::Error) -> anyhow::Error {
+    match error.downcast::<UserError>() {
+        Ok(mut refusal) => {
+            refusal.kind = Some(Failure::Refused);
+            anyhow::Error::new(refusal)
+        }
+        Err(error) => anyhow::Error::new(UserError {
+            kind: Some(Failure::Refused),
+            message: "refused by the uv guard".to_owned(),
+            hint: output::hint_of(&error).map(str::to_owned),
+            source: Some(error),
+        }),
+    }
+}
+
+/// An interpreter that died from a signal while importing `module` (exit 1).
+pub(crate) fn crashed(
+    module: &str,
+    status: std::process::ExitStatus,
+    python: &std::path::Path,
+    source: anyhow::Error,
+) -> anyhow::Error {
+    let description = process::describe_status(status);
+    anyhow::Error::new(UserError {
+        kind: Some(Failure::Crashed),
+        message: format!("importing `{module}` crashed the interpreter ({description})"),
+        hint: Some(format!(
+            "the `#[pymodule]` init of `{module}`, or a library it loads, killed the interpreter; \
+             run `{} -X faulthandler -c 'import {module}'` to see where",
+            python.display()
+        )),
+        source: Some(source),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_has_its_documented_code() {
+        assert_eq!(Failure::Interrupted.exit_status().code(), 2);
+        assert_eq!(Failure::Crashed.exit_status().code(), 1);
+        assert_eq!(Failure::Refused.exit_status().code(), 3);
+        assert_eq!(Failure::Error.exit_status().code(), 2);
+    }
+
+    #[test]
+    fn a_kind_survives_context() {
+        let refusal = refused(output::user_error("uv would reinstall", "fix it"));
+        assert_eq!(refusal.to_string(), "uv would reinstall");
+        assert_eq!(output::hint_of(&refusal), Some("fix it"));
+        let wrapped = refusal.context("while checking");
+        assert_eq!(classify(&wrapped), Failure::Refused);
+        assert_eq!(
+            classify(&output::user_error("plain", "hint")),
+            Failure::Error
+        );
+        assert_eq!(classify(&anyhow::anyhow!("no hint")), Failure::Error);
+    }
+
+    #[test]
+    fn a_crash_is_found_under_a_step_context() {
+        use std::os::unix::process::ExitStatusExt;
+        // A wait status of 6: killed by signal 6.
+        let status = std::process::ExitStatus::from_raw(libc::SIGABRT);
+        let crash = crashed(
+            "m",
+            status,
+            std::path::Path::new("/venv/bin/python"),
+            anyhow::anyhow!("process failed"),
+        );
+        let wrapped = crash.context("failed to look the names up");
+        assert_eq!(classify(&wrapped), Failure::Crashed);
+        let chain: Vec<String> = wrapped.chain().map(ToString::to_string).collect();
+        assert_eq!(
+            chain,
+            [
+                "failed to look the names up",
+                "importing `m` crashed the interpreter (signal: 6, SIGABRT: process abort signal)",
+                "process failed"
+            ]
+        );
+    }
+}

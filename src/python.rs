@@ -1,0 +1,100 @@
+//! The one Python runner: a constant script from `src/python/` run by the venv's python, with its
+//! input as JSON on stdin and its output as JSON on stdout. Data, never code, crosses the
+//! boundary: names reach Python only inside the JSON.
+//!
+//! Each script is written to a private temporary directory and run as a file, so the command an
+//! error shows is one short line (`…/bin/python -I /tmp/cargo-pyo3-python-…/proof.py`) instead
+//! of the whole script pasted as a `-c` argument. An interpreter that dies from a signal is
+//! classified here, once, as a crash of the import (`outcome::crashed`), whoever ran the script.
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+use crate::outcome;
+use crate::process::{Cmd, ProcessError};
+use crate::venv::Venv;
+
+/// A script of ours, embedded at build time.
+#[derive(Clone, Copy)]
+pub(crate) struct Script {
+    /// The file name it is run as, which an error shows.
+    file_name: &'static str,
+    text: &'static str,
+}
+
+/// Imports modules and reports their files, `sys.path` and the mapped extensions (`dev`).
+pub(crate) const PROOF: Script = Script {
+    file_name: "proof.py",
+    text: include_str!("python/proof.py"),
+};
+
+/// Lists every importable copy of a module along `sys.path`, importing nothing (`doctor`).
+pub(crate) const COPIES: Script = Script {
+    file_name: "copies.py",
+    text: include_str!("python/copies.py"),
+};
+
+/// Imports the module and looks names up on it (`verify`).
+pub(crate) const VERIFY: Script = Script {
+    file_name: "verify.py",
+    text: include_str!("python/verify.py"),
+};
+
+/// Run as a file, a script has its own directory as `sys.path[0]`, where `python -c` (and a
+/// user's `python` or `pytest` started in a directory) has `""`, the working directory. Put that
+/// back first, unless isolation (`-I`) or `PYTHONSAFEPATH` (3.11+) means neither is there.
+const AS_IF_STARTED_HERE: &str = "import sys as _sys\n\
+     if not _sys.flags.isolated and not getattr(_sys.flags, 'safe_path', False):\n    \
+     _sys.path[0] = ''\n\
+     del _sys\n";
+
+/// Where Python is started from: the place decides what can shadow the install.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Vantage<'a> {
+    /// `-I` (no cwd on `sys.path`, no `PYTHON*` variables, no user site) from an empty directory.
+    Neutral,
+    /// A plain `python` started in this directory, as a user or a test runner would.
+    From(&'a Path),
+}
+
+/// Runs `script` with the venv's python from `vantage`, with `input` as JSON on stdin, and
+/// parses its stdout as JSON. The script imports `module` (or its parent packages): a signal
+/// that kills the interpreter is reported as that import crashing it.
+pub(crate) fn run<T: for<'de> Deserialize<'de>>(
+    venv: &Venv,
+    script: Script,
+    module: &str,
+    input: &serde_json::Value,
+    vantage: Vantage<'_>,
+) -> Result<T> {
+    // Private (0700) and removed on the way out, interrupted or not.
+    let scratch = tempfile::Builder::new()
+        .prefix("cargo-pyo3-python-")
+        .tempdir()
+        .context("failed to create a temporary directory")?;
+    let path = scratch.path().join(script.file_name);
+    let command = match vantage {
+        Vantage::Neutral => {
+            fs_err::write(&path, script.text)?;
+            let empty = scratch.path().join("cwd");
+            fs_err::create_dir(&empty)?;
+            Cmd::new(&venv.python).arg("-I").arg(&path).dir(empty)
+        }
+        Vantage::From(dir) => {
+            fs_err::write(&path, format!("{AS_IF_STARTED_HERE}{}", script.text))?;
+            Cmd::new(&venv.python).arg(&path).dir(dir)
+        }
+    };
+    let command = command.stdin_bytes(serde_json::to_vec(input)?);
+    let captured = command.run_captured().map_err(|error| match error {
+        ProcessError::Failed { status, .. } if status.signal().is_some() => {
+            outcome::crashed(module, status, &venv.python, error.into())
+        }
+        error => error.into(),
+    })?;
+    serde_json::from_str(&captured.stdout)
+        .with_context(|| format!("unexpected output from `{command}`:\n{}", captured.stdout))
+}
