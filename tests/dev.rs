@@ -72,9 +72,13 @@ fn pure_layout_is_proven_and_an_edit_reaches_python() {
 }
 
 #[test]
-fn mixed_layout_is_proven_and_an_in_tree_copy_does_not_fool_the_proof() {
+fn mixed_layout_without_editable_is_proven_and_an_in_tree_copy_does_not_fool_the_proof() {
     let project = TestProject::from_fixture("mixed");
-    project.cargo_pyo3().arg("dev").run().assert_code(0);
+    project
+        .cargo_pyo3()
+        .args(["dev", "--no-editable"])
+        .run()
+        .assert_code(0);
     let receipt = project.receipt();
     assert_proven(&project, &receipt);
     assert_eq!(receipt["module"], "mixedfix._core");
@@ -90,7 +94,11 @@ fn mixed_layout_is_proven_and_an_in_tree_copy_does_not_fool_the_proof() {
     std::fs::copy(&installed, &planted).unwrap();
     project.edit("src/lib.rs", "x * 2", "x * 3");
 
-    project.cargo_pyo3().arg("dev").run().assert_code(0);
+    project
+        .cargo_pyo3()
+        .args(["dev", "--no-editable"])
+        .run()
+        .assert_code(0);
     let updated = project.receipt();
     assert_proven(&project, &updated);
     assert_ne!(
@@ -426,4 +434,151 @@ fn a_failed_proof_names_its_cause_a_module_the_package_imports() {
     common::snapshot_settings(&project.root).bind(|| {
         insta::assert_snapshot!("dev_proof_missing_module", run.rendered());
     });
+}
+
+/// The editable install of a mixed project: the proven extension beside the Python sources, the
+/// venv pointed at them.
+#[track_caller]
+fn assert_proven_editable(project: &TestProject, receipt: &serde_json::Value, placed: &str) {
+    let extension = extension(receipt);
+    assert_eq!(extension["problem"], serde_json::Value::Null, "{receipt:#}");
+    let placed = std::fs::canonicalize(project.path(placed)).unwrap();
+    assert_eq!(
+        extension["loaded_path"],
+        placed.to_str().unwrap(),
+        "{receipt:#}"
+    );
+    assert_eq!(
+        receipt["editable"]["placed"],
+        serde_json::json!([placed.to_str().unwrap()]),
+        "{receipt:#}"
+    );
+    assert_eq!(
+        common::sha256(&placed),
+        extension["wheel_sha256"].as_str().unwrap(),
+        "the placed copy is the wheel's extension, byte for byte"
+    );
+}
+
+#[test]
+fn a_mixed_project_is_installed_editable_over_a_stale_copy_and_python_edits_are_live() {
+    let project = TestProject::from_fixture("mixed");
+    // What an old `maturin develop` leaves: a copy of the extension beside the sources.
+    let in_tree = "python/mixedfix/_core.cpython-311-x86_64-linux-gnu.so";
+    project.write(in_tree, "a stale build");
+    project.cargo_pyo3().arg("dev").run().assert_code(0);
+    assert_proven_editable(&project, &project.receipt(), in_tree);
+    project
+        .python("import mixedfix; assert mixedfix.double(2) == 4")
+        .assert_code(0);
+
+    // A Python edit is live without another `dev`, from a neutral directory and the root.
+    project.edit(
+        "python/mixedfix/__init__.py",
+        "__all__ = [\"double\"]",
+        "__all__ = [\"double\", \"edited\"]\n\ndef edited():\n    return 5",
+    );
+    project
+        .python("import mixedfix; assert mixedfix.edited() == 5")
+        .assert_code(0);
+    common::TestCommand::new(project.venv_python(), &project.root)
+        .args(["-c", "import mixedfix; assert mixedfix.edited() == 5"])
+        .run()
+        .assert_code(0);
+    project.cargo_pyo3().arg("verify").run().assert_code(0);
+}
+
+/// `maturin new --mixed`, converted to the layout where the Python package sits at the project
+/// root (no `python-source`), with a runtime dependency from PyPI and a `dev` group.
+fn root_layout_project() -> TestProject {
+    let project = TestProject::maturin_new("rootdemo", true);
+    std::fs::rename(project.path("python/rootdemo"), project.path("rootdemo")).unwrap();
+    std::fs::rename(project.path("python/tests"), project.path("tests")).unwrap();
+    std::fs::remove_dir(project.path("python")).unwrap();
+    project.edit("pyproject.toml", "python-source = \"python\"\n", "");
+    project.edit(
+        "pyproject.toml",
+        "dynamic = [\"version\"]",
+        "dynamic = [\"version\"]\ndependencies = [\"boltons\"]",
+    );
+    let pyproject = project.read("pyproject.toml");
+    project.write(
+        "pyproject.toml",
+        &format!("{pyproject}\n[dependency-groups]\ndev = [\"pytest\"]\n"),
+    );
+    project
+}
+
+#[test]
+fn the_root_layout_runs_the_proven_build_from_the_project_root() {
+    let project = root_layout_project();
+    let first = project.cargo_pyo3().arg("dev").run();
+    first
+        .assert_code(0)
+        .assert_stderr_contains("Installing 2 dependencies");
+    let receipt = project.receipt();
+    assert_proven_editable(
+        &project,
+        &receipt,
+        "rootdemo/rootdemo.cpython-311-x86_64-linux-gnu.so",
+    );
+    assert_eq!(
+        receipt["dependencies"],
+        serde_json::json!(["boltons", "pytest"])
+    );
+    project.python("import boltons, rootdemo").assert_code(0);
+
+    // What `maturin develop` users run: pytest with the working directory first on `sys.path`.
+    let pytest = common::TestCommand::new(project.venv_python(), &project.root)
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .run();
+    pytest.assert_code(0);
+
+    project.edit(
+        "rootdemo/__init__.py",
+        "from .rootdemo import *",
+        "from .rootdemo import *\n\ndef edited():\n    return 5",
+    );
+    project
+        .python("import rootdemo; assert rootdemo.edited() == 5")
+        .assert_code(0);
+    common::TestCommand::new(project.venv_python(), &project.root)
+        .args(["-c", "import rootdemo; assert rootdemo.edited() == 5"])
+        .run()
+        .assert_code(0);
+    project.cargo_pyo3().arg("verify").run().assert_code(0);
+
+    // The requirements did not change: the step is skipped.
+    let second = project.cargo_pyo3().arg("dev").run();
+    second.assert_code(0);
+    assert!(!second.stderr.contains("Installing"), "{second:?}");
+    let timings = &project.receipt()["timings_ms"];
+    assert!(timings["dependencies"].as_u64().unwrap() < 5, "{timings}");
+
+    // A plain wheel install cannot serve the root: `python` there imports the source package,
+    // which has no extension. Never "Proven" then.
+    let plain = project.cargo_pyo3().args(["dev", "--no-editable"]).run();
+    plain.assert_code(1);
+    assert!(plain.stderr.contains("from the project root"), "{plain:?}");
+}
+
+#[test]
+fn a_dependency_that_cannot_be_installed_is_an_error_that_changes_nothing() {
+    let project = TestProject::from_fixture("pure");
+    project.cargo_pyo3().arg("dev").run().assert_code(0);
+    project.edit(
+        "pyproject.toml",
+        "dynamic = [\"version\"]",
+        "dynamic = [\"version\"]\ndependencies = [\"cargo-pyo3-no-such-distribution\"]",
+    );
+    let before = common::snapshot_tree(&project.path(".venv"));
+    let run = project.cargo_pyo3().arg("dev").run();
+    run.assert_code(2)
+        .assert_stderr_contains("cargo-pyo3-no-such-distribution")
+        .assert_stderr_contains("hint:");
+    assert_eq!(
+        before,
+        common::snapshot_tree(&project.path(".venv")),
+        "{run:?}"
+    );
 }

@@ -15,8 +15,8 @@ use crate::receipt::{
 };
 use crate::venv::Venv;
 use crate::{
-    editable, install, lock, maturin, module_name, outcome, proof, requirements, rust_source, tools,
-    uv_guard, wheel, wheel_store,
+    editable, install, lock, maturin, module_name, outcome, proof, requirements, rust_source,
+    tools, uv_guard, wheel, wheel_store,
 };
 
 /// Milliseconds since `step`, restarting it.
@@ -312,10 +312,9 @@ fn failed_proof_hint(
             }
             Some(proof::ImportFailure::MissingModule { module, .. }) => {
                 return format!(
-                    "install the distribution that provides `{module}` into the venv \
-                     (`{} -m pip install …` or `uv pip install --python {} …`), or declare it in \
-                     `[project] dependencies`",
-                    venv.python.display(),
+                    "declare the distribution that provides `{module}` in `[project] dependencies` \
+                     (`cargo pyo3 dev` installs them into the venv), or install it yourself: \
+                     `uv pip install --python {0} …` or `{0} -m pip install …`",
                     venv.python.display()
                 );
             }

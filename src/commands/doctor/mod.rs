@@ -19,9 +19,9 @@ use crate::project::{self, Project, same_file};
 use crate::proof::{self, Vantage};
 use crate::receipt;
 use crate::rust_source::{self, CrateScan};
+use crate::tools;
 use crate::uv_guard::{self, GuardVerdict};
 use crate::venv::Venv;
-use crate::tools;
 
 pub(crate) fn run(args: DoctorArgs) -> Result<ExitStatus> {
     let DoctorArgs { project, fix, json } = args;

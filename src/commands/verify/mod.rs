@@ -20,10 +20,10 @@ use self::report::{Freshness, FreshnessStatus, InternalReport, NameReport, NameS
 use crate::cli::VerifyArgs;
 use crate::output::{self, ExitStatus, short_hash, user_error};
 use crate::project::{self, Project};
+use crate::python;
 use crate::receipt;
 use crate::rust_source::{self, CrateScan, Exports, MissReason};
 use crate::venv::Venv;
-use crate::python;
 
 /// What `verify.py` reports.
 #[derive(Debug, Deserialize)]
