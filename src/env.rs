@@ -10,5 +10,6 @@ pub(crate) const CONDA_PREFIX: &str = "CONDA_PREFIX";
 /// repository than the one a new project directory belongs to.
 pub(crate) const GIT_DIR: &str = "GIT_DIR";
 pub(crate) const GIT_WORK_TREE: &str = "GIT_WORK_TREE";
-/// Makes `uv run` skip its sync, so it keeps the build `dev` installed (ground-truth.md §5).
+/// Makes `uv run` skip its sync, so it keeps the build `dev` installed: with uv 0.13.8 only this
+/// and `--no-sync` did; `--frozen`, `--locked` and `--inexact` still reinstall (docs/uv.md).
 pub(crate) const UV_NO_SYNC: &str = "UV_NO_SYNC";

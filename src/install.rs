@@ -1,7 +1,7 @@
 //! Installing one wheel into the venv: `uv pip install` when uv is available, else the venv's
 //! pip. Always a real reinstall with `--no-deps`, so the files on disk are the wheel's, never a
 //! cached copy; never by writing into site-packages ourselves (uv hardlinks installed files
-//! into its cache: ground-truth.md §2).
+//! into its cache: an installed `.so` measured with link count 2, the same inode as the cache's).
 
 use std::path::Path;
 

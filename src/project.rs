@@ -787,6 +787,17 @@ fn not_an_extension(package: &Package, python_side: &PythonSide) -> anyhow::Erro
     let manifest = package.manifest_path.as_std_path();
     match Bindings::detect(package, python_side) {
         Bindings::None | Bindings::Extension => not_pyo3(manifest),
+        // Detected, not declared: most often a PyO3 crate whose `pyo3` is missing or only a
+        // dev- or build-dependency. Say what maturin would do, and both ways out.
+        Bindings::Cffi if python_side.declared.is_none() => user_error(
+            format!(
+                "`{}` has a `cdylib` target but no `pyo3` or `pyo3-ffi` under `[dependencies]`, so \
+                 maturin would build it with `cffi` bindings: it is not a PyO3 project",
+                manifest.display()
+            ),
+            "for a PyO3 extension, add `pyo3` under `[dependencies]` (a dev- or build-dependency is \
+             not linked into the extension); for a cffi project, use `maturin develop`",
+        ),
         other => user_error(
             format!(
                 "`{}` is a maturin project with `{}` bindings: `cargo pyo3` builds and proves \

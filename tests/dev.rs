@@ -355,9 +355,10 @@ fn bin_cffi_and_uniffi_projects_are_pointed_at_maturin_develop() {
         let project = TestProject::maturin_new_with(&name, &["--bindings", bindings]);
         let before = common::snapshot_tree(&project.root);
         let run = project.cargo_pyo3().arg("dev").run();
-        common::snapshot_settings(&project.root).bind(|| {
-            insta::assert_snapshot!(format!("dev_refuses_{bindings}_bindings"), run.rendered());
-        });
+        assert_filtered_snapshot!(
+            format!("dev_refuses_{bindings}_bindings"),
+            common::snapshot::render(&run, &project.root)
+        );
         assert_eq!(before, common::snapshot_tree(&project.root), "{run:?}");
     }
 }
@@ -367,9 +368,7 @@ fn quiet_shows_the_result_and_nothing_of_the_steps() {
     let project = TestProject::from_fixture("pure");
     project.cargo_pyo3().arg("dev").run().assert_code(0);
     let quiet = project.cargo_pyo3().args(["dev", "-q"]).run();
-    common::snapshot_settings(&project.root).bind(|| {
-        insta::assert_snapshot!("dev_quiet", quiet.rendered());
-    });
+    assert_filtered_snapshot!("dev_quiet", common::snapshot::render(&quiet, &project.root));
 }
 
 #[test]
@@ -418,9 +417,10 @@ fn a_failed_proof_names_its_cause_a_pymodule_of_another_name() {
     let project = TestProject::maturin_new("namedemo", false);
     project.edit("src/lib.rs", "mod namedemo {", "mod renamed {");
     let run = project.cargo_pyo3().arg("dev").without_uv().run();
-    common::snapshot_settings(&project.root).bind(|| {
-        insta::assert_snapshot!("dev_proof_no_init_function", run.rendered());
-    });
+    assert_filtered_snapshot!(
+        "dev_proof_no_init_function",
+        common::snapshot::render(&run, &project.root)
+    );
     assert!(project.find_receipt().is_none(), "{run:?}");
 }
 
@@ -431,9 +431,10 @@ fn a_failed_proof_names_its_cause_a_module_the_package_imports() {
     let text = std::fs::read_to_string(&init).unwrap();
     std::fs::write(&init, format!("import not_installed_anywhere\n{text}")).unwrap();
     let run = project.cargo_pyo3().arg("dev").without_uv().run();
-    common::snapshot_settings(&project.root).bind(|| {
-        insta::assert_snapshot!("dev_proof_missing_module", run.rendered());
-    });
+    assert_filtered_snapshot!(
+        "dev_proof_missing_module",
+        common::snapshot::render(&run, &project.root)
+    );
 }
 
 /// The editable install of a mixed project: the proven extension beside the Python sources, the

@@ -72,7 +72,11 @@ fn healthy_then_stale_then_duplicated_then_renamed() {
 #[test]
 fn an_in_tree_copy_left_by_maturin_develop_is_named() {
     let project = TestProject::from_fixture("mixed");
-    project.cargo_pyo3().arg("dev").run().assert_code(0);
+    project
+        .cargo_pyo3()
+        .args(["dev", "--no-editable"])
+        .run()
+        .assert_code(0);
     let receipt = project.receipt();
     let installed = receipt["extensions"][0]["loaded_path"].as_str().unwrap();
     // What `maturin develop` leaves in a mixed project (docs/doctor.md, `copies`): the extension

@@ -428,7 +428,7 @@ fn cases() -> Vec<Case> {
                 project.edit("Cargo.toml", "pyo3 = \"0.29\"", "");
                 dev(project, &[])
             },
-            Error(&["`{project}/Cargo.toml` is not a PyO3 project"]),
+            Error(&["`{project}/Cargo.toml` has a `cdylib` target but no `pyo3` or `pyo3-ffi`"]),
         ),
         case(
             "pyo3 only as a dev-dependency",
@@ -437,7 +437,7 @@ fn cases() -> Vec<Case> {
                 pyo3_only_as(project, "[dev-dependencies]");
                 dev(project, &[])
             },
-            Error(&["`{project}/Cargo.toml` is not a PyO3 project"]),
+            Error(&["`{project}/Cargo.toml` has a `cdylib` target but no `pyo3` or `pyo3-ffi`"]),
         ),
         case(
             "pyo3 only as a build-dependency",
@@ -446,7 +446,7 @@ fn cases() -> Vec<Case> {
                 pyo3_only_as(project, "[build-dependencies]");
                 dev(project, &[])
             },
-            Error(&["`{project}/Cargo.toml` is not a PyO3 project"]),
+            Error(&["`{project}/Cargo.toml` has a `cdylib` target but no `pyo3` or `pyo3-ffi`"]),
         ),
         case(
             "workspace with two PyO3 packages and no -p",

@@ -265,7 +265,7 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
 }
 
 /// `cargo clean -p` for exactly the profile and target dir the build will use: a bare `-p`
-/// only cleans the dev profile (ground-truth.md §6).
+/// only cleans the dev profile (measured: a release build right after it was `Finished … in 0.01s`).
 fn clean(project: &Project, build: &BuildArgs) -> Result<()> {
     Cmd::new(project::cargo_program())
         .args([

@@ -1,6 +1,7 @@
 # Run by `cargo pyo3 verify` with the venv's python as `python -I <private dir>/verify.py`, from
 # an empty temporary directory (src/python.rs).
-# Input (stdin, JSON): {"module": "pkg", "extension": "pkg.pkg", "names": ["Counter", "Counter.incr"]}
+# Input (stdin, JSON): {"module": "pkg", "extension": "pkg._core", "names": ["Counter", "Counter.incr"]}
+# `module` is the top-level package users import; `extension` the compiled module inside it.
 # Output (stdout, JSON): the import result, the files loaded, and for each name whether every
 # part of it is an attribute of the module (a dotted name walks through submodules and classes),
 # and what kind of object it is.
@@ -89,14 +90,17 @@ elif module is not None:
 results = []
 for name in request["names"]:
     if module is None:
-        results.append({"name": name, "found": False, "kind": None, "missing": name, "error": None, "in_extension": False})
+        results.append({"name": name, "found": False, "kind": None, "missing": name, "error": None, "found_in": None})
         continue
+    # Where users import it first: the top-level package (names defined in Python count), then
+    # the extension module, which the package may not re-export.
     result = look_up(module, name)
-    # A pure-Rust package re-exports its extension with `from .ext import *`; a name the
-    # extension has but the package lacks was left out of `__all__`.
-    result["in_extension"] = (
-        not result["found"] and extension is not None and extension is not module and look_up(extension, name)["found"]
-    )
+    result["found_in"] = request["module"] if result["found"] else None
+    if not result["found"] and extension is not None and extension is not module:
+        in_extension = look_up(extension, name)
+        if in_extension["found"]:
+            result = in_extension
+            result["found_in"] = request["extension"]
     result["name"] = name
     results.append(result)
 

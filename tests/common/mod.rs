@@ -338,38 +338,6 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// insta settings whose filters make a run of `cargo pyo3` in `project` the same on every machine:
-/// the project's and the shared target dir's paths, temporary paths, hashes, times and versions
-/// of the tools become placeholders.
-pub fn snapshot_settings(project: &Path) -> insta::Settings {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_prepend_module_to_snapshot(false);
-    let mut paths = vec![
-        (project.to_path_buf(), "[PROJECT]"),
-        (fixture_target_dir(), "[TARGET]"),
-        (uv_cache_dir(), "[UV_CACHE]"),
-    ];
-    if let Ok(canonical) = std::fs::canonicalize(project) {
-        paths.insert(0, (canonical, "[PROJECT]"));
-    }
-    for (path, placeholder) in paths {
-        settings.add_filter(&regex::escape(&path.display().to_string()), placeholder);
-    }
-    // Whether cargo compiles a crate depends on what ran before in the shared target dir.
-    settings.add_filter(r"(?m)^ +Compiling .*\n", "");
-    settings.add_filter(
-        r"Found CPython (\S+) at \S+",
-        "Found CPython $1 at [PYTHON]",
-    );
-    settings.add_filter(r"/tmp/[A-Za-z0-9_.-]+", "[TEMP]");
-    settings.add_filter(r"\b[0-9a-f]{64}\b", "[SHA256]");
-    settings.add_filter(r"\b[0-9a-f]{12,16}\b", "[HASH]");
-    settings.add_filter(r"\b\d+(\.\d+)?m?s\b", "[TIME]");
-    settings.add_filter(r"maturin \d+\.\d+\.\d+", "maturin [VERSION]");
-    settings.add_filter(r"uv \d+\.\d+\.\d+", "uv [VERSION]");
-    settings
-}
-
 /// The `cargo-pyo3` binary under test, run as cargo runs it.
 pub fn cargo_pyo3(dir: &Path) -> TestCommand {
     TestCommand::new(env!("CARGO_BIN_EXE_cargo-pyo3"), dir).arg("pyo3")
@@ -691,16 +659,6 @@ impl Run {
             hint_line.is_some_and(|line| line.contains(hint)),
             "expected {hint:?} in the hint\n{self:?}"
         );
-    }
-
-    /// The whole run as users read it, in uv's snapshot shape: exit code, stdout, stderr.
-    pub fn rendered(&self) -> String {
-        format!(
-            "exit_code: {}\n----- stdout -----\n{}\n----- stderr -----\n{}",
-            self.code.map_or("none".to_owned(), |code| code.to_string()),
-            self.stdout.trim_end(),
-            self.stderr.trim_end()
-        )
     }
 
     pub fn json(&self) -> serde_json::Value {

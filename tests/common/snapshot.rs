@@ -30,13 +30,21 @@ fn path_filters(project: &Path) -> Vec<(String, &'static str)> {
 
 /// Regexes for what changes between runs of the same test.
 pub const FILTERS: &[(&str, &str)] = &[
+    // Whether cargo compiles a crate depends on what ran before in the shared target dir.
+    (r"(?m)^ +Compiling .*\n", ""),
+    (
+        r"Found CPython (\S+) at \S+",
+        "Found CPython $1 at [PYTHON]",
+    ),
     (r"[0-9a-f]{64}", "[SHA256]"),
+    (r"/wheels/[0-9a-f]{16}/", "/wheels/[HASH16]/"),
+    (r"\bin \d+\.\d+s\b", "in [TIME]"),
     (
         r#""git_commit": (null|"[0-9a-f]{40}")"#,
         r#""git_commit": "[COMMIT OR NULL]""#,
     ),
     (
-        r#""(discover|lock|venv|guard|clean|build|inspect|install|prove|receipt|total)": \d+"#,
+        r#""(discover|lock|venv|guard|clean|build|inspect|dependencies|install|prove|receipt|total)": \d+"#,
         r#""$1": "[MS]""#,
     ),
     (

@@ -48,7 +48,7 @@ pub(crate) fn run(args: DoctorArgs) -> Result<ExitStatus> {
         .and_then(|probes| probes.as_ref().ok()?.first()?.copies.winner.clone())
         .map(PathBuf::from);
     if let (Some(venv), Some(probes)) = (&venv, &probes) {
-        checks.push(check_installed(&project, venv));
+        checks.push(check_installed(&project, venv, stored.receipt()));
         checks.push(check_copies(&module, probes));
     }
     checks.push(check_module_name(
@@ -186,7 +186,7 @@ fn check_venv(venv: &Result<Option<Venv>>) -> Check {
 }
 
 /// Check 3: Installed distributions of the package: how many, by whom, from where.
-fn check_installed(project: &Project, venv: &Venv) -> Check {
+fn check_installed(project: &Project, venv: &Venv, receipt: Option<&receipt::Receipt>) -> Check {
     let installed = venv.installed_distributions(&project.dist_name);
     let leftovers = venv.pip_leftovers();
     let evidence = json!({ "distributions": installed, "pip_leftovers": leftovers });
@@ -229,7 +229,28 @@ fn check_installed(project: &Project, venv: &Venv) -> Check {
                     project.dist_name, one.version
                 ),
             );
-            if !one.pth_paths.is_empty() {
+            // The editable install `dev` makes: its `.pth` names the Python root the receipt
+            // recorded, where `dev` placed the proven extension.
+            let made_by_dev = receipt
+                .and_then(|receipt| receipt.editable.as_ref())
+                .is_some_and(|editable| {
+                    one.pth_paths
+                        .iter()
+                        .any(|path| same_file(Path::new(path), &editable.python_root))
+                });
+            if made_by_dev {
+                check = Check::new(
+                    "installed",
+                    Verdict::Ok,
+                    format!(
+                        "`{}` {} installed editable by `cargo pyo3 dev` ({installer}): a `.pth` file \
+                         makes Python load from {}, where the proven extension was placed",
+                        project.dist_name,
+                        one.version,
+                        one.pth_paths.join(", ")
+                    ),
+                );
+            } else if !one.pth_paths.is_empty() {
                 check = Check::new(
                     "installed",
                     Verdict::Warning,
@@ -338,6 +359,33 @@ fn check_copies(module: &str, probes: &Result<Vec<Probe>>) -> Check {
             (!same_file(Path::new(&winner), Path::new(&installed))).then(|| (label.clone(), winner))
         })
         .collect();
+    // A vantage where the module is not importable at all is the worst shadow: a package of the
+    // same name there (the project's own sources, without the extension) wins the import.
+    if let Some((label, copies)) = results
+        .iter()
+        .skip(1)
+        .find(|(_, copies)| copies.winner.is_none())
+    {
+        return Check::new(
+            "copies",
+            Verdict::Problem,
+            format!(
+                "`{module}` is not importable when Python runs from {label}{}, though it loads \
+                 `{installed}` from a neutral directory",
+                copies
+                    .error
+                    .as_deref()
+                    .map(|error| format!(" ({error})"))
+                    .unwrap_or_default()
+            ),
+        )
+        .evidence(evidence)
+        .fix(
+            "a package of the same name there shadows the installed one: run `cargo pyo3 dev` \
+             without `--no-editable`, which places the extension beside the sources, or start \
+             Python from another directory",
+        );
+    }
     if let Some((label, winner)) = shadows.first() {
         let mut check = Check::new(
             "copies",

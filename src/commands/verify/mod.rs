@@ -43,8 +43,8 @@ struct RuntimeName {
     missing: Option<String>,
     /// An exception raised while looking the name up.
     error: Option<String>,
-    /// Missing from the package, present in the extension it re-exports.
-    in_extension: bool,
+    /// The module it was found in: the top-level package, else the extension module.
+    found_in: Option<String>,
 }
 
 pub(crate) fn run(args: VerifyArgs) -> Result<ExitStatus> {
@@ -78,6 +78,19 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitStatus> {
     }
     let exports = scan.exports(project.extension_name());
     let explicit = !names.is_empty();
+    if !explicit && runtime_only(&scan) && scan.problems.is_empty() {
+        return Err(user_error(
+            format!(
+                "nothing to verify: the Rust sources of `{}` define no PyO3 items (`#[pymodule]`, \
+                 `#[pyclass]`, `#[pyfunction]`), so they cannot say which names `{}` exports \
+                 (a module written against `pyo3-ffi`, say)",
+                project.package_name,
+                project.top_level_module()
+            ),
+            "name what to check, e.g. `cargo pyo3 verify NAME...`: each name is then looked up in \
+             the installed module",
+        ));
+    }
     let requested: Vec<String> = if explicit {
         names
     } else {
@@ -101,13 +114,18 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitStatus> {
         python::VERIFY,
         project.top_level_module(),
         &serde_json::json!({
-            "module": project.module_name,
+            "module": project.top_level_module(),
             "extension": project.extension_module(),
             "names": requested,
         }),
         python::Vantage::Neutral,
     )
-    .with_context(|| format!("failed to look the names up in `{}`", project.module_name))?;
+    .with_context(|| {
+        format!(
+            "failed to look the names up in `{}`",
+            project.top_level_module()
+        )
+    })?;
 
     let freshness = check_freshness(&project, &venv, &scan, &runtime);
 
@@ -138,7 +156,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitStatus> {
         .count();
     let report = Report {
         project: project.project_dir.clone(),
-        module: project.module_name.clone(),
+        module: project.top_level_module().to_owned(),
         extension: project.extension_module(),
         venv: venv.root.clone(),
         module_file: runtime.module_file.clone(),
@@ -148,6 +166,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitStatus> {
             .root
             .is_none()
             .then(|| exports.no_root(&scan).message),
+        runtime_only: runtime_only(&scan),
         found: reports.len() - missing,
         missing,
         names: reports,
@@ -332,6 +351,7 @@ fn report_name(
             status: NameStatus::Found,
             kind: name.kind.clone(),
             location: exported.map(|exported| exported.location.to_string()),
+            found_in: name.found_in.clone(),
             reason: None,
             message: None,
             fix: None,
@@ -340,17 +360,16 @@ fn report_name(
     let explanation = exports.explain(scan, &name.name);
     let mut message = explanation.message.clone();
     if let Some(error) = &runtime.import_error {
-        message = format!("`import {}` failed: {error}", project.module_name);
+        message = format!("`import {}` failed: {error}", project.top_level_module());
         if explanation.reason == MissReason::NoModule {
             message = format!("{message}; {}", explanation.message);
         }
-    } else if name.in_extension {
+    } else if runtime_only(scan) {
         message = format!(
-            "`{}` is in the extension `{}` but `{}` does not re-export it: add it to the extension's `__all__` \
-             or import it in `__init__.py`",
-            name.name,
-            project.extension_module(),
-            project.module_name
+            "not in the installed `{}` or `{}`; the Rust sources define no PyO3 items to explain it \
+             (a module written against `pyo3-ffi`, say)",
+            project.top_level_module(),
+            project.extension_module()
         );
     } else if let Some(error) = &name.error {
         message = format!("looking it up raised {error}");
@@ -403,12 +422,19 @@ fn report_name(
     NameReport {
         name: name.name.clone(),
         status: NameStatus::Missing,
+        found_in: None,
         kind: explanation.kind.map(|kind| kind.to_string()),
         location: explanation.location.as_ref().map(ToString::to_string),
         reason: Some(explanation.reason),
         message: Some(message),
         fix: explanation.fix.clone(),
     }
+}
+
+/// Whether the sources hold no PyO3 macros at all, as in a module written against the raw C API
+/// with `pyo3-ffi`: names can then be checked in the installed module only.
+fn runtime_only(scan: &CrateScan) -> bool {
+    scan.modules.is_empty() && scan.classes.is_empty() && scan.functions.is_empty()
 }
 
 /// "12 s ago", "4 min ago", "2 h ago", "3 days ago".

@@ -34,7 +34,14 @@ pub(crate) fn render(
         let kind = name.kind.as_deref().unwrap_or("name");
         match name.status {
             NameStatus::Found if quiet => {}
-            NameStatus::Found => writeln!(out, "{:>8}  {kind:<9}  {}", "found", name.name)?,
+            NameStatus::Found => match name.found_in.as_deref() {
+                Some(extension) if extension != report.module => writeln!(
+                    out,
+                    "{:>8}  {kind:<9}  {}  (in `{extension}`; `{}` does not re-export it)",
+                    "found", name.name, report.module
+                )?,
+                _ => writeln!(out, "{:>8}  {kind:<9}  {}", "found", name.name)?,
+            },
             NameStatus::Missing if quiet => writeln!(
                 out,
                 "{}",
@@ -65,6 +72,13 @@ pub(crate) fn render(
         writeln!(out, "{}", output::warning_line(&item.message))?;
     }
 
+    if report.runtime_only && !quiet {
+        writeln!(
+            out,
+            "{:>8}  the Rust sources define no PyO3 items: names were checked in the installed module only",
+            "info"
+        )?;
+    }
     let total = report.names.len();
     let module = &report.module;
     if let Some(error) = &report.import_error {
@@ -167,6 +181,7 @@ mod tests {
             status: NameStatus::Found,
             kind: Some(kind.into()),
             location: Some("src/counter.rs:12".into()),
+            found_in: Some("demo".into()),
             reason: None,
             message: None,
             fix: None,
@@ -185,6 +200,7 @@ mod tests {
             status: NameStatus::Missing,
             kind: kind.map(Into::into),
             location: None,
+            found_in: None,
             reason: Some(reason),
             message: Some(message.into()),
             fix: fix.map(Into::into),
@@ -228,6 +244,7 @@ mod tests {
             loaded: None,
             import_error: None,
             source_problem: None,
+            runtime_only: false,
             freshness,
             found: names.len() - missing,
             missing,
@@ -320,6 +337,20 @@ mod tests {
             ..NAMES
         };
         insta::assert_snapshot!("misses_quiet", rendered(&report(misses(), fresh()), quiet));
+    }
+
+    #[test]
+    fn where_a_name_was_found_and_runtime_only_sources() {
+        let mut only_in_extension = found("sum_as_string", "function");
+        only_in_extension.found_in = Some("demo.demo".into());
+        let mut report = report(
+            vec![found("helper", "function"), only_in_extension],
+            fresh(),
+        );
+        report.internal.clear();
+        insta::assert_snapshot!("found_in_the_extension", rendered(&report, NAMES));
+        report.runtime_only = true;
+        insta::assert_snapshot!("runtime_only", rendered(&report, NAMES));
     }
 
     #[test]

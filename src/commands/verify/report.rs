@@ -24,6 +24,9 @@ pub(crate) struct NameReport {
     pub(crate) kind: Option<String>,
     /// Where the sources define it, relative to the project directory.
     pub(crate) location: Option<String>,
+    /// Where it was found: the top-level package, or else the extension module (which the
+    /// package then does not re-export).
+    pub(crate) found_in: Option<String>,
     pub(crate) reason: Option<MissReason>,
     pub(crate) message: Option<String>,
     pub(crate) fix: Option<String>,
@@ -78,6 +81,9 @@ pub(crate) struct Report {
     pub(crate) import_error: Option<String>,
     /// Why the sources export nothing, when they do not.
     pub(crate) source_problem: Option<String>,
+    /// The sources hold no PyO3 macros (a `pyo3-ffi` module): the names were checked in the
+    /// installed module only.
+    pub(crate) runtime_only: bool,
     pub(crate) freshness: Freshness,
     pub(crate) names: Vec<NameReport>,
     pub(crate) found: usize,
