@@ -32,6 +32,10 @@ pub(crate) struct Receipt {
     pub(crate) distribution_version: String,
     pub(crate) module: String,
     pub(crate) manifest_path: PathBuf,
+    /// The Python project root: where `pyproject.toml` is (the crate's directory when there is
+    /// none), which the venv and the uv guard work from.
+    #[serde(default)]
+    pub(crate) project_root: PathBuf,
     pub(crate) profile: String,
     /// The feature flags passed to maturin, as given.
     pub(crate) features: Vec<String>,

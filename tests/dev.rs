@@ -309,10 +309,36 @@ fn a_crate_in_rust_subfolder_is_found_from_pyproject_and_works_from_the_python_r
         .run();
     with_flag.assert_code(0);
     assert!(!project.path("rust/.venv").exists(), "{with_flag:?}");
+    let receipt = project.receipt();
     assert_eq!(
-        project.receipt()["python"]["venv"],
+        receipt["python"]["venv"],
         project.path(".venv").to_str().unwrap()
     );
+    let root = std::fs::canonicalize(&project.root).unwrap();
+    assert_eq!(receipt["project_root"], root.to_str().unwrap());
+}
+
+#[test]
+fn maturins_src_layout_python_in_src_and_the_crate_in_rust_is_editable() {
+    // maturin's documented layout: `src/<package>/` for Python, `rust/Cargo.toml` for the crate,
+    // found without `manifest-path` because `src/<import name>` exists.
+    let project = TestProject::maturin_new("srcdemo", true);
+    std::fs::create_dir(project.path("rust")).unwrap();
+    for moved in ["Cargo.toml", "src"] {
+        std::fs::rename(project.path(moved), project.path("rust").join(moved)).unwrap();
+    }
+    std::fs::rename(project.path("python"), project.path("src")).unwrap();
+    project.edit("pyproject.toml", "python-source = \"python\"\n", "");
+    let run = project.cargo_pyo3().arg("dev").run();
+    run.assert_code(0).assert_stderr_contains("Proven");
+    assert_proven_editable(
+        &project,
+        &project.receipt(),
+        "src/srcdemo/srcdemo.cpython-311-x86_64-linux-gnu.so",
+    );
+    project
+        .python("import srcdemo; assert srcdemo.sum_as_string(2, 2) == '4'")
+        .assert_code(0);
 }
 
 #[test]

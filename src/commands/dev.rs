@@ -226,6 +226,7 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
             .to_owned(),
         module: project.module_name.clone(),
         manifest_path: project.manifest_path.clone(),
+        project_root: project.project_dir.clone(),
         profile: maturin::profile_name(&build).into(),
         features: maturin::feature_args(&build),
         wheel: ReceiptWheel {
