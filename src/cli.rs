@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::output::ColorChoice;
+use crate::scaffold::{Layout, Vcs};
 
 /// Cargo runs `cargo-pyo3 pyo3 <args>`; this enum gives the binary that shape.
 #[derive(Debug, Parser)]
@@ -182,24 +183,6 @@ pub(crate) struct VerifyArgs {
     /// Print the result as JSON on stdout
     #[arg(long)]
     pub(crate) json: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub(crate) enum Layout {
-    /// Rust only: the extension is the whole package
-    #[default]
-    Pure,
-    /// Python package in `python/` around the extension `<module>._core`
-    Mixed,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub(crate) enum Vcs {
-    /// `git init` unless the directory is already inside a repository
-    #[default]
-    Git,
-    /// No version control
-    None,
 }
 
 #[derive(Debug, Clone, Args)]

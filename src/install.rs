@@ -6,38 +6,10 @@
 use std::path::Path;
 
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
 
 use crate::output::user_error;
-use crate::process::Cmd;
+use crate::toolchain::Installer;
 use crate::venv::Venv;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum Installer {
-    Uv,
-    Pip,
-}
-
-/// Picks the installer: uv when on PATH, else the venv's pip, else a clear error.
-pub(crate) fn choose(venv: &Venv, uv: Option<&Path>) -> Result<Installer> {
-    if uv.is_some() {
-        return Ok(Installer::Uv);
-    }
-    if venv.has_pip() {
-        return Ok(Installer::Pip);
-    }
-    Err(user_error(
-        format!(
-            "cannot install into `{}`: the venv has no pip and uv is not on PATH",
-            venv.root.display()
-        ),
-        format!(
-            "install uv (`pip install uv`), or add pip to the venv: `{} -m ensurepip`",
-            venv.python.display()
-        ),
-    ))
-}
 
 /// Installs `wheel`, kept at a path named by its hash (see [`crate::wheel_store`]).
 ///
@@ -51,34 +23,18 @@ pub(crate) fn choose(venv: &Venv, uv: Option<&Path>) -> Result<Installer> {
 pub(crate) fn install(
     wheel: &Path,
     venv: &Venv,
-    installer: Installer,
-    uv: Option<&Path>,
+    installer: &Installer,
     distribution: &str,
 ) -> Result<()> {
-    let command = match (installer, uv) {
-        (Installer::Uv, Some(uv)) => {
-            let mut command = Cmd::new(uv)
-                .args(["pip", "install", "--python"])
-                .arg(&venv.python)
-                .arg("--no-deps");
-            if installed_from(venv, distribution, wheel) {
-                command = command.arg("--reinstall");
-            }
-            command.arg(wheel)
+    let mut command = installer.install_command(venv).arg("--no-deps");
+    command = match installer {
+        Installer::Uv { .. } if installed_from(venv, distribution, wheel) => {
+            command.arg("--reinstall")
         }
-        _ => Cmd::new(&venv.python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--force-reinstall",
-                "--no-deps",
-                "--no-cache-dir",
-            ])
-            .args(["--disable-pip-version-check", "--no-input"])
-            .arg(wheel),
+        Installer::Uv { .. } => command,
+        Installer::Pip { .. } => command.args(["--force-reinstall", "--no-cache-dir"]),
     };
-    let captured = command.run_captured().map_err(|error| {
+    let captured = command.arg(wheel).run_captured().map_err(|error| {
         user_error(
             format!(
                 "failed to install the wheel into `{}`: {error}",
@@ -87,10 +43,7 @@ pub(crate) fn install(
             "run `cargo pyo3 dev` again; if it fails the same way, run the command above by hand",
         )
     })?;
-    let said = captured.stderr.trim_end();
-    if !said.is_empty() {
-        crate::output::verbose(said);
-    }
+    verbose_output(&captured.stderr);
     Ok(())
 }
 
@@ -111,19 +64,9 @@ fn installed_from(venv: &Venv, distribution: &str, wheel: &Path) -> bool {
 pub(crate) fn install_requirements(
     requirements: &[String],
     venv: &Venv,
-    installer: Installer,
-    uv: Option<&Path>,
+    installer: &Installer,
 ) -> Result<()> {
-    let command = match (installer, uv) {
-        (Installer::Uv, Some(uv)) => Cmd::new(uv)
-            .args(["pip", "install", "--python"])
-            .arg(&venv.python)
-            .args(requirements),
-        _ => Cmd::new(&venv.python)
-            .args(["-m", "pip", "install"])
-            .args(["--disable-pip-version-check", "--no-input"])
-            .args(requirements),
-    };
+    let command = installer.install_command(venv).args(requirements);
     let captured = command.run_captured().map_err(|error| {
         user_error(
             format!(
@@ -134,9 +77,14 @@ pub(crate) fn install_requirements(
              skip this step with `--no-deps`; the venv's previous install is untouched",
         )
     })?;
-    let said = captured.stderr.trim_end();
+    verbose_output(&captured.stderr);
+    Ok(())
+}
+
+/// What the installer said, under `-v`.
+fn verbose_output(stderr: &str) {
+    let said = stderr.trim_end();
     if !said.is_empty() {
         crate::output::verbose(said);
     }
-    Ok(())
 }

@@ -4,50 +4,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::cli::BuildArgs;
 use crate::output::user_error;
 use crate::process::Cmd;
 use crate::project::Project;
-
-/// The cargo profile a build uses, as cargo names it.
-pub(crate) fn profile_name(build: &BuildArgs) -> &str {
-    match (&build.profile, build.release) {
-        (Some(profile), _) => profile,
-        (None, true) => "release",
-        (None, false) => "dev",
-    }
-}
-
-/// Arguments shared by `maturin build` and `cargo clean`: profile and target dir.
-pub(crate) fn profile_args(build: &BuildArgs) -> Vec<String> {
-    match (&build.profile, build.release) {
-        (Some(profile), _) => vec!["--profile".into(), profile.clone()],
-        (None, true) => vec!["--release".into()],
-        (None, false) => Vec::new(),
-    }
-}
-
-/// The feature flags as cargo and maturin take them.
-pub(crate) fn feature_args(build: &BuildArgs) -> Vec<String> {
-    let mut args = Vec::new();
-    let features: Vec<&str> = build
-        .features
-        .iter()
-        .flat_map(|features| features.split([',', ' ']))
-        .filter(|feature| !feature.is_empty())
-        .collect();
-    if !features.is_empty() {
-        args.push("--features".into());
-        args.push(features.join(","));
-    }
-    if build.all_features {
-        args.push("--all-features".into());
-    }
-    if build.no_default_features {
-        args.push("--no-default-features".into());
-    }
-    args
-}
+use crate::settings::BuildSettings;
 
 /// Builds one wheel into `out_dir` (fresh and empty) and returns its path.
 ///
@@ -55,7 +15,7 @@ pub(crate) fn feature_args(build: &BuildArgs) -> Vec<String> {
 pub(crate) fn build(
     maturin: &Path,
     project: &Project,
-    build: &BuildArgs,
+    build: &BuildSettings,
     interpreter: &Path,
     out_dir: &Path,
 ) -> Result<PathBuf> {
@@ -69,14 +29,14 @@ pub(crate) fn build(
         .arg(&project.manifest_path)
         .arg("--target-dir")
         .arg(&project.target_dir)
-        .args(profile_args(build))
-        .args(feature_args(build))
+        .args(build.profile_args())
+        .args(build.feature_args())
         // The wheel is only ever installed into the local venv, as `maturin develop` does; the
         // manylinux audit reads the whole `.so` and cost 0.6–0.8 s per build of the small
         // example on 2 cores (docs/performance.md). `maturin develop` skips it as well.
         .args(["--auditwheel", "skip"]);
     // A debug extension is megabytes of debuginfo: deflating it costs more than it saves.
-    if profile_name(build) == "dev" {
+    if build.profile_name() == "dev" {
         command = command.args(["--compression-method", "stored"]);
     }
     let output = crate::output::settings();
@@ -137,35 +97,5 @@ fn the_one_wheel(out_dir: &Path, command: &Cmd) -> Result<PathBuf> {
             ),
             "check `[tool.maturin]` for settings that build several wheels",
         )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn features_are_joined_once() {
-        let build = BuildArgs {
-            features: vec!["a,b".into(), "c d".into()],
-            no_default_features: true,
-            ..BuildArgs::default()
-        };
-        assert_eq!(
-            feature_args(&build),
-            ["--features", "a,b,c,d", "--no-default-features"]
-        );
-    }
-
-    #[test]
-    fn profile_follows_flags() {
-        let release = BuildArgs {
-            release: true,
-            ..BuildArgs::default()
-        };
-        assert_eq!(profile_name(&release), "release");
-        assert_eq!(profile_args(&release), ["--release"]);
-        assert_eq!(profile_name(&BuildArgs::default()), "dev");
-        assert!(profile_args(&BuildArgs::default()).is_empty());
     }
 }

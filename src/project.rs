@@ -11,9 +11,9 @@ use cargo_metadata::{Metadata, Package};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::cli::ProjectArgs;
 use crate::output::user_error;
 use crate::process::Cmd;
+use crate::settings::ProjectSettings;
 
 /// A PyO3 package and the Python distribution it builds.
 #[derive(Debug, Clone)]
@@ -290,7 +290,7 @@ impl Project {
 }
 
 /// Finds and describes the project the user means.
-pub(crate) fn discover(args: &ProjectArgs) -> Result<Project> {
+pub(crate) fn discover(args: &ProjectSettings) -> Result<Project> {
     let cwd = std::env::current_dir().context("failed to read the current directory")?;
     let located = locate(args.manifest_path.as_deref(), &cwd)?;
     let manifest_path = located.manifest;

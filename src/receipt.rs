@@ -8,8 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::install::Installer;
 use crate::proof::LoadedExtension;
+use crate::toolchain::InstallerKind;
 
 mod steps;
 
@@ -100,7 +100,7 @@ pub(crate) struct ReceiptPython {
 pub(crate) struct ReceiptTools {
     pub(crate) maturin: Option<String>,
     pub(crate) uv: Option<String>,
-    pub(crate) installer: Installer,
+    pub(crate) installer: InstallerKind,
 }
 
 /// Milliseconds spent in each step of `dev`, in the order they run: the names in `steps.rs`

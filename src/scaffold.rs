@@ -6,14 +6,25 @@ pub(crate) mod names;
 pub(crate) mod vcs;
 pub(crate) mod workspace;
 
+pub(crate) use vcs::Vcs;
+
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use crate::cli::Layout;
 use crate::output;
 use names::ProjectName;
+
+/// The project layout `new` and `init` write (`--layout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub(crate) enum Layout {
+    /// Rust only: the extension is the whole package
+    #[default]
+    Pure,
+    /// Python package in `python/` around the extension `<module>._core`
+    Mixed,
+}
 
 /// The pyo3 version requirement of new projects: the version that builds with maturin 1.16 and
 /// CPython 3.11 here.

@@ -6,17 +6,19 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use crate::cli::{BuildArgs, DevArgs};
+use crate::cli::DevArgs;
 use crate::output::{self, ExitStatus, short_hash, user_error};
 use crate::process::{self, Cmd};
 use crate::project::{self, Project};
 use crate::receipt::{
     self, Receipt, ReceiptEditable, ReceiptPython, ReceiptTools, ReceiptWheel, Timings,
 };
+use crate::settings::{BuildSettings, DevSettings, UvPolicy};
+use crate::toolchain::{self, Toolchain};
 use crate::venv::Venv;
 use crate::{
     editable, install, lock, maturin, module_name, outcome, proof, requirements, rust_source,
-    tools, uv_guard, wheel, wheel_store,
+    uv_guard, wheel, wheel_store,
 };
 
 /// Milliseconds since `step`, restarting it.
@@ -27,36 +29,39 @@ fn lap(step: &mut Instant) -> u64 {
 }
 
 pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
-    // Destructured whole, so a new flag cannot be silently ignored here.
-    let DevArgs {
-        project: project_args,
+    develop(DevSettings::resolve(args))
+}
+
+/// The whole workflow, on resolved settings.
+pub(crate) fn develop(settings: DevSettings) -> Result<ExitStatus> {
+    // Destructured whole, so a new setting cannot be silently ignored here.
+    let DevSettings {
+        project: project_settings,
         build,
-        no_clean,
-        extras,
-        groups,
-        no_deps,
-        no_editable,
+        clean: clean_first,
+        requirements: selection,
+        editable: editable_wanted,
         python,
-        fix_uv,
-        allow_uv_cache,
-        no_wait,
+        uv_policy,
+        wait,
         json,
-    } = args;
+    } = settings;
     let started = Instant::now();
     let mut step = Instant::now();
     let mut timings = Timings::default();
 
-    let project = project::discover(&project_args)?;
+    let project = project::discover(&project_settings)?;
     timings.discover = lap(&mut step);
     // Before anything that writes: two runs at once would otherwise race to create the same
     // `.venv`, install maturin into it, or edit pyproject.toml.
-    let _lock = lock::acquire(&project.lock_path(), !no_wait)?;
+    let _lock = lock::acquire(&project.lock_path(), wait)?;
     timings.lock = lap(&mut step);
 
-    let uv = tools::find_uv();
-    let venv = match Venv::find(project_args.venv.as_deref(), &project.project_dir)? {
+    let toolchain = Toolchain::find();
+    let uv = toolchain.uv.as_deref();
+    let venv = match Venv::find(project_settings.venv.as_deref(), &project.project_dir)? {
         Some(venv) => venv,
-        None => Venv::create(&project.project_dir, python.as_deref(), uv.as_deref())?,
+        None => Venv::create(&project.project_dir, python.as_deref(), uv)?,
     };
     output::verbose(format_args!(
         "venv `{}` ({})",
@@ -66,36 +71,34 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
     timings.venv = lap(&mut step);
 
     // Before anything is built, so that a refusal costs milliseconds.
-    let guard = uv_guard::check(&project, uv.as_deref())?;
+    let guard = uv_guard::check(&project, uv)?;
     if guard.refuses() || guard.warns() {
-        if fix_uv {
-            if let Some(diff) = uv_guard::fix(&project)? {
-                output::status("Fixed", "`[tool.uv] cache-keys` in pyproject.toml");
-                output::line(diff.trim_end());
+        match uv_policy {
+            UvPolicy::Fix => {
+                if let Some(diff) = uv_guard::fix(&project)? {
+                    output::status("Fixed", "`[tool.uv] cache-keys` in pyproject.toml");
+                    output::line(diff.trim_end());
+                }
             }
-        } else if guard.warns() {
-            output::warning(guard.risk_warning());
-        } else if allow_uv_cache {
-            output::warning(format_args!(
+            _ if guard.warns() => output::warning(guard.risk_warning()),
+            UvPolicy::Allow => output::warning(format_args!(
                 "{} (proceeding because of `--allow-uv-cache`)",
                 guard.refusal()
-            ));
-        } else {
-            return Err(outcome::refused(guard.refusal()));
+            )),
+            UvPolicy::Guard => return Err(outcome::refused(guard.refusal())),
         }
     }
     timings.guard = lap(&mut step);
 
     // Read before anything is built, so a bad requirement or an unknown extra costs nothing.
-    let requirements = if no_deps {
-        Vec::new()
-    } else {
-        requirements::resolve(&project, &requirements::Selection { extras, groups })?
+    let requirements = match &selection {
+        Some(selection) => requirements::resolve(&project, selection)?,
+        None => Vec::new(),
     };
-    let installer = install::choose(&venv, uv.as_deref())?;
-    let maturin = tools::maturin_or_install(&venv, uv.as_deref())?;
+    let installer = toolchain.installer(&venv)?;
+    let maturin = toolchain.maturin(&venv, &installer)?;
 
-    if !no_clean {
+    if clean_first {
         clean(&project, &build)?;
     }
     timings.clean = lap(&mut step);
@@ -108,7 +111,7 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
         .prefix("cargo-pyo3-wheel-")
         .tempdir()?;
     let (wheel_path, uv_version, git_commit) = std::thread::scope(|scope| -> Result<_> {
-        let uv_version = scope.spawn(|| uv.as_deref().and_then(tools::version));
+        let uv_version = scope.spawn(|| uv.and_then(toolchain::version));
         let git_commit = scope.spawn(|| git_commit(&project.project_dir));
         let wheel_path = maturin::build(&maturin, &project, &build, &interpreter, out_dir.path());
         let uv_version = uv_version.join().ok().flatten();
@@ -124,7 +127,7 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
     let state_dir = project.state_dir();
     let previous = receipt::read(&state_dir).receipt().cloned();
     let kept_wheel = wheel_store::store(&state_dir, &wheel_path, &wheel.file_name, &wheel.sha256)?;
-    let editable = (!no_editable && project.python_package().is_some())
+    let editable = (editable_wanted && project.python_package().is_some())
         .then(|| -> Result<_> {
             let staging = tempfile::tempdir()?;
             let made = editable::editable_wheel(
@@ -165,7 +168,7 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
                 project.relative(&venv.root).display()
             ),
         );
-        install::install_requirements(&requirements, &venv, installer, uv.as_deref())?;
+        install::install_requirements(&requirements, &venv, &installer)?;
     }
     timings.dependencies = lap(&mut step);
 
@@ -176,8 +179,7 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
     install::install(
         editable.as_deref().unwrap_or(&kept_wheel),
         &venv,
-        installer,
-        uv.as_deref(),
+        &installer,
         &project.dist_name,
     )?;
     timings.install = lap(&mut step);
@@ -227,8 +229,8 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
         module: project.module_name.clone(),
         manifest_path: project.manifest_path.clone(),
         project_root: project.project_dir.clone(),
-        profile: maturin::profile_name(&build).into(),
-        features: maturin::feature_args(&build),
+        profile: build.profile_name().into(),
+        features: build.feature_args(),
         wheel: ReceiptWheel {
             file_name: wheel.file_name.clone(),
             path: kept_wheel,
@@ -250,7 +252,7 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
         tools: ReceiptTools {
             maturin: wheel.generator.as_deref().and_then(maturin_version),
             uv: uv_version,
-            installer,
+            installer: installer.kind(),
         },
         built_at_unix_ms,
         git_commit,
@@ -267,7 +269,7 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
 
 /// `cargo clean -p` for exactly the profile and target dir the build will use: a bare `-p`
 /// only cleans the dev profile (measured: a release build right after it was `Finished … in 0.01s`).
-fn clean(project: &Project, build: &BuildArgs) -> Result<()> {
+fn clean(project: &Project, build: &BuildSettings) -> Result<()> {
     Cmd::new(project::cargo_program())
         .args([
             "clean",
@@ -279,7 +281,7 @@ fn clean(project: &Project, build: &BuildArgs) -> Result<()> {
         .arg(&project.manifest_path)
         .arg("--target-dir")
         .arg(&project.target_dir)
-        .args(maturin::profile_args(build))
+        .args(build.profile_args())
         .run_captured()
         // The build runs with the same profile and target dir: skipping the clean rarely gets
         // past what stopped it. (An interrupt is worded by `outcome::report`, whatever this says.)

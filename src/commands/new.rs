@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::cli::{InitArgs, Layout, NewArgs, ScaffoldArgs};
+use crate::cli::{InitArgs, NewArgs, ScaffoldArgs};
 use crate::output::{self, ExitStatus};
+use crate::scaffold::Layout;
 use crate::scaffold::names::{self, ProjectName};
 use crate::scaffold::vcs::{self, GitDecision};
 use crate::scaffold::workspace::{self, Enclosing};

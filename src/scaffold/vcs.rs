@@ -6,8 +6,17 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::cli::Vcs;
 use crate::process::Cmd;
+
+/// Whether `new` and `init` start a repository (`--vcs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub(crate) enum Vcs {
+    /// `git init` unless the directory is already inside a repository
+    #[default]
+    Git,
+    /// No version control
+    None,
+}
 
 /// What to do about version control, decided before anything is written.
 #[derive(Debug, Clone, PartialEq, Eq)]

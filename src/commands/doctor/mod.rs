@@ -19,15 +19,18 @@ use crate::project::{self, Project, same_file};
 use crate::proof::{self, Vantage};
 use crate::receipt;
 use crate::rust_source::{self, CrateScan};
-use crate::tools;
+use crate::settings::ProjectSettings;
+use crate::toolchain::{self, Toolchain};
 use crate::uv_guard::{self, GuardVerdict};
 use crate::venv::Venv;
 
 pub(crate) fn run(args: DoctorArgs) -> Result<ExitStatus> {
     let DoctorArgs { project, fix, json } = args;
+    let project = ProjectSettings::resolve(project);
     let venv_flag = project.venv.clone();
     let project = project::discover(&project)?;
-    let uv = tools::find_uv();
+    let toolchain = Toolchain::find();
+    let uv = toolchain.uv;
     let venv = Venv::find(venv_flag.as_deref(), &project.project_dir);
     let stored = receipt::read(&project.state_dir());
     let scan = rust_source::scan_crate(&project.lib_src, &project.project_dir).ok();
@@ -90,7 +93,7 @@ pub(crate) fn run(args: DoctorArgs) -> Result<ExitStatus> {
 fn check_tools(venv: Option<&Venv>, uv: Option<&Path>) -> Check {
     let cargo = which::which(project::cargo_program()).ok();
     let rustc = which::which("rustc").ok();
-    let maturin = tools::find_maturin(venv);
+    let maturin = toolchain::find_maturin(venv);
     // Without a venv, the interpreter `dev` would create one from.
     let python = venv
         .map(|venv| venv.python.clone())
@@ -105,7 +108,7 @@ fn check_tools(venv: Option<&Venv>, uv: Option<&Path>) -> Check {
     let versions: Vec<Option<String>> = std::thread::scope(|scope| {
         let handles: Vec<_> = found
             .iter()
-            .map(|(_, path)| scope.spawn(move || path.as_deref().and_then(tools::version)))
+            .map(|(_, path)| scope.spawn(move || path.as_deref().and_then(toolchain::version)))
             .collect();
         handles
             .into_iter()

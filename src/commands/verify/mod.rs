@@ -23,6 +23,7 @@ use crate::project::{self, Project};
 use crate::python;
 use crate::receipt;
 use crate::rust_source::{self, CrateScan, Exports, MissReason};
+use crate::settings::ProjectSettings;
 use crate::venv::Venv;
 
 /// What `verify.py` reports.
@@ -60,9 +61,10 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitStatus> {
     // Before anything else, and long before any Python runs.
     validate_names(&names)?;
 
-    let project = project::discover(&project_args)?;
+    let project_settings = ProjectSettings::resolve(project_args);
+    let project = project::discover(&project_settings)?;
     let venv =
-        Venv::find(project_args.venv.as_deref(), &project.project_dir)?.ok_or_else(|| {
+        Venv::find(project_settings.venv.as_deref(), &project.project_dir)?.ok_or_else(|| {
             user_error(
                 format!(
                     "no virtual environment for `{}`: nothing is installed to verify",

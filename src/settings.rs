@@ -1,0 +1,215 @@
+//! Plain settings, resolved from the command line once, at the command boundary: the commands
+//! turn their clap arguments into these, and nothing below `commands/` sees a clap type.
+
+use std::path::PathBuf;
+
+use crate::cli::{BuildArgs, DevArgs, ProjectArgs};
+use crate::requirements::Selection;
+
+/// Which project, package and venv a command works on.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ProjectSettings {
+    pub(crate) manifest_path: Option<PathBuf>,
+    pub(crate) package: Option<String>,
+    pub(crate) venv: Option<PathBuf>,
+    pub(crate) target_dir: Option<PathBuf>,
+}
+
+impl ProjectSettings {
+    pub(crate) fn resolve(args: ProjectArgs) -> ProjectSettings {
+        let ProjectArgs {
+            manifest_path,
+            package,
+            venv,
+            target_dir,
+        } = args;
+        ProjectSettings {
+            manifest_path,
+            package,
+            venv,
+            target_dir,
+        }
+    }
+}
+
+/// The cargo profile a build uses.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) enum Profile {
+    #[default]
+    Dev,
+    Release,
+    Named(String),
+}
+
+/// How to build: profile and features, as cargo and maturin take them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BuildSettings {
+    pub(crate) profile: Profile,
+    /// Each feature once, as `-F a,b -F "c d"` named them.
+    pub(crate) features: Vec<String>,
+    pub(crate) all_features: bool,
+    pub(crate) no_default_features: bool,
+}
+
+impl BuildSettings {
+    pub(crate) fn resolve(args: BuildArgs) -> BuildSettings {
+        let BuildArgs {
+            release,
+            profile,
+            features,
+            all_features,
+            no_default_features,
+        } = args;
+        let profile = match (profile, release) {
+            (Some(profile), _) => Profile::Named(profile),
+            (None, true) => Profile::Release,
+            (None, false) => Profile::Dev,
+        };
+        let features = features
+            .iter()
+            .flat_map(|features| features.split([',', ' ']))
+            .filter(|feature| !feature.is_empty())
+            .map(str::to_owned)
+            .collect();
+        BuildSettings {
+            profile,
+            features,
+            all_features,
+            no_default_features,
+        }
+    }
+
+    /// The profile as cargo names it.
+    pub(crate) fn profile_name(&self) -> &str {
+        match &self.profile {
+            Profile::Dev => "dev",
+            Profile::Release => "release",
+            Profile::Named(name) => name,
+        }
+    }
+
+    /// Arguments shared by `maturin build` and `cargo clean`: the profile.
+    pub(crate) fn profile_args(&self) -> Vec<String> {
+        match &self.profile {
+            Profile::Dev => Vec::new(),
+            Profile::Release => vec!["--release".into()],
+            Profile::Named(name) => vec!["--profile".into(), name.clone()],
+        }
+    }
+
+    /// The feature flags as cargo and maturin take them.
+    pub(crate) fn feature_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if !self.features.is_empty() {
+            args.push("--features".into());
+            args.push(self.features.join(","));
+        }
+        if self.all_features {
+            args.push("--all-features".into());
+        }
+        if self.no_default_features {
+            args.push("--no-default-features".into());
+        }
+        args
+    }
+}
+
+/// What `dev` does when the uv guard finds that uv would put a stale build back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UvPolicy {
+    /// Refuse (exit 3) with the fix, or warn when uv does not manage the project yet.
+    Guard,
+    /// `--fix-uv`: write the missing cache keys, then proceed.
+    Fix,
+    /// `--allow-uv-cache`: proceed with a warning.
+    Allow,
+}
+
+/// `cargo pyo3 dev`, resolved.
+#[derive(Debug, Clone)]
+pub(crate) struct DevSettings {
+    pub(crate) project: ProjectSettings,
+    pub(crate) build: BuildSettings,
+    pub(crate) clean: bool,
+    /// The requirements to install before the project; `None` with `--no-deps`.
+    pub(crate) requirements: Option<Selection>,
+    /// Install a project with Python sources editable (not with `--no-editable`).
+    pub(crate) editable: bool,
+    /// The interpreter for a new `.venv`.
+    pub(crate) python: Option<String>,
+    pub(crate) uv_policy: UvPolicy,
+    /// Wait for another `dev` holding the lock (not with `--no-wait`).
+    pub(crate) wait: bool,
+    pub(crate) json: bool,
+}
+
+impl DevSettings {
+    pub(crate) fn resolve(args: DevArgs) -> DevSettings {
+        // Destructured whole, so a new flag cannot be silently ignored here.
+        let DevArgs {
+            project,
+            build,
+            no_clean,
+            extras,
+            groups,
+            no_deps,
+            no_editable,
+            python,
+            fix_uv,
+            allow_uv_cache,
+            no_wait,
+            json,
+        } = args;
+        DevSettings {
+            project: ProjectSettings::resolve(project),
+            build: BuildSettings::resolve(build),
+            clean: !no_clean,
+            requirements: (!no_deps).then_some(Selection { extras, groups }),
+            editable: !no_editable,
+            python,
+            uv_policy: match (fix_uv, allow_uv_cache) {
+                (true, _) => UvPolicy::Fix,
+                (false, true) => UvPolicy::Allow,
+                (false, false) => UvPolicy::Guard,
+            },
+            wait: !no_wait,
+            json,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn features_are_joined_once() {
+        let build = BuildSettings::resolve(BuildArgs {
+            features: vec!["a,b".into(), "c d".into()],
+            no_default_features: true,
+            ..BuildArgs::default()
+        });
+        assert_eq!(
+            build.feature_args(),
+            ["--features", "a,b,c,d", "--no-default-features"]
+        );
+    }
+
+    #[test]
+    fn profile_follows_flags() {
+        let release = BuildSettings::resolve(BuildArgs {
+            release: true,
+            ..BuildArgs::default()
+        });
+        assert_eq!(release.profile_name(), "release");
+        assert_eq!(release.profile_args(), ["--release"]);
+        let named = BuildSettings::resolve(BuildArgs {
+            profile: Some("bench".into()),
+            ..BuildArgs::default()
+        });
+        assert_eq!(named.profile_args(), ["--profile", "bench"]);
+        let dev = BuildSettings::default();
+        assert_eq!(dev.profile_name(), "dev");
+        assert!(dev.profile_args().is_empty());
+    }
+}
