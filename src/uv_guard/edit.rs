@@ -1,7 +1,6 @@
 //! The fix: writes the missing keys into `pyproject.toml` with toml_edit, only adding, keeping
 //! every comment and byte outside the touched array, proving the result before an atomic write.
 
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
@@ -273,51 +272,13 @@ pub(super) fn write_atomically(path: &Path, text: &str) -> Result<()> {
     Ok(())
 }
 
-/// One unified-diff hunk around the lines that changed, with two lines of context.
+/// The change as a unified diff with two lines of context, as `git diff` shows it.
 pub(super) fn line_diff(old: &str, new: &str, name: &str) -> String {
-    const CONTEXT: usize = 2;
-    let old_lines: Vec<&str> = old.lines().collect();
-    let new_lines: Vec<&str> = new.lines().collect();
-    let prefix = old_lines
-        .iter()
-        .zip(&new_lines)
-        .take_while(|(left, right)| left == right)
-        .count();
-    let suffix = old_lines[prefix..]
-        .iter()
-        .rev()
-        .zip(new_lines[prefix..].iter().rev())
-        .take_while(|(left, right)| left == right)
-        .count();
-    let old_end = old_lines.len() - suffix;
-    let new_end = new_lines.len() - suffix;
-    let start = prefix.saturating_sub(CONTEXT);
-    let old_stop = (old_end + CONTEXT).min(old_lines.len());
-    let new_stop = (new_end + CONTEXT).min(new_lines.len());
-
-    let mut diff = String::new();
-    let _ = writeln!(diff, "--- {name}\n+++ {name}");
-    let _ = writeln!(
-        diff,
-        "@@ -{},{} +{},{} @@",
-        start + 1,
-        old_stop - start,
-        start + 1,
-        new_stop - start
-    );
-    for line in &old_lines[start..prefix] {
-        let _ = writeln!(diff, " {line}");
-    }
-    for line in &old_lines[prefix..old_end] {
-        let _ = writeln!(diff, "-{line}");
-    }
-    for line in &new_lines[prefix..new_end] {
-        let _ = writeln!(diff, "+{line}");
-    }
-    for line in &new_lines[new_end..new_stop] {
-        let _ = writeln!(diff, " {line}");
-    }
-    diff
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(2)
+        .header(name, name)
+        .to_string()
 }
 
 #[cfg(test)]

@@ -72,27 +72,7 @@ pub(super) fn scaffold(root: &Path, pyproject: &str) -> Project {
     write(&root.join("src/lib.rs"), "mod sub;\n");
     write(&root.join("src/sub/m.rs"), "\n");
     write(&root.join("README.md"), "\n");
-    Project {
-        project_dir: root.to_path_buf(),
-        manifest_path: root.join("Cargo.toml"),
-        package_dir: root.to_path_buf(),
-        package_name: "demo".to_owned(),
-        version: "0.1.0".to_owned(),
-        dist_version: None,
-        lib_name: "demo".to_owned(),
-        lib_src: root.join("src/lib.rs"),
-        dist_name: "demo".to_owned(),
-        module_name: "demo".to_owned(),
-        python_source: None,
-        python_root: root.to_path_buf(),
-        requirements: Default::default(),
-        pyproject_path: Some(root.join("pyproject.toml")),
-        target_dir: root.join("target"),
-        workspace_manifest: root.join("Cargo.toml"),
-        cargo_lock: root.join("Cargo.lock"),
-        build_script: None,
-        path_dependencies: Vec::new(),
-    }
+    Project::for_tests(root.to_path_buf())
 }
 
 pub(super) fn with_keys(keys: &str) -> String {
