@@ -20,6 +20,7 @@ mod requirements;
 mod rust_source;
 mod scaffold;
 mod settings;
+mod site_packages;
 mod toolchain;
 mod uv_guard;
 mod venv;

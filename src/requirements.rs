@@ -152,7 +152,7 @@ fn known<'a>(what: &str, names: impl Iterator<Item = &'a String>) -> String {
 
 /// PEP 503 / PEP 685 normalisation, for comparing distribution, extra and group names.
 fn normalize(name: &str) -> String {
-    crate::venv::normalize_name(name)
+    crate::site_packages::normalize_name(name)
 }
 
 #[cfg(test)]

@@ -62,7 +62,7 @@ pub(super) fn dry_run(uv: &Path, project: &Project) -> Result<DryRun> {
             (base, captured)
         }
     };
-    let name = crate::venv::normalize_name(&project.dist_name);
+    let name = crate::site_packages::normalize_name(&project.dist_name);
     let evidence_lines = text_lines_about(&captured.stderr, &name);
     if let Some((action, version, entries)) = parse_json(&captured.stdout, &name) {
         return Ok(DryRun {
@@ -101,7 +101,7 @@ pub(super) fn parse_json(
     let mut evidence = Vec::new();
     for change in changes {
         let change_name = change.get("name")?.as_str()?;
-        if crate::venv::normalize_name(change_name) != name {
+        if crate::site_packages::normalize_name(change_name) != name {
             continue;
         }
         evidence.push(change.to_string());
@@ -134,7 +134,7 @@ pub(super) fn parse_text(stderr: &str, name: &str) -> (SyncAction, Option<String
         let Some((marker, change_name, version)) = parse_change_line(line) else {
             continue;
         };
-        if crate::venv::normalize_name(change_name) != name {
+        if crate::site_packages::normalize_name(change_name) != name {
             continue;
         }
         match (marker, version) {
@@ -182,7 +182,7 @@ pub(super) fn text_lines_about(stderr: &str, name: &str) -> Vec<String> {
         .lines()
         .filter(|line| {
             parse_change_line(line)
-                .is_some_and(|(_, change_name, _)| crate::venv::normalize_name(change_name) == name)
+                .is_some_and(|(_, change_name, _)| crate::site_packages::normalize_name(change_name) == name)
         })
         .map(|line| line.trim().to_owned())
         .collect()
@@ -249,12 +249,12 @@ mod tests {
     #[test]
     fn names_are_compared_per_pep_503() {
         assert_eq!(
-            crate::venv::normalize_name("My_Package.Name--x"),
+            crate::site_packages::normalize_name("My_Package.Name--x"),
             "my-package-name-x"
         );
         let stderr = " ~ my-package==1.2 (from file:///p)\n";
         assert_eq!(
-            parse_text(stderr, &crate::venv::normalize_name("My_Package")),
+            parse_text(stderr, &crate::site_packages::normalize_name("My_Package")),
             (SyncAction::ReinstallFromCache, Some("1.2".to_owned()))
         );
     }
