@@ -42,15 +42,9 @@ pub(crate) fn place_extensions(
                 extension.entry
             )
         })?;
-        let mut staged = tempfile::Builder::new()
-            .prefix(".cargo-pyo3-")
-            .tempfile_in(dir)
-            .with_context(|| format!("failed to write into `{}`", dir.display()))?;
-        std::io::copy(&mut entry, &mut staged)?;
-        readable_by_all(staged.path())?;
-        staged
-            .persist(&target)
-            .with_context(|| format!("failed to replace `{}`", target.display()))?;
+        crate::fs_atomic::replace(&target, Some(readable_by_all()), |out| {
+            std::io::copy(&mut entry, out).map(drop)
+        })?;
         placed.push(target);
     }
     Ok(placed)
@@ -133,13 +127,18 @@ fn open(wheel_path: &Path) -> Result<zip::ZipArchive<fs_err::File>> {
 
 /// A temporary file is private to its owner; an installed extension is readable by everyone,
 /// as the installers leave them.
-fn readable_by_all(path: &Path) -> Result<()> {
+fn readable_by_all() -> std::fs::Permissions {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        fs_err::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
+        std::fs::Permissions::from_mode(0o755)
     }
     #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
+    {
+        let mut permissions = fs_err::metadata(std::env::temp_dir())
+            .map(|metadata| metadata.permissions())
+            .expect("the temporary directory exists");
+        permissions.set_readonly(false);
+        permissions
+    }
 }

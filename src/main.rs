@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod editable;
 mod env;
+mod fs_atomic;
 mod install;
 mod lock;
 mod maturin;

@@ -207,13 +207,11 @@ fn io_reason(error: &std::io::Error) -> String {
 /// Writes the receipt atomically, so a reader never sees half a file.
 pub(crate) fn write(state_dir: &Path, receipt: &Receipt) -> Result<()> {
     fs_err::create_dir_all(state_dir)?;
-    let mut staged = tempfile::NamedTempFile::new_in(state_dir)?;
-    serde_json::to_writer_pretty(&mut staged, receipt)?;
     let target = path(state_dir);
-    staged
-        .persist(&target)
-        .with_context(|| format!("failed to write the receipt `{}`", target.display()))?;
-    Ok(())
+    crate::fs_atomic::replace(&target, None, |out| {
+        serde_json::to_writer_pretty(out, receipt).map_err(std::io::Error::other)
+    })
+    .with_context(|| format!("failed to write the receipt `{}`", target.display()))
 }
 
 pub(crate) fn now_unix_ms() -> u64 {

@@ -26,10 +26,8 @@ pub(crate) fn store(
     fs_err::create_dir_all(&dir)?;
     let kept = dir.join(file_name);
     if fs_err::rename(wheel, &kept).is_err() {
-        let staged = tempfile::NamedTempFile::new_in(&dir)?;
-        fs_err::copy(wheel, staged.path())?;
-        staged
-            .persist(&kept)
+        let mut source = fs_err::File::open(wheel)?;
+        crate::fs_atomic::replace(&kept, None, |out| std::io::copy(&mut source, out).map(drop))
             .with_context(|| format!("failed to keep the wheel at `{}`", kept.display()))?;
     }
     Ok(kept)

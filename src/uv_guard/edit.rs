@@ -1,10 +1,9 @@
 //! The fix: writes the missing keys into `pyproject.toml` with toml_edit, only adding, keeping
 //! every comment and byte outside the touched array, proving the result before an atomic write.
 
-use std::io::Write as _;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use toml_edit::{Array, DocumentMut, InlineTable, Item, RawString, Table, Value};
 
 use super::cache_keys::{CacheKeysState, parse_pyproject, read_cache_keys, render_key};
@@ -250,26 +249,10 @@ pub(super) fn append_entries(array: &mut Array, entries: Vec<Value>, multiline_a
     array.set_trailing(closing);
 }
 
-/// Temp file in the same directory, same permissions, then rename: a crash leaves either the old
-/// file or the new one, never half of one.
+/// Keeps the file's permissions; replaced by rename ([`crate::fs_atomic`]).
 pub(super) fn write_atomically(path: &Path, text: &str) -> Result<()> {
-    let dir = path
-        .parent()
-        .with_context(|| format!("`{}` has no parent directory", path.display()))?;
     let permissions = fs_err::metadata(path)?.permissions();
-    let mut temporary = tempfile::Builder::new()
-        .prefix(".pyproject.toml.")
-        .tempfile_in(dir)
-        .with_context(|| format!("failed to create a temporary file in `{}`", dir.display()))?;
-    temporary
-        .write_all(text.as_bytes())
-        .and_then(|()| temporary.as_file().sync_all())
-        .with_context(|| format!("failed to write `{}`", temporary.path().display()))?;
-    fs_err::set_permissions(temporary.path(), permissions)?;
-    temporary
-        .persist(path)
-        .with_context(|| format!("failed to replace `{}`", path.display()))?;
-    Ok(())
+    crate::fs_atomic::replace(path, Some(permissions), |out| out.write_all(text.as_bytes()))
 }
 
 /// The change as a unified diff with two lines of context, as `git diff` shows it.
