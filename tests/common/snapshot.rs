@@ -30,8 +30,12 @@ fn path_filters(project: &Path) -> Vec<(String, &'static str)> {
 
 /// Regexes for what changes between runs of the same test.
 pub const FILTERS: &[(&str, &str)] = &[
-    // Whether cargo compiles a crate depends on what ran before in the shared target dir.
-    (r"(?m)^ +Compiling .*\n", ""),
+    // Whether cargo compiles, fetches or waits for a lock depends on what ran before (and beside)
+    // in the shared target dir and cargo home.
+    (
+        r"(?m)^ +(Compiling|Blocking|Updating|Locking|Adding|Downloading|Downloaded) .*\n",
+        "",
+    ),
     (
         r"Found CPython (\S+) at \S+",
         "Found CPython $1 at [PYTHON]",
