@@ -105,3 +105,41 @@ fn installed_from(venv: &Venv, distribution: &str, wheel: &Path) -> bool {
         .filter_map(|url| url.to_file_path().ok())
         .any(|path| fs_err::canonicalize(path).is_ok_and(|path| path == wheel))
 }
+
+/// Installs requirements (`pytest`, a dependency group's entries) into the venv with the
+/// installer `dev` chose, resolving their dependencies as usual.
+pub(crate) fn install_requirements(
+    requirements: &[String],
+    venv: &Venv,
+    installer: Installer,
+    uv: Option<&Path>,
+) -> Result<()> {
+    let command = match (installer, uv) {
+        (Installer::Uv, Some(uv)) => Cmd::new(uv)
+            .args(["pip", "install", "--python"])
+            .arg(&venv.python),
+        _ => Cmd::new(&venv.python).args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--no-input",
+        ]),
+    };
+    let command = command.args(requirements);
+    let captured = command.run_captured().map_err(|error| {
+        user_error(
+            format!(
+                "failed to install {} into `{}`: {error}",
+                requirements.join(" "),
+                venv.root.display()
+            ),
+            "install them into the venv yourself with the command above, then run again",
+        )
+    })?;
+    let said = captured.stderr.trim_end();
+    if !said.is_empty() {
+        crate::output::verbose(said);
+    }
+    Ok(())
+}

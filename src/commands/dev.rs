@@ -24,6 +24,18 @@ fn lap(step: &mut Instant) -> u64 {
 }
 
 pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
+    develop(args).map(|(status, _)| status)
+}
+
+/// What a proven `dev` hands to the commands that go on from it (`test`, `run`).
+pub(crate) struct Developed {
+    pub(crate) project: Project,
+    pub(crate) venv: Venv,
+    pub(crate) receipt: Receipt,
+}
+
+/// The whole `dev` workflow; the build is `Some` exactly when the status is a success.
+pub(crate) fn develop(args: DevArgs) -> Result<(ExitStatus, Option<Developed>)> {
     // Destructured whole, so a new flag cannot be silently ignored here.
     let DevArgs {
         project: project_args,
@@ -73,7 +85,7 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
             ));
         } else {
             output::report_error(&guard.refusal());
-            return Ok(ExitStatus::Refused);
+            return Ok((ExitStatus::Refused, None));
         }
     }
     timings.guard = lap(&mut step);
@@ -131,7 +143,7 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
         Ok(proven) => proven,
         Err(error) if error.downcast_ref::<proof::ImportCrashed>().is_some() => {
             output::report_error(&error);
-            return Ok(ExitStatus::CheckFailed);
+            return Ok((ExitStatus::CheckFailed, None));
         }
         Err(error) => return Err(error),
     };
@@ -151,7 +163,7 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
         }
         output::line("");
         output::hint(failed_proof_hint(&project, &venv, &failures));
-        return Ok(ExitStatus::CheckFailed);
+        return Ok((ExitStatus::CheckFailed, None));
     }
 
     wheel_store::prune(&state_dir, &[&kept_wheel])?;
@@ -199,7 +211,12 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
     if json {
         output::json(&receipt)?;
     }
-    Ok(ExitStatus::Success)
+    let developed = Developed {
+        project,
+        venv,
+        receipt,
+    };
+    Ok((ExitStatus::Success, Some(developed)))
 }
 
 /// `cargo clean -p` for exactly the profile and target dir the build will use: a bare `-p`
