@@ -336,6 +336,8 @@ pub fn snapshot_settings(project: &Path) -> insta::Settings {
     }
     // Whether cargo compiles a crate depends on what ran before in the shared target dir.
     settings.add_filter(r"(?m)^ +Compiling .*\n", "");
+    // cargo waits for the package cache when another cargo on the machine holds it.
+    settings.add_filter(r"(?m)^ +Blocking waiting for file lock .*\n", "");
     settings.add_filter(
         r"Found CPython (\S+) at \S+",
         "Found CPython $1 at [PYTHON]",
