@@ -30,6 +30,7 @@ fn settings(project: &TestProject) -> insta::Settings {
         r"platform \S+ -- Python \S+, pytest-\S+, pluggy-\S+",
         "platform [PLATFORM] -- Python [VERSION], pytest-[VERSION], pluggy-[VERSION]",
     );
+    settings.add_filter(r"(?m)^plugins: .*$", "plugins: [PLUGINS]");
     // pytest pads its banners to the terminal width around a time whose length varies.
     settings.add_filter(r"(?m)^=+ (.+?) =+$", "=== $1 ===");
     settings.add_filter(r"cpython-\d+-[a-z0-9_]+-linux-gnu", "cpython-[ABI]");
@@ -155,6 +156,11 @@ fn a_conftest_that_puts_an_older_build_first_fails_the_run_though_the_tests_pass
         "import pathlib\nimport sys\n\nsys.path.insert(0, str(pathlib.Path(__file__).parent / \"old_build\"))\n",
     );
     project.write("tests/test_module.py", PASSING_TESTS);
+    let pyproject = project.read("pyproject.toml");
+    project.write(
+        "pyproject.toml",
+        &format!("{pyproject}\n[dependency-groups]\ntest = [\"pytest\", \"pytest-xdist\"]\n"),
+    );
 
     let run = project.cargo_pyo3().arg("test").run();
     settings(&project)
@@ -237,4 +243,17 @@ sys.exit(40 + len(seen))
     assert!(signal.success());
     let interrupted = running.wait(Duration::from_secs(30));
     interrupted.assert_code(41);
+}
+
+/// A project nobody here wrote: `maturin new --mixed` ships `python/tests/test_all.py` and a
+/// `tests` extra with pytest. Without uv the venv's pip installs it.
+#[test]
+fn an_unmodified_maturin_project_is_tested_with_its_tests_extra_installed_by_pip() {
+    let project = TestProject::maturin_new("mixdemo", true);
+    let run = project.cargo_pyo3().arg("test").without_uv().run();
+    settings(&project).bind(|| insta::assert_snapshot!("test_maturin_new_mixed", run.rendered()));
+    run.assert_code(0)
+        .assert_stderr_contains("Installing the `tests` extra into")
+        .assert_stderr_contains("1 passed, proven in the test process");
+    assert!(run.stdout.contains("python/tests/test_all.py ."), "{run:?}");
 }

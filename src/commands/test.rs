@@ -34,6 +34,9 @@ const PYTEST_NO_TESTS_COLLECTED: i32 = 5;
 /// What the plugin wrote at the end of the session.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 struct PluginReport {
+    /// The pytest-xdist worker id (`gw0`), `null` in pytest's own process.
+    #[serde(default)]
+    worker: Option<String>,
     exit_status: i32,
     counts: Counts,
     modules: Vec<Loaded>,
@@ -83,6 +86,8 @@ struct AddedBy {
 #[derive(Debug, Clone, Serialize)]
 struct ModuleProof {
     module: String,
+    /// The pytest-xdist worker the proof is about, `null` for pytest's own process.
+    process: Option<String>,
     proven_path: Option<PathBuf>,
     proven_sha256: String,
     #[serde(flatten)]
@@ -175,20 +180,30 @@ pub(crate) fn run(args: TestArgs) -> Result<ExitStatus> {
         )
     })?;
 
-    let report: Option<PluginReport> = match fs_err::read(&output_path) {
-        Ok(bytes) => Some(serde_json::from_slice(&bytes).with_context(|| {
-            format!(
-                "the pytest plugin wrote an unreadable report `{}`",
-                output_path.display()
-            )
-        })?),
-        Err(_) => None,
+    let report = read_report(&output_path)?;
+    let workers = worker_reports(scratch.path())?;
+    // Where the tests ran: the xdist workers when there are any, else pytest's own process.
+    let ran_tests: Vec<&PluginReport> = if workers.is_empty() {
+        report.iter().collect()
+    } else {
+        workers.iter().collect()
     };
-    let proofs: Vec<ModuleProof> = receipt
-        .extensions
-        .iter()
-        .map(|extension| judge(extension, report.as_ref()))
-        .collect();
+    let proofs: Vec<ModuleProof> = match ran_tests.as_slice() {
+        [] => receipt
+            .extensions
+            .iter()
+            .map(|extension| judge(extension, None))
+            .collect(),
+        reports => reports
+            .iter()
+            .flat_map(|report| {
+                receipt
+                    .extensions
+                    .iter()
+                    .map(|extension| judge(extension, Some(report)))
+            })
+            .collect(),
+    };
     let holds = report.is_some() && proofs.iter().all(|proof| proof.holds);
     let status = conclude(&project, &receipt, pytest_status, report.as_ref(), &proofs);
     if json {
@@ -207,6 +222,37 @@ pub(crate) fn run(args: TestArgs) -> Result<ExitStatus> {
         })?;
     }
     Ok(status)
+}
+
+fn read_report(path: &Path) -> Result<Option<PluginReport>> {
+    match fs_err::read(path) {
+        Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).with_context(|| {
+            format!(
+                "the pytest plugin wrote an unreadable report `{}`",
+                path.display()
+            )
+        })?)),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The reports of pytest-xdist's workers (`report.json.<worker id>`), in worker order.
+fn worker_reports(scratch: &Path) -> Result<Vec<PluginReport>> {
+    let mut paths: Vec<PathBuf> = fs_err::read_dir(scratch)?
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| name.starts_with("report.json."))
+        })
+        .collect();
+    paths.sort();
+    let mut reports = Vec::new();
+    for path in paths {
+        reports.extend(read_report(&path)?);
+    }
+    Ok(reports)
 }
 
 /// Where pytest starts: the directory of `pyproject.toml`, as a user runs it.
@@ -269,6 +315,7 @@ fn judge(extension: &crate::proof::LoadedExtension, report: Option<&PluginReport
     };
     ModuleProof {
         module: extension.module.clone(),
+        process: report.and_then(|report| report.worker.clone()),
         proven_path,
         proven_sha256: extension.wheel_sha256.clone(),
         loaded,
@@ -416,8 +463,13 @@ fn failed_proof_message(project: &Project, failure: &ModuleProof, tests: &str) -
             failure.problem.as_deref().unwrap_or_default()
         );
     };
+    let worker = failure
+        .process
+        .as_deref()
+        .map(|worker| format!(" (in xdist worker `{worker}`)"))
+        .unwrap_or_default();
     let mut message = format!(
-        "the tests loaded another build of `{}`: `{}` (sha256 {}), not the proven `{proven}` \
+        "the tests{worker} loaded another build of `{}`: `{}` (sha256 {}), not the proven `{proven}` \
          (sha256 {})",
         failure.module,
         shown(file),

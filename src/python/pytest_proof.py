@@ -5,13 +5,16 @@
 # `PYTHONPATH`, `python -m`'s current directory, or pytest while collecting). It also counts the
 # test outcomes. The request is a JSON file named by the CARGO_PYO3_PYTEST_PROOF variable:
 # {"modules": ["pkg.pkg", ...], "output": "<path>"}; module names are data, only ever passed to
-# importlib.import_module. The report is written as JSON to "output". Nothing else is changed.
+# importlib.import_module. The report is written as JSON to "output" (an xdist worker's to
+# "output.<worker id>"). Nothing else is changed.
 import hashlib
 import importlib
 import json
 import os
 import site
 import sys
+
+import pytest
 
 with open(os.environ["CARGO_PYO3_PYTEST_PROOF"], encoding="utf-8") as _request_file:
     _REQUEST = json.load(_request_file)
@@ -48,6 +51,12 @@ def pytest_plugin_registered(plugin, manager):
 
 def pytest_collection_finish(session):
     _COUNTS["collected"] = len(session.items)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids):
+    # Under pytest-xdist the controller collects nothing itself; every worker collects all.
+    _COUNTS["collected"] = max(_COUNTS["collected"], len(ids))
 
 
 def pytest_deselected(items):
@@ -168,12 +177,17 @@ def _record(name):
 
 def pytest_sessionfinish(session, exitstatus):
     _note_new_entries({"kind": "collection", "file": None})
+    # Under pytest-xdist the tests run in worker processes, which load this plugin too (they
+    # get the same `-p`): each writes its own report beside the controller's.
+    worker = getattr(session.config, "workerinput", {}).get("workerid")
+    output = _REQUEST["output"] if worker is None else f"{_REQUEST['output']}.{worker}"
     report = {
+        "worker": worker,
         "exit_status": int(exitstatus),
         "counts": _COUNTS,
         "modules": [_record(name) for name in _REQUEST["modules"]],
         "sys_path": list(sys.path),
         "cwd": os.getcwd(),
     }
-    with open(_REQUEST["output"], "w", encoding="utf-8") as output:
-        json.dump(report, output)
+    with open(output, "w", encoding="utf-8") as handle:
+        json.dump(report, handle)
