@@ -243,6 +243,31 @@ sys.exit(40 + len(seen))
     assert!(signal.success());
     let interrupted = running.wait(Duration::from_secs(30));
     interrupted.assert_code(41);
+
+    // The same Ctrl-C during `test`: pytest gets it once, stops, and the run is an error.
+    project.write(
+        "tests/test_slow.py",
+        "import sys, time\n\n\ndef test_slow():\n    print('ready', file=sys.stderr, flush=True)\n    time.sleep(60)\n",
+    );
+    let mut running = project
+        .cargo_pyo3()
+        .args(["test", "--no-clean", "-q", "--", "-s", "tests/test_slow.py"])
+        .own_process_group()
+        .spawn();
+    running.wait_for_stderr("ready", Duration::from_secs(120));
+    let signal = std::process::Command::new("kill")
+        .args(["-INT", "--", &format!("-{}", running.pid())])
+        .status()
+        .unwrap();
+    assert!(signal.success());
+    let interrupted = running.wait(Duration::from_secs(30));
+    interrupted
+        .assert_code(2)
+        .assert_stderr_contains("error: pytest was interrupted");
+    assert!(
+        interrupted.stdout.contains("KeyboardInterrupt"),
+        "{interrupted:?}"
+    );
 }
 
 /// A project nobody here wrote: `maturin new --mixed` ships `python/tests/test_all.py` and a
