@@ -1,100 +1,26 @@
 //! `cargo pyo3 test`: `dev`, then pytest with the venv's python from the Python project root,
 //! proven inside the test process: a plugin shipped in this binary records which file each
-//! extension module was loaded from, and the run fails when that is not the proven build, even if
+//! extension module was loaded from, and the run fails when it is not the proven build, even if
 //! every test passed. Exit codes and the `--json` schema are in docs/test.md.
 
+mod plugin;
 mod requirements;
+mod verdict;
 
-use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
+use anyhow::Result;
+use serde::Serialize;
 
 use crate::cli::TestArgs;
 use crate::commands::dev::{self, Developed};
 use crate::commands::run::activated;
-use crate::output::{self, ExitStatus, short_hash, user_error};
-use crate::process::{self, Cmd, Stdout};
+use crate::output::{self, ExitStatus, user_error};
+use crate::process::{Cmd, Stdout};
 use crate::project::Project;
 use crate::receipt::Receipt;
-
-const PLUGIN_SOURCE: &str = include_str!("../python/pytest_proof.py");
-/// The plugin's module name: what `-p` imports from the private directory on `PYTHONPATH`.
-const PLUGIN_MODULE: &str = "cargo_pyo3_pytest_proof";
-
-/// pytest's exit codes (`pytest.ExitCode`).
-const PYTEST_OK: i32 = 0;
-const PYTEST_TESTS_FAILED: i32 = 1;
-const PYTEST_INTERRUPTED: i32 = 2;
-const PYTEST_INTERNAL_ERROR: i32 = 3;
-const PYTEST_USAGE_ERROR: i32 = 4;
-const PYTEST_NO_TESTS_COLLECTED: i32 = 5;
-
-/// What the plugin wrote at the end of the session.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-struct PluginReport {
-    /// The pytest-xdist worker id (`gw0`), `null` in pytest's own process.
-    #[serde(default)]
-    worker: Option<String>,
-    exit_status: i32,
-    counts: Counts,
-    modules: Vec<Loaded>,
-    sys_path: Vec<String>,
-    cwd: PathBuf,
-}
-
-/// Test outcomes, counted as pytest's summary line counts them.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-struct Counts {
-    passed: u64,
-    failed: u64,
-    errors: u64,
-    skipped: u64,
-    xfailed: u64,
-    xpassed: u64,
-    deselected: u64,
-    collected: u64,
-}
-
-/// One extension module as the test process saw it.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-struct Loaded {
-    module: String,
-    /// `tests` when the tests imported it, `plugin` when only the plugin did, at the end.
-    imported_by: String,
-    file: Option<PathBuf>,
-    sha256: Option<String>,
-    error: Option<String>,
-    #[serde(default)]
-    sys_path_index: Option<usize>,
-    #[serde(default)]
-    sys_path_entry: Option<String>,
-    #[serde(default)]
-    added_by: Option<AddedBy>,
-}
-
-/// What put a `sys.path` entry there.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-struct AddedBy {
-    /// `conftest`, `pth`, `pythonpath`, `cwd`, `collection` or `interpreter`.
-    kind: String,
-    file: Option<PathBuf>,
-}
-
-/// The in-process proof of one extension: what the receipt proved against what the tests loaded.
-#[derive(Debug, Clone, Serialize)]
-struct ModuleProof {
-    module: String,
-    /// The pytest-xdist worker the proof is about, `null` for pytest's own process.
-    process: Option<String>,
-    proven_path: Option<PathBuf>,
-    proven_sha256: String,
-    #[serde(flatten)]
-    loaded: Option<Loaded>,
-    holds: bool,
-    problem: Option<String>,
-}
+use plugin::{Counts, PLUGIN_MODULE, Plugin, PluginReport};
+use verdict::ModuleProof;
 
 /// The `--json` report (docs/test.md).
 #[derive(Debug, Serialize)]
@@ -137,36 +63,19 @@ pub(crate) fn run(args: TestArgs) -> Result<ExitStatus> {
     };
     requirements::ensure_pytest(&project, &venv, receipt.tools.installer)?;
 
-    let scratch = tempfile::Builder::new()
-        .prefix("cargo-pyo3-pytest-")
-        .tempdir()
-        .context("failed to create a temporary directory for the pytest plugin")?;
-    let plugin_dir = scratch.path().join("plugin");
-    fs_err::create_dir_all(&plugin_dir)?;
-    fs_err::write(
-        plugin_dir.join(format!("{PLUGIN_MODULE}.py")),
-        PLUGIN_SOURCE,
-    )?;
-    let output_path = scratch.path().join("report.json");
-    let request_path = scratch.path().join("request.json");
     let modules: Vec<&str> = receipt
         .extensions
         .iter()
         .map(|extension| extension.module.as_str())
         .collect();
-    fs_err::write(
-        &request_path,
-        serde_json::to_vec(&serde_json::json!({ "modules": modules, "output": output_path }))?,
-    )?;
+    let plugin = Plugin::prepare(&modules)?;
 
     let root = python_root(&project);
     let command = Cmd::new(&venv.python)
         .args(["-m", "pytest", "-p", PLUGIN_MODULE])
         .args(&pytest_args)
         .dir(root);
-    let command = activated(command, &venv)?
-        .env(crate::env::PYTHONPATH, pythonpath(&plugin_dir)?)
-        .env(crate::env::PYTEST_PROOF_REQUEST, &request_path);
+    let command = plugin.load_into(activated(command, &venv)?)?;
     output::status("Running", format!("`{command}` in `{}`", root.display()));
     let stdout = if json {
         Stdout::ToStderr
@@ -180,8 +89,7 @@ pub(crate) fn run(args: TestArgs) -> Result<ExitStatus> {
         )
     })?;
 
-    let report = read_report(&output_path)?;
-    let workers = worker_reports(scratch.path())?;
+    let (report, workers) = plugin.reports()?;
     // Where the tests ran: the xdist workers when there are any, else pytest's own process.
     let ran_tests: Vec<&PluginReport> = if workers.is_empty() {
         report.iter().collect()
@@ -192,7 +100,7 @@ pub(crate) fn run(args: TestArgs) -> Result<ExitStatus> {
         [] => receipt
             .extensions
             .iter()
-            .map(|extension| judge(extension, None))
+            .map(|extension| verdict::judge(extension, None))
             .collect(),
         reports => reports
             .iter()
@@ -200,12 +108,12 @@ pub(crate) fn run(args: TestArgs) -> Result<ExitStatus> {
                 receipt
                     .extensions
                     .iter()
-                    .map(|extension| judge(extension, Some(report)))
+                    .map(|extension| verdict::judge(extension, Some(report)))
             })
             .collect(),
     };
     let holds = report.is_some() && proofs.iter().all(|proof| proof.holds);
-    let status = conclude(&project, &receipt, pytest_status, report.as_ref(), &proofs);
+    let status = verdict::conclude(&project, &receipt, pytest_status, report.as_ref(), &proofs);
     if json {
         output::json(&TestReport {
             receipt: &receipt,
@@ -224,378 +132,11 @@ pub(crate) fn run(args: TestArgs) -> Result<ExitStatus> {
     Ok(status)
 }
 
-fn read_report(path: &Path) -> Result<Option<PluginReport>> {
-    match fs_err::read(path) {
-        Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).with_context(|| {
-            format!(
-                "the pytest plugin wrote an unreadable report `{}`",
-                path.display()
-            )
-        })?)),
-        Err(_) => Ok(None),
-    }
-}
-
-/// The reports of pytest-xdist's workers (`report.json.<worker id>`), in worker order.
-fn worker_reports(scratch: &Path) -> Result<Vec<PluginReport>> {
-    let mut paths: Vec<PathBuf> = fs_err::read_dir(scratch)?
-        .filter_map(|entry| entry.ok())
-        .map(|entry| entry.path())
-        .filter(|path| {
-            path.file_name()
-                .and_then(|name| name.to_str())
-                .is_some_and(|name| name.starts_with("report.json."))
-        })
-        .collect();
-    paths.sort();
-    let mut reports = Vec::new();
-    for path in paths {
-        reports.extend(read_report(&path)?);
-    }
-    Ok(reports)
-}
-
 /// Where pytest starts: the directory of `pyproject.toml`, as a user runs it.
-fn python_root(project: &Project) -> &Path {
+pub(super) fn python_root(project: &Project) -> &Path {
     project
         .pyproject_path
         .as_deref()
         .and_then(Path::parent)
         .unwrap_or(&project.project_dir)
-}
-
-/// `PYTHONPATH` with the plugin's directory first, keeping what the user set.
-fn pythonpath(plugin_dir: &Path) -> Result<OsString> {
-    let inherited = std::env::var_os(crate::env::PYTHONPATH).unwrap_or_default();
-    let entries = std::iter::once(plugin_dir.to_path_buf())
-        .chain(std::env::split_paths(&inherited).filter(|entry| !entry.as_os_str().is_empty()));
-    std::env::join_paths(entries).map_err(|error| {
-        user_error(
-            format!(
-                "cannot put `{}` on `PYTHONPATH`: {error}",
-                plugin_dir.display()
-            ),
-            "set `TMPDIR` to a directory whose path has no `:` in it",
-        )
-    })
-}
-
-fn judge(extension: &crate::proof::LoadedExtension, report: Option<&PluginReport>) -> ModuleProof {
-    let loaded = report.and_then(|report| {
-        report
-            .modules
-            .iter()
-            .find(|loaded| loaded.module == extension.module)
-            .cloned()
-    });
-    let proven_path = extension
-        .loaded_path
-        .as_deref()
-        .map(|path| fs_err::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()));
-    let problem = match &loaded {
-        None => Some("the test process reported nothing about it".to_owned()),
-        Some(Loaded {
-            error: Some(error), ..
-        }) => Some(format!(
-            "it could not be imported in the test process: {error}"
-        )),
-        Some(loaded) => {
-            let same_path = loaded.file.as_deref().is_some_and(|file| {
-                proven_path
-                    .as_deref()
-                    .is_some_and(|proven| crate::project::same_file(file, proven))
-            });
-            let same_hash = loaded.sha256.as_deref() == Some(extension.wheel_sha256.as_str());
-            match (same_path, same_hash) {
-                (true, true) => None,
-                (true, false) => Some("the proven file has changed since it was proven".into()),
-                (false, _) => Some("the tests loaded another file".into()),
-            }
-        }
-    };
-    ModuleProof {
-        module: extension.module.clone(),
-        process: report.and_then(|report| report.worker.clone()),
-        proven_path,
-        proven_sha256: extension.wheel_sha256.clone(),
-        loaded,
-        holds: problem.is_none(),
-        problem,
-    }
-}
-
-/// Reports how the run ended and picks the exit code (docs/test.md).
-fn conclude(
-    project: &Project,
-    receipt: &Receipt,
-    status: std::process::ExitStatus,
-    report: Option<&PluginReport>,
-    proofs: &[ModuleProof],
-) -> ExitStatus {
-    let counts = report.map(|report| summarize_counts(&report.counts));
-    let counts_text = counts.clone().unwrap_or_else(|| "no counts".into());
-    let Some(code) = status.code() else {
-        if process::interrupted() {
-            output::error("interrupted while pytest ran");
-            return ExitStatus::Error;
-        }
-        output::error(format_args!(
-            "the test process crashed ({})",
-            process::describe_status(status)
-        ));
-        output::line("");
-        output::hint(
-            "a crash in a test is a failing test: pytest's faulthandler output above names the \
-             test that was running; run it alone with `cargo pyo3 test -- -x -k NAME`",
-        );
-        return ExitStatus::CheckFailed;
-    };
-    let collection_errors = report.is_some_and(|report| report.counts.errors > 0);
-    match code {
-        PYTEST_OK | PYTEST_TESTS_FAILED => {}
-        PYTEST_INTERRUPTED if collection_errors && !process::interrupted() => {}
-        PYTEST_INTERRUPTED => {
-            output::error("pytest was interrupted");
-            output::line("");
-            output::hint("nothing was changed by the interrupted run; run `cargo pyo3 test` again");
-            return ExitStatus::Error;
-        }
-        PYTEST_NO_TESTS_COLLECTED => {
-            output::error(format_args!(
-                "pytest collected no tests in `{}`",
-                python_root(project).display()
-            ));
-            output::line("");
-            output::hint(
-                "pytest collects `test_*.py` and `*_test.py` files and `test_*` functions in \
-                 them: add one (for example `tests/test_module.py`), or check the path and the \
-                 `-k`/`-m` you passed after `--`",
-            );
-            return ExitStatus::Error;
-        }
-        PYTEST_USAGE_ERROR => {
-            output::error("pytest rejected its command line (usage error, above)");
-            output::line("");
-            output::hint(
-                "check the arguments after `--`: they are pytest's own, as `pytest --help` \
-                 lists them",
-            );
-            return ExitStatus::Error;
-        }
-        PYTEST_INTERNAL_ERROR => {
-            output::error("pytest stopped with an internal error (above)");
-            output::line("");
-            output::hint(
-                "the traceback above names the plugin or `conftest.py` that raised; fix it and \
-                 run again",
-            );
-            return ExitStatus::Error;
-        }
-        other => {
-            output::error(format_args!("pytest exited with status {other}"));
-            output::line("");
-            output::hint("a plugin chose that status: its output above says why");
-            return ExitStatus::Error;
-        }
-    }
-    if report.is_none() {
-        output::error("the proof plugin wrote no report, so the test process is unproven");
-        output::line("");
-        output::hint(format_args!(
-            "do not disable the plugin `{PLUGIN_MODULE}` (`-p no:…`) and do not end the session \
-             with `os._exit`"
-        ));
-        return ExitStatus::Error;
-    }
-    let failures: Vec<&ModuleProof> = proofs.iter().filter(|proof| !proof.holds).collect();
-    if !failures.is_empty() {
-        let outcome = if code == PYTEST_OK {
-            format!("{counts_text}, but not against the proven build")
-        } else {
-            format!("{counts_text}, and not against the proven build")
-        };
-        for failure in &failures {
-            output::error(failed_proof_message(project, failure, &outcome));
-        }
-        output::line("");
-        output::hint(failed_proof_hint(project, failures[0]));
-        return ExitStatus::CheckFailed;
-    }
-    let first = receipt.extensions.first();
-    let hash = first.map_or("", |extension| short_hash(&extension.wheel_sha256));
-    if code == PYTEST_OK {
-        output::result(
-            "Tested",
-            format_args!(
-                "`{}` (sha256 {hash}): {counts_text}, proven in the test process",
-                project.module_name
-            ),
-        );
-        return ExitStatus::Success;
-    }
-    output::error(format_args!(
-        "tests failed: {counts_text} (against `{}`, sha256 {hash}, proven in the test process)",
-        project.module_name
-    ));
-    output::line("");
-    output::hint(
-        "the failures above ran against the build just made; rerun only them with \
-         `cargo pyo3 test -- --lf`",
-    );
-    ExitStatus::CheckFailed
-}
-
-/// The error for one failed proof: the file the tests loaded and why it won, in one message so
-/// that `--quiet` keeps all of it.
-fn failed_proof_message(project: &Project, failure: &ModuleProof, tests: &str) -> String {
-    let shown = |path: &Path| project.relative(path).display().to_string();
-    let proven = failure
-        .proven_path
-        .as_deref()
-        .map_or_else(|| "?".into(), shown);
-    let Some(loaded) = &failure.loaded else {
-        return format!("the test process did not report `{}`", failure.module);
-    };
-    let Some(file) = loaded.file.as_deref() else {
-        return format!(
-            "the tests did not load `{}`: {}",
-            failure.module,
-            failure.problem.as_deref().unwrap_or_default()
-        );
-    };
-    let worker = failure
-        .process
-        .as_deref()
-        .map(|worker| format!(" (in xdist worker `{worker}`)"))
-        .unwrap_or_default();
-    let mut message = format!(
-        "the tests{worker} loaded another build of `{}`: `{}` (sha256 {}), not the proven `{proven}` \
-         (sha256 {})",
-        failure.module,
-        shown(file),
-        loaded.sha256.as_deref().map_or("?", short_hash),
-        short_hash(&failure.proven_sha256)
-    );
-    if let (Some(index), Some(entry)) = (loaded.sys_path_index, loaded.sys_path_entry.as_deref()) {
-        let entry_shown = if entry.is_empty() {
-            "the current directory".to_owned()
-        } else {
-            format!("`{}`", shown(Path::new(entry)))
-        };
-        message.push_str(&format!(
-            "\n  it won because sys.path[{index}] is {entry_shown}, {}",
-            describe_origin(project, loaded.added_by.as_ref())
-        ));
-    }
-    message.push_str(&format!("\n  tests: {tests}"));
-    message
-}
-
-fn describe_origin(project: &Project, added_by: Option<&AddedBy>) -> String {
-    let shown = |path: &Option<PathBuf>| {
-        path.as_deref().map_or_else(
-            || "?".into(),
-            |path| project.relative(path).display().to_string(),
-        )
-    };
-    match added_by.map(|added| (added.kind.as_str(), &added.file)) {
-        Some(("conftest", file)) => format!("put there by `{}`", shown(file)),
-        Some(("pth", file)) => format!("listed in the `.pth` file `{}`", shown(file)),
-        Some(("pythonpath", _)) => "from `PYTHONPATH`".into(),
-        Some(("cwd", _)) => "the current directory, which `python -m pytest` puts first".into(),
-        Some(("collection", _)) => {
-            "put there while pytest collected the tests (its `prepend` import mode inserts each \
-             test file's root directory) or by a test"
-                .into()
-        }
-        _ => "on the interpreter's own path".into(),
-    }
-}
-
-fn failed_proof_hint(project: &Project, failure: &ModuleProof) -> String {
-    let loaded = failure.loaded.as_ref();
-    let file = loaded
-        .and_then(|loaded| loaded.file.as_deref())
-        .map(|file| format!("`{}`", project.relative(file).display()));
-    let entry = loaded
-        .and_then(|loaded| loaded.sys_path_entry.as_deref())
-        .map(|entry| format!("`{}`", project.relative(Path::new(entry)).display()));
-    let (Some(file), Some(entry)) = (file, entry) else {
-        return "run `cargo pyo3 doctor` to list every copy of the extension and which one wins"
-            .into();
-    };
-    match loaded.and_then(|loaded| loaded.added_by.as_ref()) {
-        Some(added) if added.kind == "conftest" => format!(
-            "take the `sys.path` change for {entry} out of `{}`, or remove the old build {file}",
-            added
-                .file
-                .as_deref()
-                .map(|conftest| project.relative(conftest).display().to_string())
-                .unwrap_or_default()
-        ),
-        Some(added) if added.kind == "pth" => format!(
-            "remove the old build {file}, or the `.pth` file that adds {entry} when nothing needs \
-             it; `cargo pyo3 doctor` lists every copy"
-        ),
-        Some(added) if added.kind == "pythonpath" => {
-            format!("unset `PYTHONPATH`, or remove the old build {file} from {entry}")
-        }
-        Some(added) if added.kind == "collection" => format!(
-            "remove the old build {file}, or run pytest with `-- --import-mode=importlib` so \
-             test directories do not go first on `sys.path`"
-        ),
-        _ => format!(
-            "remove the old build {file} (an in-tree copy left by `maturin develop`?); \
-             `cargo pyo3 doctor` lists every copy and which one wins"
-        ),
-    }
-}
-
-/// `2 failed, 10 passed, 1 skipped`, in the order pytest's summary line uses.
-fn summarize_counts(counts: &Counts) -> String {
-    let parts: Vec<String> = [
-        (counts.failed, "failed", "failed"),
-        (counts.passed, "passed", "passed"),
-        (counts.skipped, "skipped", "skipped"),
-        (counts.deselected, "deselected", "deselected"),
-        (counts.xfailed, "xfailed", "xfailed"),
-        (counts.xpassed, "xpassed", "xpassed"),
-        (counts.errors, "error", "errors"),
-    ]
-    .into_iter()
-    .filter(|(count, _, _)| *count > 0)
-    .map(|(count, one, many)| format!("{count} {}", if count == 1 { one } else { many }))
-    .collect();
-    if parts.is_empty() {
-        "no tests ran".into()
-    } else {
-        parts.join(", ")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_read_like_pytest() {
-        let counts = Counts {
-            passed: 10,
-            failed: 2,
-            errors: 1,
-            skipped: 1,
-            ..Counts::default()
-        };
-        assert_eq!(
-            summarize_counts(&counts),
-            "2 failed, 10 passed, 1 skipped, 1 error"
-        );
-        assert_eq!(summarize_counts(&Counts::default()), "no tests ran");
-    }
-
-    #[test]
-    fn plugin_module_matches_its_file_name() {
-        assert!(PLUGIN_SOURCE.contains("CARGO_PYO3_PYTEST_PROOF"));
-        assert_eq!(crate::env::PYTEST_PROOF_REQUEST, "CARGO_PYO3_PYTEST_PROOF");
-    }
 }
