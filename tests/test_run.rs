@@ -171,6 +171,68 @@ fn a_conftest_that_puts_an_older_build_first_fails_the_run_though_the_tests_pass
         "the tests loaded another build of `purefix.purefix`: `old_build/purefix/",
     )
     .assert_stderr_contains("put there by `conftest.py`");
+
+    // With pytest-xdist the tests run in workers: the proof is made in each of them.
+    let workers = project
+        .cargo_pyo3()
+        .args(["test", "--no-clean", "--json", "--", "-n", "2"])
+        .run();
+    workers
+        .assert_code(1)
+        .assert_stderr_contains("(in xdist worker `gw");
+    let report = workers.json();
+    let modules = report["proof"]["modules"].as_array().unwrap();
+    assert_eq!(modules.len(), 2, "{workers:?}");
+    // (A worker that ran no test is proven by the plugin's own import, in that worker.)
+    assert!(
+        modules.iter().all(|module| module["holds"] == false),
+        "{workers:?}"
+    );
+    assert_eq!(report["pytest"]["counts"]["passed"], 2, "{workers:?}");
+    assert_eq!(report["pytest"]["counts"]["collected"], 2, "{workers:?}");
+
+    // The same older build through `PYTHONPATH`, with no conftest.py: named as such.
+    std::fs::remove_file(project.path("conftest.py")).unwrap();
+    let pythonpath = project
+        .cargo_pyo3()
+        .args(["test", "--no-clean", "-q"])
+        .env("PYTHONPATH", project.path("old_build"))
+        .run();
+    pythonpath
+        .assert_code(1)
+        .assert_stderr_contains("the tests loaded another build of `purefix.purefix`: `old_build/")
+        .assert_stderr_contains("from `PYTHONPATH`")
+        .assert_stderr_contains("hint: unset `PYTHONPATH`");
+}
+
+/// A refusal of the uv guard ends `test` and `run` before anything is built, run or installed.
+#[test]
+fn the_uv_guard_refusing_ends_test_and_run_with_3_before_pytest_or_the_command() {
+    let project = TestProject::from_fixture("pure");
+    common::TestCommand::new(common::tools().all.join("uv"), &project.root)
+        .arg("lock")
+        .run()
+        .assert_code(0);
+    // Keys that miss the Rust sources: a later `uv run` would reinstall a stale build.
+    project.edit(
+        "pyproject.toml",
+        "cache-keys = [{ file = \"pyproject.toml\" }, { file = \"Cargo.toml\" }, { file = \"Cargo.lock\" }, { file = \"src/**/*.rs\" }]",
+        "cache-keys = [{ file = \"pyproject.toml\" }]",
+    );
+    let test = project.cargo_pyo3().arg("test").run();
+    test.assert_code(3).assert_stderr_contains("cache-keys");
+    assert!(test.stdout.is_empty(), "{test:?}");
+    assert!(!test.stderr.contains("Running"), "{test:?}");
+    let run = project
+        .cargo_pyo3()
+        .args(["run", "--", "python", "-c", "print('ran')"])
+        .run();
+    run.assert_code(3);
+    assert!(!run.stdout.contains("ran"), "{run:?}");
+    assert!(
+        !project.path(".venv/bin/pytest").exists(),
+        "nothing is installed after a refusal\n{test:?}"
+    );
 }
 
 #[test]
