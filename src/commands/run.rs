@@ -2,8 +2,6 @@
 //! terminal, its exit code passed through. The safe replacement for `uv run`, which syncs the venv
 //! and can put a stale cached build back (docs/uv.md).
 
-use std::ffi::OsString;
-
 use anyhow::Result;
 
 use crate::cli::RunArgs;
@@ -28,8 +26,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitStatus> {
     let Some(developed) = developed else {
         return Ok(status);
     };
-    let command =
-        activated(Cmd::new(resolve(program, &developed.venv)), &developed.venv)?.args(arguments);
+    let command = activated(Cmd::new(program), &developed.venv)?.args(arguments);
     match command.run_attached(Stdout::Inherit) {
         Ok(status) => Ok(ExitStatus::External(process::shell_code(status))),
         Err(error @ ProcessError::CouldNotExecute { .. }) => Err(user_error(
@@ -43,20 +40,9 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitStatus> {
     }
 }
 
-/// A bare program name is looked up with the venv's `bin/` first, as the shell of an activated
-/// venv would: the child's `PATH` does not decide where our own spawn looks.
-fn resolve(program: &OsString, venv: &Venv) -> OsString {
-    let is_bare = !program.to_string_lossy().contains('/');
-    let in_venv = venv.root.join("bin").join(program);
-    if is_bare && in_venv.is_file() {
-        in_venv.into_os_string()
-    } else {
-        program.clone()
-    }
-}
-
 /// `command` with the venv activated as `bin/activate` does it: `VIRTUAL_ENV` set, the venv's
-/// `bin/` first on `PATH`, `PYTHONHOME` unset.
+/// `bin/` first on `PATH`, `PYTHONHOME` unset. A bare program name is then looked up on that
+/// `PATH` (std's `Command` searches the child's `PATH` when it is set), so `python` is the venv's.
 pub(crate) fn activated(command: Cmd, venv: &Venv) -> Result<Cmd> {
     let bin = venv.root.join("bin");
     let inherited = std::env::var_os(crate::env::PATH).unwrap_or_default();
