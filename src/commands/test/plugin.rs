@@ -134,6 +134,8 @@ pub(super) struct Counts {
 /// One extension module as the test process saw it.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub(super) struct Loaded {
+    /// Not repeated in `--json`, where the proof around it names the module.
+    #[serde(skip_serializing)]
     pub(super) module: String,
     /// `tests` when the tests imported it, `plugin` when only the plugin did, at the end.
     pub(super) imported_by: String,
