@@ -1,6 +1,7 @@
 //! The command line: `cargo pyo3 <command>`, parsed with clap derive. Doc comments here are the
 //! help text users read; every flag is resolved into plain settings by the command that owns it.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -49,6 +50,20 @@ pub(crate) enum Command {
     Init(InitArgs),
     /// Find every reason the Python you run might not be the Rust you built
     Doctor(DoctorArgs),
+    /// Build and prove as `dev` does, then run pytest and prove the tests loaded that build
+    ///
+    /// Runs `dev` (same flags, same guard, same receipt), then the venv's `python -m pytest` from
+    /// the Python project root with the arguments after `--`. A plugin inside the test process
+    /// records which file each extension module was loaded from: the run fails when it is not
+    /// the proven build, even if every test passed. Installs pytest (or the project's `test` or
+    /// `dev` dependency group, or `tests` extra) when the venv has none.
+    Test(TestArgs),
+    /// Build and prove as `dev` does, then run a command in the venv
+    ///
+    /// The safe replacement for `uv run`: `dev`, then COMMAND with the venv activated
+    /// (`VIRTUAL_ENV` set, its `bin/` first on `PATH`), the terminal passed through, and its exit
+    /// code passed through (128 + N when it is killed by signal N).
+    Run(RunArgs),
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +179,31 @@ pub(crate) struct DevArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg("json", |arg| arg.help(
+    "Print the receipt, pytest's counts and the in-process proof as JSON on stdout \
+     (pytest's own output then goes to stderr)"
+)))]
+pub(crate) struct TestArgs {
+    #[command(flatten)]
+    pub(crate) dev: DevArgs,
+
+    /// Arguments for pytest, after `--`
+    #[arg(last = true, value_name = "PYTEST_ARGS")]
+    pub(crate) pytest_args: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+#[command(mut_arg("json", |arg| arg.hide(true)))]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    pub(crate) dev: DevArgs,
+
+    /// The command to run in the venv, and its arguments, after `--`
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub(crate) command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
     #[command(flatten)]
     pub(crate) project: ProjectArgs,
@@ -234,7 +274,7 @@ pub(crate) struct DoctorArgs {
 
 /// Parses the process arguments, also when the binary is run directly as `cargo-pyo3 dev`.
 pub(crate) fn parse() -> Pyo3 {
-    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut args: Vec<OsString> = std::env::args_os().collect();
     if args.get(1).is_none_or(|first| first != "pyo3") {
         args.insert(1, "pyo3".into());
     }

@@ -13,3 +13,10 @@ pub(crate) const GIT_WORK_TREE: &str = "GIT_WORK_TREE";
 /// Makes `uv run` skip its sync, so it keeps the build `dev` installed: with uv 0.13.8 only this
 /// and `--no-sync` did; `--frozen`, `--locked` and `--inexact` still reinstall (docs/uv.md).
 pub(crate) const UV_NO_SYNC: &str = "UV_NO_SYNC";
+pub(crate) const PATH: &str = "PATH";
+/// Unset in an activated venv, as `bin/activate` does: it would point python at another prefix.
+pub(crate) const PYTHONHOME: &str = "PYTHONHOME";
+/// How the `test` plugin's directory reaches the test process's `sys.path`.
+pub(crate) const PYTHONPATH: &str = "PYTHONPATH";
+/// Names the request file the `test` plugin reads inside the test process (docs/test.md).
+pub(crate) const PYTEST_PROOF_REQUEST: &str = "CARGO_PYO3_PYTEST_PROOF";

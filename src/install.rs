@@ -59,22 +59,24 @@ fn installed_from(venv: &Venv, distribution: &str, wheel: &Path) -> bool {
         .any(|path| fs_err::canonicalize(path).is_ok_and(|path| path == wheel))
 }
 
-/// Installs the project's runtime requirements (with their own dependencies) into the venv, with
-/// the installer that installs the wheel.
+/// Installs requirements (the project's runtime dependencies, or pytest for `test`), with their
+/// own dependencies, into the venv with the installer that installs the wheel. `what` names them
+/// in the error, and `hint` says what to do about a failure.
 pub(crate) fn install_requirements(
     requirements: &[String],
     venv: &Venv,
     installer: &Installer,
+    what: &str,
+    hint: &str,
 ) -> Result<()> {
     let command = installer.install_command(venv).args(requirements);
     let captured = command.run_captured().map_err(|error| {
         user_error(
             format!(
-                "failed to install the project's dependencies into `{}`: {error}",
+                "failed to install {what} into `{}`: {error}",
                 venv.root.display()
             ),
-            "fix or remove the requirement the installer names above (in `pyproject.toml`), or \
-             skip this step with `--no-deps`; the venv's previous install is untouched",
+            hint,
         )
     })?;
     verbose_output(&captured.stderr);

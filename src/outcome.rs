@@ -20,6 +20,8 @@ pub(crate) enum ExitStatus {
     Error,
     /// The uv guard refused to proceed.
     Refused,
+    /// The exit code of the command `cargo pyo3 run` ran, passed through.
+    External(u8),
 }
 
 impl ExitStatus {
@@ -29,6 +31,7 @@ impl ExitStatus {
             ExitStatus::CheckFailed => 1,
             ExitStatus::Error => 2,
             ExitStatus::Refused => 3,
+            ExitStatus::External(code) => code,
         }
     }
 }

@@ -295,6 +295,45 @@ impl Cmd {
         }
     }
 
+    /// Runs it attached to the user's terminal, for the commands a user runs through `test` and
+    /// `run` (pytest, `python`, `ipython`): stdin inherited, `stdout` as chosen, and in our own
+    /// process group, so it stays in the terminal's foreground (a child in another group is
+    /// stopped by `SIGTTIN` when it reads the terminal). The terminal's Ctrl-C then reaches it
+    /// directly, once, and is not forwarded again; the child decides how to end, and its status
+    /// is returned whatever it is.
+    pub(crate) fn run_attached(&self, stdout: Stdout) -> Result<ExitStatus, ProcessError> {
+        if interrupted() {
+            return Err(ProcessError::Interrupted {
+                command: self.to_string(),
+                started: false,
+            });
+        }
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "the one runner: every subprocess starts here"
+        )]
+        let mut expression = duct::cmd(&self.program, &self.args).unchecked();
+        if let Some(dir) = &self.dir {
+            expression = expression.dir(dir);
+        }
+        for (key, value) in &self.env {
+            expression = match value {
+                Some(value) => expression.env(key, value),
+                None => expression.env_remove(key),
+            };
+        }
+        if let Stdout::ToStderr = stdout {
+            expression = expression.stdout_to_stderr();
+        }
+        expression
+            .run()
+            .map(|output| output.status)
+            .map_err(|source| ProcessError::CouldNotExecute {
+                command: self.to_string(),
+                source,
+            })
+    }
+
     fn wait(&self, expression: duct::Expression) -> Result<std::process::Output, ProcessError> {
         // An interrupt that lands between two steps must not start the next command.
         if interrupted() {
@@ -343,6 +382,24 @@ impl Cmd {
         };
         note_interruption(&error.to_string());
         error
+    }
+}
+
+/// Where an attached command's stdout goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stdout {
+    /// The user's stdout, as if they had run it themselves.
+    Inherit,
+    /// Our stderr, when our stdout carries a `--json` report.
+    ToStderr,
+}
+
+/// The shell's convention for an exit status: the code, or 128 + N for a death by signal N.
+pub(crate) fn shell_code(status: ExitStatus) -> u8 {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => code as u8,
+        (None, Some(signal)) => (128 + signal) as u8,
+        (None, None) => 255,
     }
 }
 

@@ -21,6 +21,9 @@ pub(crate) struct Report {
     /// The working directory the interpreter ran in.
     #[serde(default)]
     pub(crate) cwd: String,
+    /// The entries `PYTHONPATH` put on `sys.path`.
+    #[serde(default)]
+    pub(crate) pythonpath: Vec<String>,
     pub(crate) modules: Vec<ImportedModule>,
     pub(crate) mapped: Option<Vec<String>>,
 }
@@ -298,6 +301,8 @@ fn classify_import_error(imported: &ImportedModule, module: &str) -> ImportFailu
 
 /// Names the `sys.path` entry that made a foreign copy win.
 fn why_it_wins(path: &Path, report: &Report) -> String {
+    // The entry the file was found under is the longest one that contains it (`old_build/` wins
+    // over the working directory that holds it).
     let winner = report
         .sys_path
         .iter()
@@ -312,15 +317,24 @@ fn why_it_wins(path: &Path, report: &Report) -> String {
             (index, entry, dir)
         })
         .filter(|(_, _, dir)| !dir.is_empty())
-        .find(|(_, _, dir)| fs_err::canonicalize(dir).is_ok_and(|dir| path.starts_with(dir)));
+        .filter_map(|(index, entry, dir)| {
+            let resolved = fs_err::canonicalize(dir).ok()?;
+            path.starts_with(&resolved)
+                .then(|| (index, entry, dir, resolved.components().count()))
+        })
+        .max_by_key(|(index, _, _, depth)| (*depth, std::cmp::Reverse(*index)));
     match winner {
-        Some((index, entry, dir)) if entry.is_empty() || dir == report.cwd => format!(
+        Some((index, entry, dir, _)) if entry.is_empty() || dir == report.cwd => format!(
             "`sys.path[{index}]` is the working directory `{dir}`, which a plain `python` (and \
              `python -m pytest`) searches first"
         ),
-        Some((index, entry, _)) => format!(
-            "`sys.path[{index}]` is `{entry}` (added by a `.pth` file or the interpreter's configuration), \
-             which is searched before the venv's copy"
+        Some((index, entry, _, _)) if report.pythonpath.contains(entry) => format!(
+            "`sys.path[{index}]` is `{entry}`, from `PYTHONPATH`, which is searched before the \
+             venv's copy: unset `PYTHONPATH`"
+        ),
+        Some((index, entry, _, _)) => format!(
+            "`sys.path[{index}]` is `{entry}` (added by a `.pth` file or the interpreter's \
+             configuration), which is searched before the venv's copy"
         ),
         None => "no `sys.path` entry explains it".into(),
     }

@@ -25,6 +25,23 @@ pub(crate) struct Selection {
 /// distribution never among them (a self-reference like `pkg[test]` is replaced by the
 /// requirements of those extras).
 pub(crate) fn resolve(project: &Project, selection: &Selection) -> Result<Vec<String>> {
+    collect(project, selection, true)
+}
+
+/// The requirements of the selected extras and groups only: no `[project] dependencies`, and no
+/// `dev` group unless it is named.
+pub(crate) fn resolve_selected(project: &Project, selection: &Selection) -> Result<Vec<String>> {
+    collect(project, selection, false)
+}
+
+/// The normalised distribution name of a PEP 508 requirement (`pytest>=8` → `pytest`).
+pub(crate) fn distribution_name(requirement: &str) -> Option<String> {
+    Requirement::<VerbatimUrl>::from_str(requirement)
+        .ok()
+        .map(|requirement| normalize(requirement.name.as_ref()))
+}
+
+fn collect(project: &Project, selection: &Selection, with_base: bool) -> Result<Vec<String>> {
     let declared = &project.requirements;
     let pyproject = project
         .pyproject_path
@@ -33,7 +50,11 @@ pub(crate) fn resolve(project: &Project, selection: &Selection) -> Result<Vec<St
         .unwrap_or_else(|| "pyproject.toml".into());
     let mut resolved = BTreeSet::new();
     let mut seen_extras = BTreeSet::new();
-    let mut pending: Vec<String> = declared.dependencies.clone();
+    let mut pending: Vec<String> = if with_base {
+        declared.dependencies.clone()
+    } else {
+        Vec::new()
+    };
     for extra in &selection.extras {
         let requirements = find_extra(project, extra).ok_or_else(|| {
             user_error(
@@ -44,7 +65,7 @@ pub(crate) fn resolve(project: &Project, selection: &Selection) -> Result<Vec<St
         seen_extras.insert(normalize(extra));
         pending.extend(requirements.iter().cloned());
     }
-    let groups: Vec<String> = if selection.groups.is_empty() {
+    let groups: Vec<String> = if selection.groups.is_empty() && with_base {
         declared
             .groups
             .keys()

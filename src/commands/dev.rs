@@ -14,7 +14,7 @@ use crate::receipt::{
     self, Receipt, ReceiptEditable, ReceiptPython, ReceiptTools, ReceiptWheel, Timings,
 };
 use crate::settings::{BuildSettings, DevSettings, UvPolicy};
-use crate::toolchain::{self, Toolchain};
+use crate::toolchain::{self, Installer, Toolchain};
 use crate::venv::Venv;
 use crate::{
     editable, install, lock, maturin, module_name, outcome, proof, requirements, rust_source,
@@ -29,11 +29,20 @@ fn lap(step: &mut Instant) -> u64 {
 }
 
 pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
-    develop(DevSettings::resolve(args))
+    develop(DevSettings::resolve(args)).map(|(status, _)| status)
 }
 
-/// The whole workflow, on resolved settings.
-pub(crate) fn develop(settings: DevSettings) -> Result<ExitStatus> {
+/// What a proven `dev` hands to the commands that go on from it (`test`, `run`).
+pub(crate) struct Developed {
+    pub(crate) project: Project,
+    pub(crate) venv: Venv,
+    pub(crate) installer: Installer,
+    pub(crate) receipt: Receipt,
+}
+
+/// The whole workflow, on resolved settings; the build is `Some` exactly when the status is a
+/// success.
+pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Developed>)> {
     // Destructured whole, so a new setting cannot be silently ignored here.
     let DevSettings {
         project: project_settings,
@@ -168,7 +177,14 @@ pub(crate) fn develop(settings: DevSettings) -> Result<ExitStatus> {
                 project.relative(&venv.root).display()
             ),
         );
-        install::install_requirements(&requirements, &venv, &installer)?;
+        install::install_requirements(
+            &requirements,
+            &venv,
+            &installer,
+            "the project's dependencies",
+            "fix or remove the requirement the installer names above (in `pyproject.toml`), or \
+             skip this step with `--no-deps`; the venv's previous install is untouched",
+        )?;
     }
     timings.dependencies = lap(&mut step);
 
@@ -207,7 +223,7 @@ pub(crate) fn develop(settings: DevSettings) -> Result<ExitStatus> {
         }
         output::line("");
         output::hint(failed_proof_hint(&project, &venv, &failures));
-        return Ok(ExitStatus::CheckFailed);
+        return Ok((ExitStatus::CheckFailed, None));
     }
 
     let mut keep = vec![kept_wheel.as_path()];
@@ -264,7 +280,13 @@ pub(crate) fn develop(settings: DevSettings) -> Result<ExitStatus> {
     if json {
         output::json(&receipt)?;
     }
-    Ok(ExitStatus::Success)
+    let developed = Developed {
+        project,
+        venv,
+        installer,
+        receipt,
+    };
+    Ok((ExitStatus::Success, Some(developed)))
 }
 
 /// `cargo clean -p` for exactly the profile and target dir the build will use: a bare `-p`
@@ -371,7 +393,7 @@ fn summarize(receipt: &Receipt, project: &Project, uv_in_play: bool) {
     if uv_in_play && !output::settings().quiet {
         output::hint(format_args!(
             "`uv run` and `uv sync` reinstall `{}` from uv's own build; keep this proven build with \
-             `uv run --no-sync …` or `UV_NO_SYNC=1`",
+             `cargo pyo3 run -- …`, `uv run --no-sync …` or `UV_NO_SYNC=1`",
             project.dist_name
         ));
     }

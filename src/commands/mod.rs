@@ -4,6 +4,8 @@
 pub(crate) mod dev;
 pub(crate) mod doctor;
 pub(crate) mod new;
+pub(crate) mod run;
+pub(crate) mod test;
 pub(crate) mod verify;
 
 use crate::cli::Command;
@@ -16,5 +18,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitStatus> {
         Command::New(args) => new::run_new(args),
         Command::Init(args) => new::run_init(args),
         Command::Doctor(args) => doctor::run(args),
+        Command::Test(args) => test::run(args),
+        Command::Run(args) => run::run(args),
     }
 }

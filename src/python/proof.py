@@ -54,6 +54,7 @@ json.dump(
         "prefix": sys.prefix,
         "sys_path": sys.path,
         "cwd": os.getcwd(),
+        "pythonpath": [entry for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry],
         "modules": modules,
         "mapped": mapped,
     },

@@ -181,8 +181,9 @@ pub(super) fn text_lines_about(stderr: &str, name: &str) -> Vec<String> {
     stderr
         .lines()
         .filter(|line| {
-            parse_change_line(line)
-                .is_some_and(|(_, change_name, _)| crate::site_packages::normalize_name(change_name) == name)
+            parse_change_line(line).is_some_and(|(_, change_name, _)| {
+                crate::site_packages::normalize_name(change_name) == name
+            })
         })
         .map(|line| line.trim().to_owned())
         .collect()

@@ -252,7 +252,9 @@ pub(super) fn append_entries(array: &mut Array, entries: Vec<Value>, multiline_a
 /// Keeps the file's permissions; replaced by rename ([`crate::fs_atomic`]).
 pub(super) fn write_atomically(path: &Path, text: &str) -> Result<()> {
     let permissions = fs_err::metadata(path)?.permissions();
-    crate::fs_atomic::replace(path, Some(permissions), |out| out.write_all(text.as_bytes()))
+    crate::fs_atomic::replace(path, Some(permissions), |out| {
+        out.write_all(text.as_bytes())
+    })
 }
 
 /// The change as a unified diff with two lines of context, as `git diff` shows it.

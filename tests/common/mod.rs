@@ -423,6 +423,20 @@ impl TestCommand {
         self
     }
 
+    /// Starts it as the leader of its own process group, as a shell starts a job: a signal sent
+    /// to that group (`kill -INT -- -PID`) is what a terminal's Ctrl-C delivers.
+    pub fn own_process_group(mut self) -> Self {
+        use std::os::unix::process::CommandExt;
+        self.command.process_group(0);
+        self
+    }
+
+    /// Feeds the file at `path` to its stdin (instead of nothing).
+    pub fn stdin_file(mut self, path: &Path) -> Self {
+        self.command.stdin(File::open(path).unwrap());
+        self
+    }
+
     /// PATH without any uv: maturin only, so the pip code paths run.
     pub fn without_uv(mut self) -> Self {
         self.uv = false;

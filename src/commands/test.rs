@@ -1,0 +1,144 @@
+//! `cargo pyo3 test`: `dev`, then pytest with the venv's python from the Python project root,
+//! proven inside the test process: a plugin shipped in this binary records which file each
+//! extension module was loaded from, and the run fails when it is not the proven build, even if
+//! every test passed. Exit codes and the `--json` schema are in docs/test.md.
+
+mod plugin;
+mod requirements;
+mod verdict;
+
+use std::path::Path;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::cli::TestArgs;
+use crate::commands::dev::{self, Developed};
+use crate::commands::run::activated;
+use crate::output::{self, ExitStatus, user_error};
+use crate::process::{Cmd, Stdout};
+use crate::project::Project;
+use crate::receipt::Receipt;
+use crate::settings::DevSettings;
+use plugin::{Counts, PLUGIN_MODULE, Plugin, PluginReport};
+use verdict::ModuleProof;
+
+/// The `--json` report (docs/test.md).
+#[derive(Debug, Serialize)]
+struct TestReport<'a> {
+    receipt: &'a Receipt,
+    pytest: PytestOutcome,
+    proof: InProcessProof,
+}
+
+#[derive(Debug, Serialize)]
+struct PytestOutcome {
+    /// pytest's exit code; `null` when it was killed by a signal.
+    exit_code: Option<i32>,
+    signal: Option<i32>,
+    counts: Option<Counts>,
+    sys_path: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize)]
+struct InProcessProof {
+    holds: bool,
+    modules: Vec<ModuleProof>,
+}
+
+pub(crate) fn run(args: TestArgs) -> Result<ExitStatus> {
+    let TestArgs {
+        mut dev,
+        pytest_args,
+    } = args;
+    // Ours replaces the receipt `dev` would print: the receipt is part of it.
+    let json = std::mem::take(&mut dev.json);
+    let (status, developed) = dev::develop(DevSettings::resolve(dev))?;
+    let Some(Developed {
+        project,
+        venv,
+        installer,
+        receipt,
+    }) = developed
+    else {
+        return Ok(status);
+    };
+    requirements::ensure_pytest(&project, &venv, &installer)?;
+
+    let modules: Vec<&str> = receipt
+        .extensions
+        .iter()
+        .map(|extension| extension.module.as_str())
+        .collect();
+    let plugin = Plugin::prepare(&modules)?;
+
+    let root = python_root(&project);
+    let command = Cmd::new(&venv.python)
+        .args(["-m", "pytest", "-p", PLUGIN_MODULE])
+        .args(&pytest_args)
+        .dir(root);
+    let command = plugin.load_into(activated(command, &venv)?)?;
+    output::status("Running", format!("`{command}` in `{}`", root.display()));
+    let stdout = if json {
+        Stdout::ToStderr
+    } else {
+        Stdout::Inherit
+    };
+    let pytest_status = command.run_attached(stdout).map_err(|error| {
+        user_error(
+            error.to_string(),
+            format!("check that `{}` runs", venv.python.display()),
+        )
+    })?;
+
+    let (report, workers) = plugin.reports()?;
+    // Where the tests ran: the xdist workers when there are any, else pytest's own process.
+    let ran_tests: Vec<&PluginReport> = if workers.is_empty() {
+        report.iter().collect()
+    } else {
+        workers.iter().collect()
+    };
+    let proofs: Vec<ModuleProof> = match ran_tests.as_slice() {
+        [] => receipt
+            .extensions
+            .iter()
+            .map(|extension| verdict::judge(extension, None))
+            .collect(),
+        reports => reports
+            .iter()
+            .flat_map(|report| {
+                receipt
+                    .extensions
+                    .iter()
+                    .map(|extension| verdict::judge(extension, Some(report)))
+            })
+            .collect(),
+    };
+    let holds = report.is_some() && proofs.iter().all(|proof| proof.holds);
+    let status = verdict::conclude(&project, &receipt, pytest_status, report.as_ref(), &proofs);
+    if json {
+        output::json(&TestReport {
+            receipt: &receipt,
+            pytest: PytestOutcome {
+                exit_code: pytest_status.code(),
+                signal: std::os::unix::process::ExitStatusExt::signal(&pytest_status),
+                counts: report.as_ref().map(|report| report.counts.clone()),
+                sys_path: report.as_ref().map(|report| report.sys_path.clone()),
+            },
+            proof: InProcessProof {
+                holds,
+                modules: proofs,
+            },
+        })?;
+    }
+    Ok(status)
+}
+
+/// Where pytest starts: the directory of `pyproject.toml`, as a user runs it.
+pub(super) fn python_root(project: &Project) -> &Path {
+    project
+        .pyproject_path
+        .as_deref()
+        .and_then(Path::parent)
+        .unwrap_or(&project.project_dir)
+}

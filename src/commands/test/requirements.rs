@@ -1,0 +1,156 @@
+//! pytest for `cargo pyo3 test`: when the venv has none, what the project declares for its tests
+//! (a `test` or `dev` dependency group, a `tests` or `test` extra) is installed, else `pytest`.
+
+use anyhow::Result;
+
+use crate::install;
+use crate::output::{self, user_error};
+use crate::project::Project;
+use crate::requirements::{self, Selection};
+use crate::site_packages::normalize_name;
+use crate::toolchain::Installer;
+use crate::venv::Venv;
+
+/// Dependency groups tried in this order, then extras (PEP 735 names are normalised).
+const GROUPS: &[&str] = &["test", "tests", "dev"];
+const EXTRAS: &[&str] = &["tests", "test"];
+
+/// Installs pytest into the venv when it is missing, saying so in one line.
+pub(crate) fn ensure_pytest(project: &Project, venv: &Venv, installer: &Installer) -> Result<()> {
+    if !venv.installed_distributions("pytest").is_empty() {
+        return Ok(());
+    }
+    let (what, mut requirements) = match declared(project) {
+        Some((what, selection)) => (what, requirements::resolve_selected(project, &selection)?),
+        None => ("`pytest`".into(), Vec::new()),
+    };
+    // Installing the project itself from an index or its sources would replace the build just
+    // proven: it is already installed.
+    let own = normalize_name(&project.dist_name);
+    requirements
+        .retain(|requirement| requirements::distribution_name(requirement).as_ref() != Some(&own));
+    if !requirements.iter().any(|requirement| {
+        requirements::distribution_name(requirement).as_deref() == Some("pytest")
+    }) {
+        requirements.push("pytest".into());
+    }
+    output::status(
+        "Installing",
+        format!(
+            "{what} into `{}` (pytest was not in the venv)",
+            venv.root.display()
+        ),
+    );
+    install::install_requirements(
+        &requirements,
+        venv,
+        installer,
+        &what,
+        "install them into the venv yourself with the command above, then run again",
+    )?;
+    if venv.installed_distributions("pytest").is_empty() {
+        return Err(user_error(
+            format!(
+                "installing {what} did not put pytest into `{}`",
+                venv.root.display()
+            ),
+            format!(
+                "install it yourself: `{} -m pip install pytest`",
+                venv.python.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The first test declaration the project has, described, as a selection of its requirements.
+fn declared(project: &Project) -> Option<(String, Selection)> {
+    let declared = &project.requirements;
+    for name in GROUPS {
+        if let Some(group) = declared
+            .groups
+            .keys()
+            .find(|group| normalize_name(group) == *name)
+        {
+            return Some((
+                format!("the `{group}` dependency group"),
+                Selection {
+                    extras: Vec::new(),
+                    groups: vec![group.clone()],
+                },
+            ));
+        }
+    }
+    for name in EXTRAS {
+        if let Some(extra) = declared
+            .extras
+            .keys()
+            .find(|extra| normalize_name(extra) == *name)
+        {
+            return Some((
+                format!("the `{extra}` extra"),
+                Selection {
+                    extras: vec![extra.clone()],
+                    groups: Vec::new(),
+                },
+            ));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::project::{DeclaredRequirements, GroupEntry};
+
+    fn project(requirements: DeclaredRequirements) -> Project {
+        let mut project = Project::for_tests(PathBuf::from("/p"));
+        project.requirements = requirements;
+        project
+    }
+
+    #[test]
+    fn a_group_wins_over_an_extra_and_includes_are_followed() {
+        let project = project(DeclaredRequirements {
+            dependencies: vec!["numpy".into()],
+            extras: BTreeMap::from([("tests".into(), vec!["hypothesis".into()])]),
+            groups: BTreeMap::from([
+                ("lint".into(), vec![GroupEntry::Requirement("ruff".into())]),
+                (
+                    "Test".into(),
+                    vec![
+                        GroupEntry::Requirement("pytest>=8".into()),
+                        GroupEntry::Include {
+                            include_group: "lint".into(),
+                        },
+                    ],
+                ),
+            ]),
+        });
+        let (what, selection) = declared(&project).unwrap();
+        assert_eq!(what, "the `Test` dependency group");
+        assert_eq!(
+            requirements::resolve_selected(&project, &selection).unwrap(),
+            ["pytest>=8", "ruff"]
+        );
+    }
+
+    #[test]
+    fn the_tests_extra_is_used_without_a_group() {
+        let project = project(DeclaredRequirements {
+            extras: BTreeMap::from([("tests".into(), vec!["pytest-xdist".into()])]),
+            ..DeclaredRequirements::default()
+        });
+        let (what, selection) = declared(&project).unwrap();
+        assert_eq!(what, "the `tests` extra");
+        assert_eq!(
+            requirements::resolve_selected(&project, &selection).unwrap(),
+            ["pytest-xdist"]
+        );
+        assert!(declared(&Project::for_tests(PathBuf::from("/p"))).is_none());
+    }
+}
