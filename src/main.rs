@@ -1,7 +1,9 @@
 //! `cargo pyo3`: parse, run the command, report an error once, exit with the documented code.
 
+mod clean;
 mod cli;
 mod commands;
+mod digest;
 mod env;
 mod install;
 mod lock;

@@ -32,6 +32,9 @@ pub(crate) struct Project {
     pub(crate) python_source: Option<PathBuf>,
     pub(crate) pyproject_path: Option<PathBuf>,
     pub(crate) target_dir: PathBuf,
+    /// Where cargo keeps intermediate artifacts and fingerprints (`build_directory` in
+    /// `cargo metadata`, cargo ≥ 1.91; the target dir unless `build.build-dir` is set).
+    pub(crate) build_dir: PathBuf,
     /// `Cargo.lock` of the workspace, when it exists.
     pub(crate) cargo_lock: Option<PathBuf>,
     /// The package's build script, when it has one.
@@ -231,6 +234,11 @@ pub(crate) fn discover(args: &ProjectArgs) -> Result<Project> {
         Some(dir) => absolute(&cwd, dir),
         None => metadata.target_directory.clone().into_std_path_buf(),
     };
+    let build_dir = metadata
+        .build_directory
+        .clone()
+        .map(|dir| dir.into_std_path_buf())
+        .unwrap_or_else(|| target_dir.clone());
     let workspace_root = metadata.workspace_root.clone().into_std_path_buf();
     let cargo_lock = Some(workspace_root.join("Cargo.lock")).filter(|path| path.is_file());
     let build_script = package
@@ -263,6 +271,7 @@ pub(crate) fn discover(args: &ProjectArgs) -> Result<Project> {
         module_name,
         pyproject_path,
         target_dir,
+        build_dir,
         cargo_lock,
         build_script,
         path_dependencies,

@@ -36,6 +36,10 @@ pub(crate) struct Receipt {
     /// this instant is not in the installed build.
     pub(crate) built_at_unix_ms: u64,
     pub(crate) git_commit: Option<String>,
+    /// The build inputs' content, hashed right before the build (`docs/receipt.md`). Absent in
+    /// receipts written before it existed: freshness then falls back to modification times.
+    #[serde(default)]
+    pub(crate) inputs: Option<crate::digest::InputsDigest>,
     pub(crate) timings_ms: Timings,
 }
 
@@ -72,6 +76,8 @@ pub(crate) struct Timings {
     pub(crate) lock: u64,
     pub(crate) venv: u64,
     pub(crate) guard: u64,
+    /// Hashing the build inputs, before and after the build.
+    pub(crate) digest: u64,
     pub(crate) clean: u64,
     pub(crate) build: u64,
     pub(crate) inspect: u64,
@@ -215,7 +221,9 @@ pub(crate) fn freshness(
             proven_sha256: proven.to_owned(),
         };
     }
-    let newer = newer_inputs(inputs, receipt);
+    // By content when the receipt has a digest (mtimes only pre-check it), else by mtime.
+    let newer = crate::digest::changed_since(receipt, inputs)
+        .unwrap_or_else(|| newer_inputs(inputs, receipt));
     if newer.is_empty() {
         Freshness::Fresh
     } else {

@@ -1438,6 +1438,7 @@ mod tests {
             python_source: None,
             pyproject_path: Some(root.join("pyproject.toml")),
             target_dir: root.join("target"),
+            build_dir: root.join("target"),
             cargo_lock: Some(root.join("Cargo.lock")),
             build_script: None,
             path_dependencies: Vec::new(),

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use crate::cli::{BuildArgs, DevArgs};
-use crate::output::{self, ExitStatus, short_hash, user_error};
+use crate::cli::DevArgs;
+use crate::output::{self, ExitStatus, short_hash};
 use crate::process::{self, Cmd};
 use crate::project::{self, Project};
 use crate::receipt::{self, Receipt, ReceiptPython, ReceiptTools, ReceiptWheel, Timings};
@@ -26,6 +26,7 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
     let DevArgs {
         project: project_args,
         build,
+        clean,
         no_clean,
         python,
         fix_uv,
@@ -79,9 +80,14 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
     let installer = install::choose(&venv, uv.as_deref())?;
     let maturin = tools::maturin_or_install(&venv, uv.as_deref())?;
 
-    if !no_clean {
-        clean(&project, &build)?;
-    }
+    let inputs = crate::digest::inputs(&project);
+    let mut digest = crate::digest::take(&inputs);
+    timings.digest = lap(&mut step);
+    let previous = receipt::read(&project.state_dir()).ok().flatten();
+    let clean_mode = (!no_clean).then_some(clean);
+    digest.clean =
+        crate::clean::before_build(&project, &build, clean_mode, previous.as_ref(), &digest)?
+            .into();
     timings.clean = lap(&mut step);
     process::check_interrupted()?;
 
@@ -101,6 +107,8 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
     })?;
     timings.build = lap(&mut step);
     process::check_interrupted()?;
+    crate::digest::check_after_build(&project, &mut digest);
+    timings.digest += lap(&mut step);
 
     let wheel = wheel::inspect(&wheel_path)?;
     timings.inspect = lap(&mut step);
@@ -169,6 +177,7 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
         },
         built_at_unix_ms,
         git_commit,
+        inputs: Some(digest),
         timings_ms: timings,
     };
     receipt::write(&project.state_dir(), &receipt)?;
@@ -178,38 +187,6 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
         output::json(&receipt)?;
     }
     Ok(ExitStatus::Success)
-}
-
-/// `cargo clean -p` for exactly the profile and target dir the build will use: a bare `-p`
-/// only cleans the dev profile (ground-truth.md §6).
-fn clean(project: &Project, build: &BuildArgs) -> Result<()> {
-    Cmd::new(project::cargo_program())
-        .args([
-            "clean",
-            "--quiet",
-            "-p",
-            &project.package_name,
-            "--manifest-path",
-        ])
-        .arg(&project.manifest_path)
-        .arg("--target-dir")
-        .arg(&project.target_dir)
-        .args(maturin::profile_args(build))
-        .run_captured()
-        .map_err(|error| match error {
-            process::ProcessError::Interrupted { .. } => user_error(
-                error.to_string(),
-                "nothing was built or installed and the previous install is untouched",
-            ),
-            // The build runs with the same profile and target dir: skipping the clean rarely
-            // gets past what stopped it.
-            _ => user_error(
-                format!("failed to clean the package before building: {error}"),
-                "fix the error above (the build would meet it too), or skip this step with \
-                 `--no-clean`",
-            ),
-        })?;
-    Ok(())
 }
 
 /// `maturin (1.16.0)` → `1.16.0`.
