@@ -32,6 +32,19 @@ pub(crate) struct InputsDigest {
     /// file created since) counts as changed when it was modified after this instant.
     #[serde(default)]
     pub(crate) checked_at_unix_ms: u64,
+    /// cargo's fingerprint and library files of the package as this build left them
+    /// ([`crate::clean::cargo_state`]): while they and the inputs are unchanged, the next `dev`
+    /// has nothing to invalidate.
+    #[serde(default)]
+    pub(crate) cargo_state: Vec<StatedFile>,
+}
+
+/// A file and what `stat` said about it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct StatedFile {
+    pub(crate) path: PathBuf,
+    #[serde(flatten)]
+    pub(crate) stat: Stat,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -55,7 +68,7 @@ pub(crate) struct Stat {
 }
 
 impl Stat {
-    fn of(path: &Path) -> Option<Stat> {
+    pub(crate) fn of(path: &Path) -> Option<Stat> {
         let metadata = std::fs::metadata(path).ok()?;
         Some(Stat {
             size: metadata.size(),
@@ -142,6 +155,7 @@ pub(crate) fn take(paths: &[PathBuf]) -> InputsDigest {
         files,
         changed_during_build: Vec::new(),
         checked_at_unix_ms: 0,
+        cargo_state: Vec::new(),
     }
 }
 

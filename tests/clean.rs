@@ -69,6 +69,39 @@ fn an_edit_with_an_old_mtime_is_built_by_the_default_clean() {
         .find(|file| file["path"] == lib.to_str().unwrap())
         .unwrap_or_else(|| panic!("no digest of {lib:?} in {receipt:#}"));
     assert_eq!(recorded["sha256"], common::sha256(&lib));
+
+    // Nothing changed: the same content, and cargo's files as that build left them.
+    let run = dev(&project, &["-v"]);
+    run.assert_code(0)
+        .assert_stderr_contains("nothing to invalidate");
+    assert!(!run.stderr.contains("invalidated `"), "{run:?}");
+    assert_eq!(sum(&project, "cleantrap"), "13");
+
+    // Another build of other content in the same target dir, then the content restored with an
+    // old mtime: the digest matches the receipt, but cargo's files do not, so it is invalidated.
+    let original = project.read("src/lib.rs");
+    project.edit("src/lib.rs", "(a + b + 10)", "(a + b + 20)");
+    let out = tempfile::tempdir().unwrap();
+    let interpreter = receipt["python"]["build_interpreter"].as_str().unwrap();
+    common::TestCommand::new(common::tools().all.join("maturin"), &project.root)
+        .args([
+            "build",
+            "--auditwheel",
+            "skip",
+            "--interpreter",
+            interpreter,
+        ])
+        .arg("--target-dir")
+        .arg(common::fixture_target_dir())
+        .arg("--out")
+        .arg(out.path())
+        .run()
+        .assert_code(0);
+    project.write("src/lib.rs", &original);
+    edit_with_old_mtime(&project, "src/lib.rs", "(a + b + 10)", "(a + b + 10)");
+    let run = dev(&project, &["-v"]);
+    run.assert_code(0).assert_stderr_contains("invalidated `");
+    assert_eq!(sum(&project, "cleantrap"), "13", "{run:?}");
 }
 
 #[test]
@@ -161,9 +194,13 @@ fn clean_full_is_cargo_clean_for_the_build_profile_and_the_default_keeps_the_cac
     dev(&project, &[]).assert_code(0);
     dev(&project, &["--release"]).assert_code(0);
 
-    // The default: the incremental cache stays.
+    // The default, after an edit: the package is rebuilt and the incremental cache stays.
     let cache = mark(&debug_cache, "cleanfull");
-    dev(&project, &[]).assert_code(0);
+    project.edit("src/lib.rs", SUM, "(a + b + 1).to_string()");
+    dev(&project, &["-v"])
+        .assert_code(0)
+        .assert_stderr_contains("/debug/.fingerprint/cleanfull-");
+    assert_eq!(sum(&project, "cleanfull"), "4");
     assert_kept(&cache, true);
     assert_eq!(project.receipt()["inputs"]["clean"], "package");
 

@@ -108,6 +108,7 @@ pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
     timings.build = lap(&mut step);
     process::check_interrupted()?;
     crate::digest::check_after_build(&project, &mut digest);
+    digest.cargo_state = crate::clean::cargo_state(&project, &build);
     timings.digest += lap(&mut step);
 
     let wheel = wheel::inspect(&wheel_path)?;
