@@ -223,6 +223,32 @@ fn clean_full_is_cargo_clean_for_the_build_profile_and_the_default_keeps_the_cac
         (&serde_json::json!("full"), &serde_json::json!("release"))
     );
 
+    // A layout this code does not know: the library was built, its fingerprint is not where
+    // cargo 1.95 keeps it. The default falls back to `cargo clean -p` and says so under `-v`.
+    let fingerprints = target.join("debug/.fingerprint");
+    let moved: Vec<PathBuf> = std::fs::read_dir(&fingerprints)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.starts_with("cleanfull-"))
+        .map(|name| {
+            let moved = fingerprints.join(format!("moved-{name}"));
+            std::fs::rename(fingerprints.join(&name), &moved).unwrap();
+            moved
+        })
+        .collect();
+    assert!(!moved.is_empty());
+    project.edit("src/lib.rs", "(a + b + 1)", "(a + b + 2)");
+    dev(&project, &["-v"])
+        .assert_code(0)
+        .assert_stderr_contains(
+            "cargo's layout is not the one expected, so running `cargo clean -p` instead",
+        );
+    assert_eq!(project.receipt()["inputs"]["clean"], "full");
+    assert_eq!(sum(&project, "cleanfull"), "5");
+    for dir in moved {
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     dev(&project, &["--clean", "full", "--no-clean"])
         .assert_code(2)
         .assert_stderr_contains("cannot be used with");
