@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::clean::CleanMode;
 use crate::output::ColorChoice;
 use crate::scaffold::{Layout, Vcs};
 
@@ -133,8 +134,18 @@ pub(crate) struct DevArgs {
     #[command(flatten)]
     pub(crate) build: BuildArgs,
 
-    /// Skip `cargo clean -p` before building (the proof still holds)
-    #[arg(long)]
+    /// How to make cargo rebuild the package before building
+    ///
+    /// `package` (the default) removes cargo's fingerprint of the package (and of each path
+    /// dependency whose sources changed), so cargo recompiles it from its sources while keeping
+    /// the incremental cache: an edit whose mtime lies in the past is still built. `full` runs
+    /// `cargo clean -p <package>` for the build's profile and target dir, which also deletes the
+    /// incremental cache.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = CleanMode::Package)]
+    pub(crate) clean: CleanMode,
+
+    /// Skip the clean before building: cargo's mtime check alone decides (the proof still holds)
+    #[arg(long, conflicts_with = "clean")]
     pub(crate) no_clean: bool,
 
     /// Also install these extras (`[project.optional-dependencies]`), comma separated

@@ -1,8 +1,10 @@
 //! `cargo pyo3`: parse, run the command, then turn its outcome into the documented exit code
 //! (`outcome.rs` classifies and words a failure once).
 
+mod clean;
 mod cli;
 mod commands;
+mod digest;
 mod editable;
 mod env;
 mod fs_atomic;

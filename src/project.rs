@@ -43,6 +43,9 @@ pub(crate) struct Project {
     pub(crate) requirements: DeclaredRequirements,
     pub(crate) pyproject_path: Option<PathBuf>,
     pub(crate) target_dir: PathBuf,
+    /// Where cargo keeps intermediate artifacts and fingerprints (`build_directory` in
+    /// `cargo metadata`, cargo ≥ 1.91; the target dir unless `build.build-dir` is set).
+    pub(crate) build_dir: PathBuf,
     /// The workspace's root `Cargo.toml` (the package's own manifest when it is not a member of
     /// a larger workspace): `[workspace.dependencies]`, profiles and patches there change the build.
     pub(crate) workspace_manifest: PathBuf,
@@ -280,6 +283,7 @@ impl Project {
             requirements: DeclaredRequirements::default(),
             pyproject_path: Some(root.join("pyproject.toml")),
             target_dir: root.join("target"),
+            build_dir: root.join("target"),
             workspace_manifest: root.join("Cargo.toml"),
             cargo_lock: root.join("Cargo.lock"),
             build_script: None,
@@ -352,6 +356,11 @@ pub(crate) fn discover(args: &ProjectSettings) -> Result<Project> {
         Some(dir) => absolute(&cwd, dir),
         None => metadata.target_directory.clone().into_std_path_buf(),
     };
+    let build_dir = metadata
+        .build_directory
+        .clone()
+        .map(|dir| dir.into_std_path_buf())
+        .unwrap_or_else(|| target_dir.clone());
     let workspace_manifest = workspace_root.join("Cargo.toml");
     let cargo_lock = workspace_root.join("Cargo.lock");
     let build_script = build_script_of(package);
@@ -394,6 +403,7 @@ pub(crate) fn discover(args: &ProjectSettings) -> Result<Project> {
         module_name,
         pyproject_path,
         target_dir,
+        build_dir,
         workspace_manifest,
         cargo_lock,
         build_script,

@@ -53,6 +53,10 @@ pub(crate) struct Receipt {
     /// this instant is not in the installed build.
     pub(crate) built_at_unix_ms: u64,
     pub(crate) git_commit: Option<String>,
+    /// The build inputs' content, hashed right before the build (`docs/receipt.md`). Absent in
+    /// receipts written before it existed: freshness then falls back to modification times.
+    #[serde(default)]
+    pub(crate) inputs: Option<crate::digest::InputsDigest>,
     pub(crate) timings_ms: Timings,
 }
 
@@ -113,6 +117,8 @@ pub(crate) struct Timings {
     pub(crate) lock: u64,
     pub(crate) venv: u64,
     pub(crate) guard: u64,
+    /// Hashing the build inputs, before and after the build.
+    pub(crate) digest: u64,
     pub(crate) clean: u64,
     pub(crate) build: u64,
     pub(crate) inspect: u64,
@@ -375,6 +381,25 @@ fn judge(
 /// The one place that decides which build inputs changed since the receipt's build, newest
 /// first: today a file modified after the build started.
 fn sources_changed(receipt: &Receipt, inputs: &[PathBuf]) -> Vec<PathBuf> {
+    // By content when the receipt has a digest (mtimes only pre-check it), else by mtime.
+    let mut changed = crate::digest::changed_since(receipt, inputs)
+        .unwrap_or_else(|| newer_inputs(inputs, receipt));
+    // An editable install loads the Python sources where they are: an edit there is live, not
+    // stale. Anywhere else (a plain wheel) the wheel holds a copy, which an edit leaves behind.
+    if let Some(editable) = &receipt.editable {
+        changed.retain(|path| {
+            !(path.starts_with(&editable.python_root)
+                && path
+                    .extension()
+                    .is_some_and(|extension| extension == "py" || extension == "pyi"))
+        });
+    }
+    changed
+}
+
+/// Inputs modified after the build started, newest first: the judgement for receipts written
+/// before they had a digest.
+fn newer_inputs(inputs: &[PathBuf], receipt: &Receipt) -> Vec<PathBuf> {
     let mut newer: Vec<(u64, PathBuf)> = inputs
         .iter()
         .filter_map(|input| Some((modified_unix_ms(input)?, input.clone())))
@@ -390,7 +415,7 @@ pub(crate) fn build_inputs(
     project: &crate::project::Project,
     scan: Option<&crate::rust_source::CrateScan>,
 ) -> Vec<PathBuf> {
-    let mut inputs = project.build_inputs();
+    let mut inputs = crate::digest::inputs(project);
     if let Some(scan) = scan {
         inputs.extend(scan.files.iter().cloned());
     }

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::clean::CleanMode;
 use crate::cli::{BuildArgs, DevArgs, ProjectArgs};
 use crate::requirements::Selection;
 
@@ -130,7 +131,8 @@ pub(crate) enum UvPolicy {
 pub(crate) struct DevSettings {
     pub(crate) project: ProjectSettings,
     pub(crate) build: BuildSettings,
-    pub(crate) clean: bool,
+    /// How to make cargo rebuild the package; `None` with `--no-clean`.
+    pub(crate) clean: Option<CleanMode>,
     /// The requirements to install before the project; `None` with `--no-deps`.
     pub(crate) requirements: Option<Selection>,
     /// Install a project with Python sources editable (not with `--no-editable`).
@@ -149,6 +151,7 @@ impl DevSettings {
         let DevArgs {
             project,
             build,
+            clean,
             no_clean,
             extras,
             groups,
@@ -163,7 +166,7 @@ impl DevSettings {
         DevSettings {
             project: ProjectSettings::resolve(project),
             build: BuildSettings::resolve(build),
-            clean: !no_clean,
+            clean: (!no_clean).then_some(clean),
             requirements: (!no_deps).then_some(Selection { extras, groups }),
             editable: !no_editable,
             python,

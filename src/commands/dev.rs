@@ -7,13 +7,13 @@ use std::time::Instant;
 use anyhow::Result;
 
 use crate::cli::DevArgs;
-use crate::output::{self, ExitStatus, short_hash, user_error};
+use crate::output::{self, ExitStatus, short_hash};
 use crate::process::{self, Cmd};
 use crate::project::{self, Project};
 use crate::receipt::{
     self, Receipt, ReceiptEditable, ReceiptPython, ReceiptTools, ReceiptWheel, Timings,
 };
-use crate::settings::{BuildSettings, DevSettings, UvPolicy};
+use crate::settings::{DevSettings, UvPolicy};
 use crate::toolchain::{self, Installer, Toolchain};
 use crate::venv::Venv;
 use crate::{
@@ -47,7 +47,7 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
     let DevSettings {
         project: project_settings,
         build,
-        clean: clean_first,
+        clean: clean_mode,
         requirements: selection,
         editable: editable_wanted,
         python,
@@ -107,9 +107,14 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
     let installer = toolchain.installer(&venv)?;
     let maturin = toolchain.maturin(&venv, &installer)?;
 
-    if clean_first {
-        clean(&project, &build)?;
-    }
+    let inputs = crate::digest::inputs(&project);
+    let mut digest = crate::digest::take(&inputs);
+    timings.digest = lap(&mut step);
+    let state_dir = project.state_dir();
+    let previous = receipt::read(&state_dir).receipt().cloned();
+    digest.clean =
+        crate::clean::before_build(&project, &build, clean_mode, previous.as_ref(), &digest)?
+            .into();
     timings.clean = lap(&mut step);
     process::check_interrupted()?;
 
@@ -129,12 +134,13 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
     })?;
     timings.build = lap(&mut step);
     process::check_interrupted()?;
+    crate::digest::check_after_build(&project, &mut digest);
+    digest.cargo_state = crate::clean::cargo_state(&project, &build);
+    timings.digest += lap(&mut step);
 
     let wheel = wheel::inspect(&wheel_path)?;
     // Installed from where it is kept, so the distribution's `direct_url.json` names a file that
     // outlives this run; the wheels the last receipt names stay until this build is proven.
-    let state_dir = project.state_dir();
-    let previous = receipt::read(&state_dir).receipt().cloned();
     let kept_wheel = wheel_store::store(&state_dir, &wheel_path, &wheel.file_name, &wheel.sha256)?;
     let editable = (editable_wanted && project.python_package().is_some())
         .then(|| -> Result<_> {
@@ -272,6 +278,7 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         },
         built_at_unix_ms,
         git_commit,
+        inputs: Some(digest),
         timings_ms: timings,
     };
     receipt::write(&state_dir, &receipt)?;
@@ -287,34 +294,6 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         receipt,
     };
     Ok((ExitStatus::Success, Some(developed)))
-}
-
-/// `cargo clean -p` for exactly the profile and target dir the build will use: a bare `-p`
-/// only cleans the dev profile (measured: a release build right after it was `Finished … in 0.01s`).
-fn clean(project: &Project, build: &BuildSettings) -> Result<()> {
-    Cmd::new(project::cargo_program())
-        .args([
-            "clean",
-            "--quiet",
-            "-p",
-            &project.package_name,
-            "--manifest-path",
-        ])
-        .arg(&project.manifest_path)
-        .arg("--target-dir")
-        .arg(&project.target_dir)
-        .args(build.profile_args())
-        .run_captured()
-        // The build runs with the same profile and target dir: skipping the clean rarely gets
-        // past what stopped it. (An interrupt is worded by `outcome::report`, whatever this says.)
-        .map_err(|error| {
-            user_error(
-                format!("failed to clean the package before building: {error}"),
-                "fix the error above (the build would meet it too), or skip this step with \
-                 `--no-clean`",
-            )
-        })?;
-    Ok(())
 }
 
 /// What to do about a failed proof, from its cause: a missing init function gets the module-name

@@ -4,11 +4,12 @@
 
 // Only the benchmark and a test of `Timings` read it; the binary itself does not.
 #[cfg_attr(not(test), expect(dead_code))]
-pub const STEPS: [&str; 11] = [
+pub const STEPS: [&str; 12] = [
     "discover",
     "lock",
     "venv",
     "guard",
+    "digest",
     "clean",
     "build",
     "inspect",

@@ -48,7 +48,7 @@ pub const FILTERS: &[(&str, &str)] = &[
         r#""git_commit": "[COMMIT OR NULL]""#,
     ),
     (
-        r#""(discover|lock|venv|guard|clean|build|inspect|dependencies|install|prove|receipt|total)": \d+"#,
+        r#""(discover|lock|venv|guard|digest|clean|build|inspect|dependencies|install|prove|receipt|total)": \d+"#,
         r#""$1": "[MS]""#,
     ),
     (
