@@ -38,14 +38,9 @@ fn sum(project: &TestProject, name: &str) -> String {
     run.stdout.trim().to_owned()
 }
 
-/// `cargo pyo3 dev --fix-uv <args>`: a `maturin new` project has no `[tool.uv] cache-keys`, so
-/// with uv on PATH the guard would refuse; the fix it writes is not what these tests are about.
+/// `cargo pyo3 dev <args>` on the unmodified project: with no `uv.lock` the uv guard only warns
 fn dev(project: &TestProject, args: &[&str]) -> common::Run {
-    project
-        .cargo_pyo3()
-        .args(["dev", "--fix-uv"])
-        .args(args)
-        .run()
+    project.cargo_pyo3().arg("dev").args(args).run()
 }
 
 /// The `maturin new` template's addition, in its own words.
@@ -359,6 +354,18 @@ fn a_source_edited_during_the_build_is_warned_about_and_marked() {
 fn a_mixed_projects_python_sources_are_in_the_digest() {
     let project = TestProject::maturin_new("cleanmixed", true);
     dev(&project, &[]).assert_code(0);
+    // Installed editable (the default), the venv loads the sources where they are: a Python
+    // edit is live, never stale.
+    project.edit(
+        "python/cleanmixed/__init__.py",
+        "from .cleanmixed import *",
+        "from .cleanmixed import *\nLIVE = True",
+    );
+    let live = project.cargo_pyo3().args(["verify", "--json"]).run();
+    live.assert_code(0);
+    assert_eq!(live.json()["freshness"]["status"], "fresh", "{live:?}");
+
+    dev(&project, &["--no-editable"]).assert_code(0);
     let init = std::fs::canonicalize(project.path("python/cleanmixed/__init__.py")).unwrap();
     let receipt = project.receipt();
     assert!(
@@ -369,7 +376,8 @@ fn a_mixed_projects_python_sources_are_in_the_digest() {
             .any(|file| file["path"] == init.to_str().unwrap()),
         "{receipt:#}"
     );
-    // The wheel holds the Python sources too: an edit to them, old mtime or not, is stale.
+    // A plain wheel holds a copy of the Python sources: an edit to them, old mtime or not, is
+    // stale.
     let text = project.read("python/cleanmixed/__init__.py");
     edit_with_old_mtime(
         &project,

@@ -66,7 +66,7 @@ pub const FILTERS: &[(&str, &str)] = &[
     (r"\(\d+\.\d\ds\)", "([TIME])"),
     (r"\d+ (s|min|h|days) ago", "[AGE] ago"),
     (
-        r#""(built_at_unix_ms|duration_ms)": \d+"#,
+        r#""(built_at_unix_ms|duration_ms|checked_at_unix_ms|size|inode|modified_ns|changed_ns)": \d+"#,
         r#""$1": "[NUMBER]""#,
     ),
     (
