@@ -24,7 +24,7 @@
               fixtures with std::fs; clippy.toml's boundaries are for the tool's own code"
 )]
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::ffi::OsString;

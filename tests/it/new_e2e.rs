@@ -2,15 +2,8 @@
 //! pytest passes, the uv guard is satisfied with `uv.lock` present, and `doctor` finds nothing
 //! wrong.
 
-#![expect(
-    clippy::disallowed_methods,
-    reason = "tests drive the real tools with std::process::Command and build scenes with std::fs; \
-              clippy.toml's boundaries are for the tool's own code"
-)]
-
-mod common;
-
-use common::{TestCommand, TestProject};
+use crate::common;
+use crate::common::{TestCommand, TestProject};
 
 fn generated_project_works(layout: &str) {
     let parent = TestProject::empty("parent");

@@ -14,19 +14,12 @@
 //!
 //! `docs/reliability.md` lists what this file proves; keep the two in step.
 
-#![expect(
-    clippy::disallowed_methods,
-    reason = "tests drive the real tools with std::process::Command and build scenes with std::fs; \
-              clippy.toml's boundaries are for the tool's own code"
-)]
-
-mod common;
-
+use crate::common;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{Run, TestCommand, TestProject};
+use crate::common::{Run, TestCommand, TestProject};
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers

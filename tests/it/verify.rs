@@ -4,18 +4,12 @@
 //! Tests that only read an install share one `dev` of the fixture; tests that edit sources get
 //! their own copy.
 
-#![expect(
-    clippy::disallowed_methods,
-    reason = "tests drive the real tools with std::process::Command and build scenes with std::fs; \
-              clippy.toml's boundaries are for the tool's own code"
-)]
-
-mod common;
-
+use crate::assert_filtered_snapshot;
+use crate::common;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use common::{Run, TestProject, snapshot};
+use crate::common::{Run, TestProject, snapshot};
 
 const FIXTURE: &str = "verify_demo";
 

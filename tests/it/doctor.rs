@@ -1,17 +1,11 @@
 //! `cargo pyo3 doctor` against real installs: healthy, shadowed, mismatched, duplicated, stale,
 //! and a damaged receipt (which `verify` must report in the same words).
 
-#![expect(
-    clippy::disallowed_methods,
-    reason = "tests drive the real tools with std::process::Command and build scenes with std::fs; \
-              clippy.toml's boundaries are for the tool's own code"
-)]
-
-mod common;
-
+use crate::assert_filtered_snapshot;
+use crate::common;
 use std::path::Path;
 
-use common::{Run, TestProject, snapshot};
+use crate::common::{Run, TestProject, snapshot};
 
 /// The tools' own paths differ from machine to machine (PATH or the harness's pinned copies).
 /// Paths already redacted (`[PROJECT]/…`) stay; `elapsed_ms` is how long uv took.

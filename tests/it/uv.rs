@@ -1,15 +1,8 @@
 //! The uv guard against real uv (PyO3/maturin#2314): the war reproduced, refused, fixed; and
 //! projects nobody here wrote (`maturin new`, unmodified) built on their first `dev`.
 
-#![expect(
-    clippy::disallowed_methods,
-    reason = "tests drive the real tools with std::process::Command and build scenes with std::fs; \
-              clippy.toml's boundaries are for the tool's own code"
-)]
-
-mod common;
-
-use common::{Run, TestCommand, TestProject};
+use crate::common;
+use crate::common::{Run, TestCommand, TestProject};
 
 /// The fixture's pyproject with comments and odd spacing the fix must keep byte for byte.
 const COMMENTED_PYPROJECT: &str = r#"# Build with maturin.

@@ -2,18 +2,11 @@
 //! cargo and toml_edit accept the manifests, every refusal (exit 2, the rule, a `hint:`, nothing
 //! changed on disk), git initialization and Cargo workspaces around the project.
 
-#![expect(
-    clippy::disallowed_methods,
-    reason = "tests drive the real tools with std::process::Command and build scenes with std::fs; \
-              clippy.toml's boundaries are for the tool's own code"
-)]
-
-mod common;
-
+use crate::common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::Run;
+use crate::common::Run;
 
 fn cargo_pyo3(directory: &Path, args: &[&str]) -> Run {
     common::cargo_pyo3(directory).args(args).run()

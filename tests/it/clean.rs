@@ -6,18 +6,11 @@
 //! Each test makes its own project with a name no other test uses: the fixture target dir is
 //! shared, and `--no-clean` would otherwise be free to pick up another copy's `lib<name>.so`.
 
-#![expect(
-    clippy::disallowed_methods,
-    reason = "tests drive the real tools with std::process::Command and build scenes with std::fs; \
-              clippy.toml's boundaries are for the tool's own code"
-)]
-
-mod common;
-
+use crate::common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use common::TestProject;
+use crate::common::TestProject;
 
 /// Replaces `from` with `to` in `relative`, then sets the file's mtime an hour back: what `cp -p`,
 /// `tar x` or a restore leave, and what cargo's mtime check cannot see.

@@ -1,14 +1,8 @@
 //! `cargo pyo3 dev` end to end: real cargo, maturin, python, uv and pip on fixture copies.
 
-#![expect(
-    clippy::disallowed_methods,
-    reason = "tests drive the real tools with std::process::Command and build scenes with std::fs; \
-              clippy.toml's boundaries are for the tool's own code"
-)]
-
-mod common;
-
-use common::TestProject;
+use crate::assert_filtered_snapshot;
+use crate::common;
+use crate::common::TestProject;
 
 fn extension(receipt: &serde_json::Value) -> &serde_json::Value {
     &receipt["extensions"][0]
