@@ -384,7 +384,7 @@ impl TestCommand {
         }
         command
             .env("NO_COLOR", "1")
-            .env("COLUMNS", "100")
+            .env("COLUMNS", "80")
             .env("CARGO_TERM_COLOR", "never")
             .env("CARGO_TARGET_DIR", fixture_target_dir())
             .env("UV_CACHE_DIR", uv_cache_dir())
