@@ -8,7 +8,8 @@
 //! the built wheel's metadata: nothing is ever written into site-packages by hand (uv hardlinks
 //! installed files into its cache). Each extension is written to a temporary file beside its
 //! target and renamed over it, so a process that has the old one mapped keeps a valid file
-//! (PyO3/maturin#758).
+//! (PyO3/maturin#758). Windows refuses that rename while a process has the old `.pyd` loaded;
+//! the error says so (`platform::replace_error`).
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use anyhow::{Context, Result};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use crate::platform;
 use crate::wheel::Wheel;
 
 /// Writes each extension of `wheel` (at `wheel_path`) to `<python_root>/<its entry>`, replacing
@@ -47,10 +49,10 @@ pub(crate) fn place_extensions(
             .tempfile_in(dir)
             .with_context(|| format!("failed to write into `{}`", dir.display()))?;
         std::io::copy(&mut entry, &mut staged)?;
-        readable_by_all(staged.path())?;
+        platform::readable_by_all(staged.path())?;
         staged
             .persist(&target)
-            .with_context(|| format!("failed to replace `{}`", target.display()))?;
+            .map_err(|error| platform::replace_error(&target, error.error))?;
         placed.push(target);
     }
     Ok(placed)
@@ -129,17 +131,4 @@ fn open(wheel_path: &Path) -> Result<zip::ZipArchive<fs_err::File>> {
     let file = fs_err::File::open(wheel_path)?;
     zip::ZipArchive::new(file)
         .with_context(|| format!("`{}` is not a valid wheel (zip)", wheel_path.display()))
-}
-
-/// A temporary file is private to its owner; an installed extension is readable by everyone,
-/// as the installers leave them.
-fn readable_by_all(path: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs_err::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
 }

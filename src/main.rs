@@ -11,6 +11,7 @@ mod maturin;
 mod module_name;
 mod outcome;
 mod output;
+mod platform;
 mod process;
 mod project;
 mod proof;

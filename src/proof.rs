@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+use crate::platform;
 pub(crate) use crate::python::Vantage;
 use crate::python::{self, COPIES, PROOF};
 use crate::venv::Venv;
@@ -23,6 +24,9 @@ pub(crate) struct Report {
     pub(crate) cwd: String,
     pub(crate) modules: Vec<ImportedModule>,
     pub(crate) mapped: Option<Vec<String>>,
+    /// Why the mapped files could not be read, when the platform lists them.
+    #[serde(default)]
+    pub(crate) mapped_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -65,6 +69,10 @@ pub(crate) struct LoadedExtension {
     pub(crate) loaded_sha256: Option<String>,
     /// Whether `/proc/self/maps` shows the loaded file mapped into the process.
     pub(crate) mapped: Option<bool>,
+    /// Why `mapped` is null: the platform lists no mapped files (macOS, Windows), or the list
+    /// could not be read. Absent where the check was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) mapped_unavailable: Option<String>,
     pub(crate) in_venv: bool,
     /// Why the proof fails for this extension; `None` when it holds.
     pub(crate) problem: Option<String>,
@@ -137,7 +145,8 @@ pub(crate) fn prove(
             .map(|extension| extension.module.clone()),
     );
     names.dedup();
-    let input = serde_json::json!({ "modules": names });
+    // The file that lists what is mapped into the interpreter, where the platform has one.
+    let input = serde_json::json!({ "modules": names, "maps": platform::MAPPED_FILES.ok() });
     let report: Report = python::run(venv, PROOF, top_level_module, &input, Vantage::Neutral)?;
     let venv_root = fs_err::canonicalize(&venv.root)?;
     let placed: Vec<PathBuf> = placed
@@ -201,6 +210,7 @@ fn check_one(
         loaded_path: None,
         loaded_sha256: None,
         mapped: None,
+        mapped_unavailable: None,
         in_venv: false,
         problem: None,
         import_failure: None,
@@ -236,6 +246,14 @@ fn check_one(
             Path::new(candidate) == path || Path::new(candidate) == Path::new(file)
         })
     });
+    if loaded.mapped.is_none() {
+        loaded.mapped_unavailable = match (&report.mapped_error, platform::MAPPED_FILES) {
+            (Some(error), Ok(maps)) => {
+                Some(format!("not checked: `{maps}` could not be read: {error}"))
+            }
+            _ => platform::mapped_unavailable(),
+        };
+    }
     let where_installed = if placed.is_empty() {
         loaded.in_venv
     } else {

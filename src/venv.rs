@@ -1,5 +1,6 @@
 //! Which virtual environment: found the way maturin finds it (`--venv`, `VIRTUAL_ENV`, `.venv`
-//! here or in a parent), or created in the project directory when there is none.
+//! here or in a parent), or created in the project directory when there is none. Where a venv
+//! keeps its python and site-packages is the platform's (`platform::VenvLayout`).
 
 use std::path::{Path, PathBuf};
 
@@ -7,6 +8,7 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use crate::output::{self, user_error};
+use crate::platform::{self, VenvLayout};
 use crate::process::Cmd;
 
 /// Why this venv was chosen.
@@ -39,6 +41,7 @@ pub(crate) struct Venv {
     pub(crate) root: PathBuf,
     pub(crate) python: PathBuf,
     pub(crate) origin: VenvOrigin,
+    layout: VenvLayout,
     config: Vec<(String, String)>,
 }
 
@@ -82,6 +85,11 @@ impl Venv {
 
     /// Opens an existing venv and checks that it has a working python.
     pub(crate) fn open(root: &Path, origin: VenvOrigin) -> Result<Venv> {
+        Venv::open_with(root, origin, VenvLayout::NATIVE)
+    }
+
+    /// [`Venv::open`] for venvs of `layout`: the native one, or another platform's in tests.
+    fn open_with(root: &Path, origin: VenvOrigin, layout: VenvLayout) -> Result<Venv> {
         let config_path = root.join("pyvenv.cfg");
         let config_text = fs_err::read_to_string(&config_path).map_err(|_| {
             user_error(
@@ -92,13 +100,35 @@ impl Venv {
                 ),
                 match origin {
                     VenvOrigin::VirtualEnv => {
-                        "activate a virtual environment, or run `deactivate` or `unset VIRTUAL_ENV`"
+                        "activate a virtual environment, or run `deactivate` \
+                                               or `unset VIRTUAL_ENV`"
+                            .to_owned()
                     }
-                    _ => "create one with `python3 -m venv` or `uv venv`, or point `--venv` at one",
+                    _ => format!(
+                        "create one with `{} -m venv` or `uv venv`, or point `--venv` at one",
+                        platform::DEFAULT_PYTHON
+                    ),
                 },
             )
         })?;
-        let python = root.join("bin").join("python");
+        let python = layout.python(root);
+        let foreign = layout.other().python(root);
+        if !python.exists() && foreign.is_file() {
+            return Err(user_error(
+                format!(
+                    "the venv `{}` ({}) was made on another platform: it has {} and no `{}`",
+                    root.display(),
+                    origin.describe(),
+                    layout.other().describe(),
+                    python.display()
+                ),
+                format!(
+                    "a venv only works on the platform that made it; create one here with \
+                     `uv venv` or `{} -m venv`, or point `--venv` at one",
+                    platform::DEFAULT_PYTHON
+                ),
+            ));
+        }
         if !python.exists() {
             let why = if python.is_symlink() {
                 "is a dangling symlink"
@@ -112,8 +142,9 @@ impl Venv {
                     root.display()
                 ),
                 VenvOrigin::Flag | VenvOrigin::VirtualEnv => format!(
-                    "recreate it with `uv venv --clear {0}` or `python3 -m venv --clear {0}`",
-                    root.display()
+                    "recreate it with `uv venv --clear {0}` or `{1} -m venv --clear {0}`",
+                    root.display(),
+                    platform::DEFAULT_PYTHON
                 ),
             };
             return Err(user_error(
@@ -130,6 +161,7 @@ impl Venv {
             root: root.to_path_buf(),
             python,
             origin,
+            layout,
             config: parse_config(&config_text),
         })
     }
@@ -160,7 +192,7 @@ impl Venv {
                 }
                 command.arg(&root)
             }
-            None => Cmd::new(python.unwrap_or("python3"))
+            None => Cmd::new(python.unwrap_or(platform::DEFAULT_PYTHON))
                 .args(["-m", "venv"])
                 .arg(&root),
         };
@@ -210,30 +242,18 @@ impl Venv {
     /// venv's own path makes pyo3 recompile whenever the venv moves or is recreated (about 5 s on
     /// 2 cores), while the base interpreter's path is stable and yields the same wheel.
     pub(crate) fn base_interpreter(&self) -> PathBuf {
-        fs_err::canonicalize(&self.python).unwrap_or_else(|_| self.python.clone())
+        self.layout
+            .base_interpreter(&self.python, self.config_value("home"))
     }
 
+    /// An executable the venv installs: `bin/<name>`, or `Scripts\<name>.exe` on Windows.
     pub(crate) fn bin(&self, name: &str) -> PathBuf {
-        self.root.join("bin").join(name)
+        self.layout.executable(&self.root, name)
     }
 
-    /// `lib/pythonX.Y/site-packages`.
+    /// `lib/pythonX.Y/site-packages`, or `Lib\site-packages` on Windows.
     pub(crate) fn site_packages(&self) -> Option<PathBuf> {
-        let lib = self.root.join("lib");
-        if let Some(version) = self.python_version() {
-            let short: Vec<&str> = version.split('.').take(2).collect();
-            let candidate = lib
-                .join(format!("python{}", short.join(".")))
-                .join("site-packages");
-            if candidate.is_dir() {
-                return Some(candidate);
-            }
-        }
-        fs_err::read_dir(&lib)
-            .ok()?
-            .filter_map(|entry| entry.ok())
-            .map(|entry| entry.path().join("site-packages"))
-            .find(|path| path.is_dir())
+        self.layout.site_packages(&self.root, self.python_version())
     }
 
     /// Whether `python -m pip` would work, judged without starting python.
@@ -264,6 +284,7 @@ mod tests {
             root: PathBuf::from("/v"),
             python: PathBuf::from("/v/bin/python"),
             origin: VenvOrigin::Flag,
+            layout: VenvLayout::Posix,
             config,
         };
         assert!(venv.created_by_uv());
