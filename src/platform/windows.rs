@@ -8,8 +8,8 @@ use std::process::ExitStatus;
 
 use anyhow::Result;
 
-/// The interpreter `python -m venv` falls back to: python.org's installer and the Store put
-/// `python` on PATH; `python3` is often the Store's stub that opens the Store.
+/// The interpreter `python -m venv` falls back to: python.org's installer puts `python` (and
+/// the `py` launcher) on PATH, not `python3`.
 pub(crate) const DEFAULT_PYTHON: &str = "python";
 
 /// Windows has no list of a process's mapped files that Python can read without a native
