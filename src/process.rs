@@ -364,6 +364,30 @@ mod tests {
         assert!(text.contains("--- stderr\nerr"), "{text}");
     }
 
+    /// The quoting and the crash naming are the platform's; these two run them through the runner
+    /// on Unix, where `sh` is.
+    #[test]
+    fn display_is_pasteable() {
+        let cmd = Cmd::new("python").arg("-c").arg("print('hi there')");
+        assert_eq!(cmd.to_string(), r#"python -c 'print('\''hi there'\'')'"#);
+    }
+
+    #[test]
+    fn signal_is_named() {
+        let error = Cmd::new("sh")
+            .args(["-c", "kill -ABRT $$"])
+            .run_captured()
+            .unwrap_err();
+        assert!(error.to_string().contains("signal: 6, SIGABRT"), "{error}");
+        let ProcessError::Failed { status, .. } = error else {
+            panic!("{error}");
+        };
+        assert_eq!(
+            platform::crash(status).as_deref(),
+            Some("signal: 6, SIGABRT: process abort signal")
+        );
+    }
+
     #[test]
     fn stdin_is_data() {
         let captured = Cmd::new("cat").stdin_bytes("a;b").run_captured().unwrap();

@@ -35,13 +35,15 @@ pub(crate) fn extension_stem(file_name: &str) -> Option<&str> {
     (tag_is_known && is_identifier(stem)).then_some(stem)
 }
 
-/// A Python identifier as module names use them (ASCII: what maturin and PyO3 produce).
+/// A Python identifier, as a module name must be for its init function to exist:
+/// `PyInit_<name>`, or `PyInitU_<punycode>` for a non-ASCII name (PEP 489). Close to Python's
+/// `str.isidentifier()`, which asks for Unicode XID characters.
 pub(crate) fn is_identifier(name: &str) -> bool {
     let mut characters = name.chars();
     characters
         .next()
-        .is_some_and(|first| first == '_' || first.is_ascii_alphabetic())
-        && characters.all(|character| character == '_' || character.is_ascii_alphanumeric())
+        .is_some_and(|first| first == '_' || first.is_alphabetic())
+        && characters.all(|character| character == '_' || character.is_alphanumeric())
 }
 
 /// How an extension exports its init function, by file format: ELF and PE carry the C name
@@ -76,6 +78,8 @@ mod tests {
             ("_core.abi3.pyd", None),
             ("hello.dylib", None),
             ("hello.py", None),
+            ("café.cpython-311-darwin.so", Some("café")),
+            ("a'+str(1)+'.so", None),
         ] {
             assert_eq!(extension_stem(file), stem, "{file}");
         }
