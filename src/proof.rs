@@ -343,3 +343,66 @@ fn why_it_wins(path: &Path, report: &Report) -> String {
         None => "no `sys.path` entry explains it".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(mapped: Option<Vec<String>>, mapped_error: Option<&str>) -> Report {
+        Report {
+            version: "3.11.7".into(),
+            executable: "python".into(),
+            sys_path: Vec::new(),
+            cwd: String::new(),
+            modules: Vec::new(),
+            mapped,
+            mapped_error: mapped_error.map(str::to_owned),
+        }
+    }
+
+    /// The receipt says why `mapped` is null, and says nothing when the check was made.
+    #[test]
+    fn an_unmade_mapping_check_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let venv = fs_err::canonicalize(dir.path()).unwrap();
+        let file = venv.join("demo.so");
+        fs_err::write(&file, "built").unwrap();
+        let extension = crate::wheel::WheelExtension {
+            entry: "demo.so".into(),
+            module: "demo".into(),
+            sha256: sha256_file(&file).unwrap(),
+            size: 5,
+        };
+        let imported = ImportedModule {
+            name: "demo".into(),
+            file: Some(file.to_string_lossy().into_owned()),
+            error: None,
+            error_type: None,
+            missing: None,
+            origin: None,
+        };
+        let check = |report: &Report| check_one(&extension, Some(&imported), report, &venv, &[]);
+
+        let mapped = vec![file.to_string_lossy().into_owned()];
+        let checked = check(&report(Some(mapped), None)).unwrap();
+        assert_eq!(
+            (checked.mapped, checked.mapped_unavailable.as_deref()),
+            (Some(true), None)
+        );
+        assert!(checked.holds(), "{checked:?}");
+
+        let unread = check(&report(None, Some("Permission denied"))).unwrap();
+        assert_eq!(unread.mapped, None);
+        let why = unread.mapped_unavailable.clone().unwrap();
+        assert!(why.starts_with("not checked: "), "{why}");
+        match platform::MAPPED_FILES {
+            Ok(maps) => assert!(
+                why.contains(maps) && why.contains("Permission denied"),
+                "{why}"
+            ),
+            Err(platform_says) => assert_eq!(why, platform_says),
+        }
+        // The proof rests on `__file__` and the hash where the mapping is not checked.
+        assert!(unread.holds(), "{unread:?}");
+    }
+}
