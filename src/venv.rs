@@ -100,8 +100,7 @@ impl Venv {
                 ),
                 match origin {
                     VenvOrigin::VirtualEnv => {
-                        "activate a virtual environment, or run `deactivate` \
-                                               or `unset VIRTUAL_ENV`"
+                        "activate a virtual environment, or run `deactivate` or `unset VIRTUAL_ENV`"
                             .to_owned()
                     }
                     _ => format!(
