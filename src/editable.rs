@@ -49,7 +49,9 @@ pub(crate) fn place_extensions(
             .tempfile_in(dir)
             .with_context(|| format!("failed to write into `{}`", dir.display()))?;
         std::io::copy(&mut entry, &mut staged)?;
-        platform::readable_by_all(staged.path())?;
+        if let Some(permissions) = platform::extension_permissions() {
+            fs_err::set_permissions(staged.path(), permissions)?;
+        }
         staged
             .persist(&target)
             .map_err(|error| platform::replace_error(&target, error.error))?;

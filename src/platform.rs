@@ -24,8 +24,8 @@ use windows as native;
 
 pub(crate) use names::{c_symbol_name, extension_stem, is_identifier};
 pub(crate) use native::{
-    DEFAULT_PYTHON, MAPPED_FILES, crash, describe_status, forward_interrupt, prepare_child, quote,
-    readable_by_all, replace_error,
+    DEFAULT_PYTHON, MAPPED_FILES, crash, describe_status, extension_permissions, forward_interrupt,
+    prepare_child, quote, replace_error,
 };
 
 #[cfg(test)]

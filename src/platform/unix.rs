@@ -5,8 +5,6 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::ExitStatus;
 
-use anyhow::Result;
-
 /// The interpreter `python -m venv` falls back to when no `--python` is given.
 pub(crate) const DEFAULT_PYTHON: &str = "python3";
 
@@ -80,12 +78,12 @@ pub(crate) fn quote(word: &str) -> Cow<'_, str> {
     shell_escape::unix::escape(Cow::Borrowed(word))
 }
 
-/// A temporary file is private to its owner (0600); an installed extension is readable by
-/// everyone, as the installers leave them (0755).
-pub(crate) fn readable_by_all(path: &Path) -> Result<()> {
+/// The permissions of an extension placed beside the sources: a temporary file is private to
+/// its owner (0600); an installed extension is readable by everyone, as the installers leave
+/// them (0755).
+pub(crate) fn extension_permissions() -> Option<std::fs::Permissions> {
     use std::os::unix::fs::PermissionsExt;
-    fs_err::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
-    Ok(())
+    Some(std::fs::Permissions::from_mode(0o755))
 }
 
 /// A rename over a file another process has mapped succeeds on POSIX (the process keeps the old
@@ -133,9 +131,7 @@ mod tests {
     #[test]
     fn installed_extensions_are_readable_by_all() {
         use std::os::unix::fs::PermissionsExt;
-        let file = tempfile::NamedTempFile::new().unwrap();
-        readable_by_all(file.path()).unwrap();
-        let mode = fs_err::metadata(file.path()).unwrap().permissions().mode();
+        let mode = extension_permissions().unwrap().mode();
         assert_eq!(mode & 0o777, 0o755);
     }
 

@@ -6,8 +6,6 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::process::ExitStatus;
 
-use anyhow::Result;
-
 /// The interpreter `python -m venv` falls back to: python.org's installer puts `python` (and
 /// the `py` launcher) on PATH, not `python3`.
 pub(crate) const DEFAULT_PYTHON: &str = "python";
@@ -55,9 +53,8 @@ pub(crate) fn quote(word: &str) -> Cow<'_, str> {
 
 /// Nothing to widen: a file created in a directory inherits that directory's ACL, as the
 /// installers' files do.
-pub(crate) fn readable_by_all(path: &Path) -> Result<()> {
-    let _ = path;
-    Ok(())
+pub(crate) fn extension_permissions() -> Option<std::fs::Permissions> {
+    None
 }
 
 /// Windows refuses to replace a `.pyd` a running process has loaded. Which process holds it is
