@@ -4,7 +4,6 @@
 //! whose mtime was set back (`cp -p`, `tar x`, a restore, some editors' atomic saves) is a change.
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -70,11 +69,12 @@ pub(crate) struct Stat {
 impl Stat {
     pub(crate) fn of(path: &Path) -> Option<Stat> {
         let metadata = fs_err::metadata(path).ok()?;
+        let identity = crate::platform::file_identity(&metadata);
         Some(Stat {
-            size: metadata.size(),
-            inode: metadata.ino(),
-            modified_ns: metadata.mtime() * 1_000_000_000 + metadata.mtime_nsec(),
-            changed_ns: metadata.ctime() * 1_000_000_000 + metadata.ctime_nsec(),
+            size: metadata.len(),
+            inode: identity.inode,
+            modified_ns: identity.modified_ns,
+            changed_ns: identity.changed_ns,
         })
     }
 }

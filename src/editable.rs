@@ -8,7 +8,8 @@
 //! the built wheel's metadata: nothing is ever written into site-packages by hand (uv hardlinks
 //! installed files into its cache). Each extension is written to a temporary file beside its
 //! target and renamed over it, so a process that has the old one mapped keeps a valid file
-//! (PyO3/maturin#758).
+//! (PyO3/maturin#758). Windows refuses that rename while a process has the old `.pyd` loaded;
+//! the error says so (`platform::replace_error`).
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use anyhow::{Context, Result};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use crate::platform;
 use crate::wheel::Wheel;
 
 /// Writes each extension of `wheel` (at `wheel_path`) to `<python_root>/<its entry>`, replacing
@@ -42,7 +44,7 @@ pub(crate) fn place_extensions(
                 extension.entry
             )
         })?;
-        crate::fs_atomic::replace(&target, Some(readable_by_all()), |out| {
+        crate::fs_atomic::replace(&target, platform::extension_permissions(), |out| {
             std::io::copy(&mut entry, out).map(drop)
         })?;
         placed.push(target);
@@ -123,22 +125,4 @@ fn open(wheel_path: &Path) -> Result<zip::ZipArchive<fs_err::File>> {
     let file = fs_err::File::open(wheel_path)?;
     zip::ZipArchive::new(file)
         .with_context(|| format!("`{}` is not a valid wheel (zip)", wheel_path.display()))
-}
-
-/// A temporary file is private to its owner; an installed extension is readable by everyone,
-/// as the installers leave them.
-fn readable_by_all() -> std::fs::Permissions {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::Permissions::from_mode(0o755)
-    }
-    #[cfg(not(unix))]
-    {
-        let mut permissions = fs_err::metadata(std::env::temp_dir())
-            .map(|metadata| metadata.permissions())
-            .expect("the temporary directory exists");
-        permissions.set_readonly(false);
-        permissions
-    }
 }

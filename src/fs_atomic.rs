@@ -29,9 +29,10 @@ pub(crate) fn replace(
     if let Some(permissions) = permissions {
         fs_err::set_permissions(staged.path(), permissions)?;
     }
+    // On Windows a file a running process has loaded cannot be replaced: the seam says so.
     staged
         .persist(target)
-        .with_context(|| format!("failed to replace `{}`", target.display()))?;
+        .map_err(|error| crate::platform::replace_error(target, error.error))?;
     Ok(())
 }
 

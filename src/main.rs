@@ -14,6 +14,7 @@ mod maturin;
 mod module_name;
 mod outcome;
 mod output;
+mod platform;
 mod process;
 mod project;
 mod proof;

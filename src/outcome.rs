@@ -42,8 +42,8 @@ pub(crate) enum Failure {
     /// The user pressed Ctrl-C (or sent SIGTERM): whatever error the step returned afterwards is
     /// a consequence, never the cause.
     Interrupted,
-    /// The interpreter died from a signal while importing the module: the module fails the
-    /// check, the tool did not.
+    /// The interpreter crashed (a signal, an NTSTATUS) while importing the module: the module
+    /// fails the check, the tool did not.
     Crashed,
     /// The uv guard refused.
     Refused,
@@ -138,7 +138,8 @@ pub(crate) fn refused(error: anyhow::Error) -> anyhow::Error {
     }
 }
 
-/// An interpreter that died from a signal while importing `module` (exit 1).
+/// An interpreter that crashed while importing `module` (exit 1): a signal on Unix, an NTSTATUS
+/// on Windows (`platform::crash`).
 pub(crate) fn crashed(
     module: &str,
     status: std::process::ExitStatus,
@@ -151,8 +152,9 @@ pub(crate) fn crashed(
         message: format!("importing `{module}` crashed the interpreter ({description})"),
         hint: Some(format!(
             "the `#[pymodule]` init of `{module}`, or a library it loads, killed the interpreter; \
-             run `{} -X faulthandler -c 'import {module}'` to see where",
-            python.display()
+             run `{} -X faulthandler -c {}` to see where",
+            python.display(),
+            crate::platform::quote(&format!("import {module}"))
         )),
         source: Some(source),
     })
@@ -186,9 +188,7 @@ mod tests {
 
     #[test]
     fn a_crash_is_found_under_a_step_context() {
-        use std::os::unix::process::ExitStatusExt;
-        // A wait status of 6: killed by signal 6.
-        let status = std::process::ExitStatus::from_raw(libc::SIGABRT);
+        let (status, description) = crate::platform::test_support::crashed_status();
         let crash = crashed(
             "m",
             status,
@@ -202,7 +202,7 @@ mod tests {
             chain,
             [
                 "failed to look the names up",
-                "importing `m` crashed the interpreter (signal: 6, SIGABRT: process abort signal)",
+                format!("importing `m` crashed the interpreter ({description})").as_str(),
                 "process failed"
             ]
         );

@@ -2,19 +2,22 @@
 //! through here as an argv vector — never a shell — so errors look the same everywhere: the
 //! command as a pasteable line, how it ended, and what it printed.
 //!
-//! Children run in their own process group. On Ctrl-C (or SIGTERM) the tool forwards the signal
-//! to that group, waits for it to end, and returns an error, so temporary directories are removed
-//! by their destructors on the way out instead of being left behind by a hard kill. The interrupt
-//! flag and what the interrupt stopped live here; `outcome::report` words it, once.
+//! On Ctrl-C (or SIGTERM) the child is interrupted too, the tool waits for it to end, and returns
+//! an error, so temporary directories are removed by their destructors on the way out instead of
+//! being left behind by a hard kill. How the interrupt reaches the child is the platform's (its own
+//! process group and a forwarded SIGINT on Unix, the console's own delivery on Windows:
+//! `platform`). The interrupt flag and what the interrupt stopped live here; `outcome::report`
+//! words it, once.
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, mpsc};
 use std::time::Duration;
+
+use crate::platform;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -147,36 +150,10 @@ impl std::error::Error for ProcessError {
     }
 }
 
-/// "exit status: 1" or "signal: 6, SIGABRT: process abort signal".
+/// "exit status: 1", "signal: 6, SIGABRT: process abort signal" (Unix) or
+/// "exception 0xc0000005, STATUS_ACCESS_VIOLATION" (Windows).
 pub(crate) fn describe_status(status: ExitStatus) -> String {
-    if let Some(code) = status.code() {
-        return format!("exit status: {code}");
-    }
-    match status.signal() {
-        Some(signal) => match signal_name(signal) {
-            Some(name) => format!("signal: {signal}, {name}"),
-            None => format!("signal: {signal}"),
-        },
-        None => status.to_string(),
-    }
-}
-
-fn signal_name(signal: i32) -> Option<&'static str> {
-    Some(match signal {
-        libc::SIGHUP => "SIGHUP: terminal line hangup",
-        libc::SIGINT => "SIGINT: interrupt",
-        libc::SIGQUIT => "SIGQUIT: quit",
-        libc::SIGILL => "SIGILL: illegal instruction",
-        libc::SIGTRAP => "SIGTRAP: trace/breakpoint trap",
-        libc::SIGABRT => "SIGABRT: process abort signal",
-        libc::SIGBUS => "SIGBUS: access to undefined memory",
-        libc::SIGFPE => "SIGFPE: erroneous arithmetic operation",
-        libc::SIGKILL => "SIGKILL: kill",
-        libc::SIGSEGV => "SIGSEGV: invalid memory reference",
-        libc::SIGPIPE => "SIGPIPE: write on a pipe with no one to read it",
-        libc::SIGTERM => "SIGTERM: termination signal",
-        _ => return None,
-    })
+    platform::describe_status(status)
 }
 
 impl Cmd {
@@ -246,9 +223,8 @@ impl Cmd {
             Some(bytes) => expression.stdin_bytes(bytes.clone()),
             None => expression.stdin_null(),
         };
-        // Our own process group, so a signal we forward reaches cargo and rustc under maturin.
         expression.before_spawn(|command| {
-            command.process_group(0);
+            platform::prepare_child(command);
             Ok(())
         })
     }
@@ -344,7 +320,7 @@ impl Cmd {
             source,
         };
         let handle = expression.start().map_err(could_not_execute)?;
-        let process_group = handle.pids().first().copied();
+        let child = handle.pids().first().copied();
         let (sender, receiver) = mpsc::channel();
         let result = std::thread::scope(|scope| {
             scope.spawn(|| sender.send(handle.wait().cloned()));
@@ -354,10 +330,8 @@ impl Cmd {
                     Ok(result) => return result,
                     Err(mpsc::RecvTimeoutError::Timeout) => {
                         if interrupted() && !forwarded {
-                            if let Some(group) = process_group {
-                                // SAFETY: kill(2) has no memory-safety preconditions; a negative
-                                // pid addresses the child's process group, which we created.
-                                unsafe { libc::kill(-(group as i32), libc::SIGINT) };
+                            if let Some(child) = child {
+                                platform::forward_interrupt(child);
                             }
                             forwarded = true;
                         }
@@ -396,7 +370,7 @@ pub(crate) enum Stdout {
 
 /// The shell's convention for an exit status: the code, or 128 + N for a death by signal N.
 pub(crate) fn shell_code(status: ExitStatus) -> u8 {
-    match (status.code(), status.signal()) {
+    match (status.code(), crate::platform::signal(status)) {
         (Some(code), _) => code as u8,
         (None, Some(signal)) => (128 + signal) as u8,
         (None, None) => 255,
@@ -404,7 +378,7 @@ pub(crate) fn shell_code(status: ExitStatus) -> u8 {
 }
 
 impl fmt::Display for Cmd {
-    /// The command as a line a user can paste into a shell.
+    /// The command as a line a user can paste into a shell (the platform's quoting).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let words = std::iter::once(&self.program).chain(&self.args);
         for (index, word) in words.enumerate() {
@@ -412,7 +386,7 @@ impl fmt::Display for Cmd {
                 f.write_str(" ")?;
             }
             let word = word.to_string_lossy();
-            f.write_str(&shell_escape::unix::escape(word))?;
+            f.write_str(&platform::quote(&word))?;
         }
         Ok(())
     }
@@ -421,12 +395,6 @@ impl fmt::Display for Cmd {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn display_is_pasteable() {
-        let cmd = Cmd::new("python").arg("-c").arg("print('hi there')");
-        assert_eq!(cmd.to_string(), r#"python -c 'print('\''hi there'\'')'"#);
-    }
 
     #[test]
     fn missing_program_is_could_not_execute() {
@@ -453,6 +421,14 @@ mod tests {
         assert!(text.contains("--- stderr\nerr"), "{text}");
     }
 
+    /// The quoting and the crash naming are the platform's; these two run them through the runner
+    /// on Unix, where `sh` is.
+    #[test]
+    fn display_is_pasteable() {
+        let cmd = Cmd::new("python").arg("-c").arg("print('hi there')");
+        assert_eq!(cmd.to_string(), r#"python -c 'print('\''hi there'\'')'"#);
+    }
+
     #[test]
     fn signal_is_named() {
         let error = Cmd::new("sh")
@@ -460,6 +436,13 @@ mod tests {
             .run_captured()
             .unwrap_err();
         assert!(error.to_string().contains("signal: 6, SIGABRT"), "{error}");
+        let ProcessError::Failed { status, .. } = error else {
+            panic!("{error}");
+        };
+        assert_eq!(
+            platform::crash(status).as_deref(),
+            Some("signal: 6, SIGABRT: process abort signal")
+        );
     }
 
     #[test]

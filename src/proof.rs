@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+use crate::platform;
 pub(crate) use crate::python::Vantage;
 use crate::python::{self, COPIES, PROOF};
 use crate::venv::Venv;
@@ -26,6 +27,9 @@ pub(crate) struct Report {
     pub(crate) pythonpath: Vec<String>,
     pub(crate) modules: Vec<ImportedModule>,
     pub(crate) mapped: Option<Vec<String>>,
+    /// Why the mapped files could not be read, when the platform lists them.
+    #[serde(default)]
+    pub(crate) mapped_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -68,6 +72,10 @@ pub(crate) struct LoadedExtension {
     pub(crate) loaded_sha256: Option<String>,
     /// Whether `/proc/self/maps` shows the loaded file mapped into the process.
     pub(crate) mapped: Option<bool>,
+    /// Why `mapped` is null: the platform lists no mapped files (macOS, Windows), or the list
+    /// could not be read. Absent where the check was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) mapped_unavailable: Option<String>,
     pub(crate) in_venv: bool,
     /// Why the proof fails for this extension; `None` when it holds.
     pub(crate) problem: Option<String>,
@@ -140,7 +148,8 @@ pub(crate) fn prove(
             .map(|extension| extension.module.clone()),
     );
     names.dedup();
-    let input = serde_json::json!({ "modules": names });
+    // The file that lists what is mapped into the interpreter, where the platform has one.
+    let input = serde_json::json!({ "modules": names, "maps": platform::MAPPED_FILES.ok() });
     let report: Report = python::run(venv, PROOF, top_level_module, &input, Vantage::Neutral)?;
     let venv_root = fs_err::canonicalize(&venv.root)?;
     let placed: Vec<PathBuf> = placed
@@ -204,6 +213,7 @@ fn check_one(
         loaded_path: None,
         loaded_sha256: None,
         mapped: None,
+        mapped_unavailable: None,
         in_venv: false,
         problem: None,
         import_failure: None,
@@ -239,6 +249,14 @@ fn check_one(
             Path::new(candidate) == path || Path::new(candidate) == Path::new(file)
         })
     });
+    if loaded.mapped.is_none() {
+        loaded.mapped_unavailable = match (&report.mapped_error, platform::MAPPED_FILES) {
+            (Some(error), Ok(maps)) => {
+                Some(format!("not checked: `{maps}` could not be read: {error}"))
+            }
+            _ => platform::mapped_unavailable(),
+        };
+    }
     let where_installed = if placed.is_empty() {
         loaded.in_venv
     } else {
@@ -337,5 +355,69 @@ fn why_it_wins(path: &Path, report: &Report) -> String {
              configuration), which is searched before the venv's copy"
         ),
         None => "no `sys.path` entry explains it".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(mapped: Option<Vec<String>>, mapped_error: Option<&str>) -> Report {
+        Report {
+            version: "3.11.7".into(),
+            executable: "python".into(),
+            sys_path: Vec::new(),
+            cwd: String::new(),
+            pythonpath: Vec::new(),
+            modules: Vec::new(),
+            mapped,
+            mapped_error: mapped_error.map(str::to_owned),
+        }
+    }
+
+    /// The receipt says why `mapped` is null, and says nothing when the check was made.
+    #[test]
+    fn an_unmade_mapping_check_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let venv = fs_err::canonicalize(dir.path()).unwrap();
+        let file = venv.join("demo.so");
+        fs_err::write(&file, "built").unwrap();
+        let extension = crate::wheel::WheelExtension {
+            entry: "demo.so".into(),
+            module: "demo".into(),
+            sha256: sha256_file(&file).unwrap(),
+            size: 5,
+        };
+        let imported = ImportedModule {
+            name: "demo".into(),
+            file: Some(file.to_string_lossy().into_owned()),
+            error: None,
+            error_type: None,
+            missing: None,
+            origin: None,
+        };
+        let check = |report: &Report| check_one(&extension, Some(&imported), report, &venv, &[]);
+
+        let mapped = vec![file.to_string_lossy().into_owned()];
+        let checked = check(&report(Some(mapped), None)).unwrap();
+        assert_eq!(
+            (checked.mapped, checked.mapped_unavailable.as_deref()),
+            (Some(true), None)
+        );
+        assert!(checked.holds(), "{checked:?}");
+
+        let unread = check(&report(None, Some("Permission denied"))).unwrap();
+        assert_eq!(unread.mapped, None);
+        let why = unread.mapped_unavailable.clone().unwrap();
+        assert!(why.starts_with("not checked: "), "{why}");
+        match platform::MAPPED_FILES {
+            Ok(maps) => assert!(
+                why.contains(maps) && why.contains("Permission denied"),
+                "{why}"
+            ),
+            Err(platform_says) => assert_eq!(why, platform_says),
+        }
+        // The proof rests on `__file__` and the hash where the mapping is not checked.
+        assert!(unread.holds(), "{unread:?}");
     }
 }

@@ -5,15 +5,16 @@
 //! Each script is written to a private temporary directory and run as a file, so the command an
 //! error shows is one short line (`…/bin/python -I /tmp/cargo-pyo3-python-…/proof.py`) instead
 //! of the whole script pasted as a `-c` argument. An interpreter that dies from a signal is
-//! classified here, once, as a crash of the import (`outcome::crashed`), whoever ran the script.
+//! classified here, once (a signal on Unix, an NTSTATUS such as `0xC0000005` on
+//! Windows: `platform::crash`), as a crash of the import (`outcome::crashed`), whoever ran the script.
 
-use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use crate::outcome;
+use crate::platform;
 use crate::process::{Cmd, ProcessError};
 use crate::venv::Venv;
 
@@ -90,7 +91,7 @@ pub(crate) fn run<T: for<'de> Deserialize<'de>>(
     };
     let command = command.stdin_bytes(serde_json::to_vec(input)?);
     let captured = command.run_captured().map_err(|error| match error {
-        ProcessError::Failed { status, .. } if status.signal().is_some() => {
+        ProcessError::Failed { status, .. } if platform::crash(status).is_some() => {
             outcome::crashed(module, status, &venv.python, error.into())
         }
         error => error.into(),

@@ -1,5 +1,6 @@
 //! Which virtual environment: found the way maturin finds it (`--venv`, `VIRTUAL_ENV`, `.venv`
-//! here or in a parent), or created in the project directory when there is none.
+//! here or in a parent), or created in the project directory when there is none. Where a venv
+//! keeps its python and site-packages is the platform's (`platform::VenvLayout`).
 
 use std::path::{Path, PathBuf};
 
@@ -7,6 +8,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::output::{self, user_error};
+use crate::platform::{self, VenvLayout};
 use crate::process::Cmd;
 
 /// Why this venv was chosen.
@@ -39,6 +41,7 @@ pub(crate) struct Venv {
     pub(crate) root: PathBuf,
     pub(crate) python: PathBuf,
     pub(crate) origin: VenvOrigin,
+    layout: VenvLayout,
     config: Vec<(String, String)>,
 }
 
@@ -82,6 +85,11 @@ impl Venv {
 
     /// Opens an existing venv and checks that it has a working python.
     pub(crate) fn open(root: &Path, origin: VenvOrigin) -> Result<Venv> {
+        Venv::open_with(root, origin, VenvLayout::NATIVE)
+    }
+
+    /// [`Venv::open`] for venvs of `layout`: the native one, or another platform's in tests.
+    fn open_with(root: &Path, origin: VenvOrigin, layout: VenvLayout) -> Result<Venv> {
         let config_path = root.join("pyvenv.cfg");
         let config_text = fs_err::read_to_string(&config_path).map_err(|_| {
             user_error(
@@ -93,12 +101,33 @@ impl Venv {
                 match origin {
                     VenvOrigin::VirtualEnv => {
                         "activate a virtual environment, or run `deactivate` or `unset VIRTUAL_ENV`"
+                            .to_owned()
                     }
-                    _ => "create one with `python3 -m venv` or `uv venv`, or point `--venv` at one",
+                    _ => format!(
+                        "create one with `{} -m venv` or `uv venv`, or point `--venv` at one",
+                        platform::DEFAULT_PYTHON
+                    ),
                 },
             )
         })?;
-        let python = root.join("bin").join("python");
+        let python = layout.python(root);
+        let foreign = layout.other().python(root);
+        if !python.exists() && foreign.is_file() {
+            return Err(user_error(
+                format!(
+                    "the venv `{}` ({}) was made on another platform: it has {} and no `{}`",
+                    root.display(),
+                    origin.describe(),
+                    layout.other().describe(),
+                    python.display()
+                ),
+                format!(
+                    "a venv only works on the platform that made it; create one here with \
+                     `uv venv` or `{} -m venv`, or point `--venv` at one",
+                    platform::DEFAULT_PYTHON
+                ),
+            ));
+        }
         if !python.exists() {
             let why = if python.is_symlink() {
                 "is a dangling symlink"
@@ -112,8 +141,9 @@ impl Venv {
                     root.display()
                 ),
                 VenvOrigin::Flag | VenvOrigin::VirtualEnv => format!(
-                    "recreate it with `uv venv --clear {0}` or `python3 -m venv --clear {0}`",
-                    root.display()
+                    "recreate it with `uv venv --clear {0}` or `{1} -m venv --clear {0}`",
+                    root.display(),
+                    platform::DEFAULT_PYTHON
                 ),
             };
             return Err(user_error(
@@ -130,6 +160,7 @@ impl Venv {
             root: root.to_path_buf(),
             python,
             origin,
+            layout,
             config: parse_config(&config_text),
         })
     }
@@ -160,7 +191,7 @@ impl Venv {
                 }
                 command.arg(&root)
             }
-            None => Cmd::new(python.unwrap_or("python3"))
+            None => Cmd::new(python.unwrap_or(platform::DEFAULT_PYTHON))
                 .args(["-m", "venv"])
                 .arg(&root),
         };
@@ -210,30 +241,25 @@ impl Venv {
     /// venv's own path makes pyo3 recompile whenever the venv moves or is recreated (about 5 s on
     /// 2 cores), while the base interpreter's path is stable and yields the same wheel.
     pub(crate) fn base_interpreter(&self) -> PathBuf {
-        fs_err::canonicalize(&self.python).unwrap_or_else(|_| self.python.clone())
+        self.layout.base_interpreter(&self.python, |key| {
+            self.config_value(key).map(str::to_owned)
+        })
+    }
+
+    /// An executable the venv installs: `bin/<name>`, or `Scripts\<name>.exe` on Windows.
+    /// The venv's scripts directory (`bin/`, or `Scripts\` on Windows), which activation puts
+    /// first on `PATH`.
+    pub(crate) fn scripts_dir(&self) -> PathBuf {
+        self.layout.scripts_dir(&self.root)
     }
 
     pub(crate) fn bin(&self, name: &str) -> PathBuf {
-        self.root.join("bin").join(name)
+        self.layout.executable(&self.root, name)
     }
 
-    /// `lib/pythonX.Y/site-packages`.
+    /// `lib/pythonX.Y/site-packages`, or `Lib\site-packages` on Windows.
     pub(crate) fn site_packages(&self) -> Option<PathBuf> {
-        let lib = self.root.join("lib");
-        if let Some(version) = self.python_version() {
-            let short: Vec<&str> = version.split('.').take(2).collect();
-            let candidate = lib
-                .join(format!("python{}", short.join(".")))
-                .join("site-packages");
-            if candidate.is_dir() {
-                return Some(candidate);
-            }
-        }
-        fs_err::read_dir(&lib)
-            .ok()?
-            .filter_map(|entry| entry.ok())
-            .map(|entry| entry.path().join("site-packages"))
-            .find(|path| path.is_dir())
+        self.layout.site_packages(&self.root, self.python_version())
     }
 
     /// Whether `python -m pip` would work, judged without starting python.
@@ -255,6 +281,128 @@ fn parse_config(text: &str) -> Vec<(String, String)> {
 mod tests {
     use super::*;
 
+    /// A venv as CPython's `venv` writes it, with only the files discovery looks at.
+    fn synthetic_venv(root: &Path, config: &str, python: &Path, site_packages: &Path) {
+        fs_err::create_dir_all(python.parent().unwrap()).unwrap();
+        fs_err::create_dir_all(site_packages.join("pip")).unwrap();
+        fs_err::write(site_packages.join("pip").join("__init__.py"), "").unwrap();
+        fs_err::write(root.join("pyvenv.cfg"), config).unwrap();
+    }
+
+    #[test]
+    fn windows_layout_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join(".venv");
+        let base = dir.path().join("Python311");
+        fs_err::create_dir_all(&base).unwrap();
+        fs_err::write(base.join("python.exe"), "").unwrap();
+        // What CPython 3.11's `venv` writes on Windows; `home` names a Windows directory.
+        let config = format!(
+            "home = C:\\Users\\me\\AppData\\Local\\Programs\\Python\\Python311\r\n\
+             include-system-site-packages = false\r\n\
+             version = 3.11.9\r\n\
+             executable = {}\r\n\
+             command = C:\\Users\\me\\AppData\\Local\\Programs\\Python\\Python311\\python.exe -m venv C:\\p\\.venv\r\n",
+            base.join("python.exe").display()
+        );
+        let python = root.join("Scripts").join("python.exe");
+        let site = root.join("Lib").join("site-packages");
+        synthetic_venv(&root, &config, &python, &site);
+        fs_err::write(&python, "").unwrap();
+        fs_err::create_dir_all(site.join("demo-0.1.0.dist-info")).unwrap();
+        fs_err::write(site.join("demo-0.1.0.dist-info").join("INSTALLER"), "uv\n").unwrap();
+
+        let venv = Venv::open_with(&root, VenvOrigin::Flag, VenvLayout::Windows).unwrap();
+        assert_eq!(venv.python, python);
+        assert_eq!(
+            venv.bin("maturin"),
+            root.join("Scripts").join("maturin.exe")
+        );
+        assert_eq!(venv.site_packages(), Some(site));
+        assert!(venv.has_pip());
+        assert_eq!(venv.python_version(), Some("3.11.9"));
+        assert!(!venv.created_by_uv());
+        // The venv's python.exe is a launcher copy: the base is what `executable` names.
+        assert_eq!(venv.base_interpreter(), base.join("python.exe"));
+        let installed = venv.installed_distributions("demo");
+        assert_eq!(installed.len(), 1);
+        assert_eq!(installed[0].installer.as_deref(), Some("uv"));
+    }
+
+    #[test]
+    fn windows_layout_without_a_base_falls_back_to_the_venv_python() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("venv");
+        let python = root.join("Scripts").join("python.exe");
+        // uv's `pyvenv.cfg`: `home` only, and a base that is not on this machine.
+        synthetic_venv(
+            &root,
+            "home = C:\\Python311\nimplementation = CPython\nuv = 0.13.8\nversion_info = 3.11.7\n",
+            &python,
+            &root.join("Lib").join("site-packages"),
+        );
+        fs_err::write(&python, "").unwrap();
+        let venv = Venv::open_with(&root, VenvOrigin::Flag, VenvLayout::Windows).unwrap();
+        assert!(venv.created_by_uv());
+        assert_eq!(venv.base_interpreter(), python);
+    }
+
+    #[test]
+    fn macos_framework_venv_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        // python.org's installer puts CPython in a framework; `venv` links to it.
+        let framework_bin = dir
+            .path()
+            .join("Library/Frameworks/Python.framework/Versions/3.11/bin");
+        fs_err::create_dir_all(&framework_bin).unwrap();
+        fs_err::write(framework_bin.join("python3.11"), "").unwrap();
+        let root = dir.path().join(".venv");
+        let python = root.join("bin").join("python");
+        let site = root.join("lib").join("python3.11").join("site-packages");
+        let home = "/Library/Frameworks/Python.framework/Versions/3.11/bin";
+        synthetic_venv(
+            &root,
+            &format!(
+                "home = {home}\ninclude-system-site-packages = false\nversion = 3.11.7\n\
+                 executable = {home}/python3.11\ncommand = {home}/python3 -m venv /Users/me/p/.venv\n"
+            ),
+            &python,
+            &site,
+        );
+        platform::test_support::symlink_file(&framework_bin.join("python3.11"), &python);
+
+        let venv = Venv::open_with(&root, VenvOrigin::DotVenv, VenvLayout::Posix).unwrap();
+        assert_eq!(venv.python, python);
+        assert_eq!(venv.python_version(), Some("3.11.7"));
+        assert_eq!(venv.site_packages(), Some(site));
+        assert!(venv.has_pip());
+        assert_eq!(venv.bin("maturin"), root.join("bin").join("maturin"));
+        assert_eq!(
+            venv.base_interpreter(),
+            fs_err::canonicalize(framework_bin.join("python3.11")).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_venv_of_the_other_platform_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join(".venv");
+        let layout = VenvLayout::NATIVE.other();
+        let python = layout.python(&root);
+        synthetic_venv(&root, "home = /usr/bin\n", &python, &root.join("site"));
+        fs_err::write(&python, "").unwrap();
+        let error = Venv::open(&root, VenvOrigin::DotVenv).unwrap_err();
+        assert!(
+            error.to_string().contains("was made on another platform")
+                && error.to_string().contains(layout.describe()),
+            "{error}"
+        );
+        assert!(
+            output::hint_of(&error).is_some_and(|hint| hint.contains("uv venv")),
+            "{error:?}"
+        );
+    }
+
     #[test]
     fn reads_uv_marker_and_version() {
         let config = parse_config(
@@ -264,6 +412,7 @@ mod tests {
             root: PathBuf::from("/v"),
             python: PathBuf::from("/v/bin/python"),
             origin: VenvOrigin::Flag,
+            layout: VenvLayout::Posix,
             config,
         };
         assert!(venv.created_by_uv());

@@ -12,6 +12,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::output::user_error;
+use crate::platform;
 
 /// A built wheel and the extension modules inside it.
 #[derive(Debug, Clone, Serialize)]
@@ -145,20 +146,22 @@ fn is_dist_info_file(name: &str, file: &str) -> bool {
         .is_some_and(|(dir, rest)| dir.ends_with(".dist-info") && rest == file)
 }
 
-/// `pkg/_core.cpython-311-x86_64-linux-gnu.so` → `pkg._core`; `None` for non-extensions.
+/// `pkg/_core.cpython-311-x86_64-linux-gnu.so` → `pkg._core`, `rpds/rpds.cp311-win_amd64.pyd` →
+/// `rpds.rpds`; `None` for anything Python would not import as an extension module (the file
+/// names of every platform: `platform::extension_stem`), such as a bundled library in
+/// `pkg.libs/`.
 pub(crate) fn extension_module(entry: &str) -> Option<String> {
-    let is_extension = [".so", ".pyd"].iter().any(|suffix| entry.ends_with(suffix));
-    if !is_extension {
-        return None;
-    }
     // Extensions installed from a wheel's data directory land in site-packages too.
     let entry = match entry.split_once(".data/platlib/") {
         Some((_, rest)) => rest,
         None => entry,
     };
     let (dir, file) = entry.rsplit_once('/').unwrap_or(("", entry));
-    let stem = file.split('.').next()?;
+    let stem = platform::extension_stem(file)?;
     let mut parts: Vec<&str> = dir.split('/').filter(|part| !part.is_empty()).collect();
+    if !parts.iter().all(|part| platform::is_identifier(part)) {
+        return None;
+    }
     parts.push(stem);
     Some(parts.join("."))
 }
@@ -213,31 +216,60 @@ fn record_digest(hex_digest: &str) -> Result<String> {
 }
 
 /// The names an extension can be imported as: its `PyInit_<name>` functions, and the
-/// `PyModExport_<name>` ones of Python 3.15's export hook (maturin looks for both). Read from the
-/// ELF dynamic symbol table, so a module-name mismatch ("dynamic module does not define module
-/// export function") is found without importing anything.
+/// `PyModExport_<name>` ones of Python 3.15's export hook (maturin looks for both). Read from what
+/// the file exports (ELF's dynamic symbols, Mach-O's external symbols, PE's export table), so a
+/// module-name mismatch ("dynamic module does not define module export function") is found
+/// without importing anything, and for a wheel built for any platform. A universal2 Mach-O
+/// holds one image per architecture: the names of each are read.
 pub(crate) fn pyinit_symbols(path: &Path) -> Result<Vec<String>> {
-    use object::{Object, ObjectSymbol};
     let data = fs_err::read(path)?;
-    let file = object::File::parse(&*data).with_context(|| {
+    let unreadable = || {
         format!(
             "`{}` is not a shared library this tool can read",
             path.display()
         )
-    })?;
-    let mut names: Vec<String> = file
-        .dynamic_symbols()
-        .filter(|symbol| symbol.is_definition())
-        .filter_map(|symbol| symbol.name().ok())
+    };
+    let images: Vec<&[u8]> = match object::FileKind::parse(&*data).with_context(unreadable)? {
+        object::FileKind::MachOFat32 => object::read::macho::MachOFatFile32::parse(&*data)
+            .with_context(unreadable)?
+            .arches()
+            .iter()
+            .map(|arch| object::read::macho::FatArch::data(arch, &*data))
+            .collect::<object::Result<_>>()
+            .with_context(unreadable)?,
+        object::FileKind::MachOFat64 => object::read::macho::MachOFatFile64::parse(&*data)
+            .with_context(unreadable)?
+            .arches()
+            .iter()
+            .map(|arch| object::read::macho::FatArch::data(arch, &*data))
+            .collect::<object::Result<_>>()
+            .with_context(unreadable)?,
+        _ => vec![&data],
+    };
+    let mut names = Vec::new();
+    for image in images {
+        names.extend(image_pyinit_symbols(image).with_context(unreadable)?);
+    }
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+fn image_pyinit_symbols(image: &[u8]) -> object::Result<Vec<String>> {
+    use object::Object;
+    let file = object::File::parse(image)?;
+    let mach_o = file.format() == object::BinaryFormat::MachO;
+    Ok(file
+        .exports()?
+        .iter()
+        .filter_map(|export| std::str::from_utf8(export.name()).ok())
+        .filter_map(|name| platform::c_symbol_name(name, mach_o))
         .filter_map(|name| {
             name.strip_prefix("PyInit_")
                 .or_else(|| name.strip_prefix("PyModExport_"))
         })
         .map(str::to_owned)
-        .collect();
-    names.sort();
-    names.dedup();
-    Ok(names)
+        .collect())
 }
 
 /// The sha256 of a file, streamed.
@@ -296,7 +328,18 @@ mod tests {
                 .as_deref(),
             Some("demo")
         );
+        assert_eq!(
+            extension_module("rpds/rpds.cpython-311-darwin.so").as_deref(),
+            Some("rpds.rpds")
+        );
+        assert_eq!(
+            extension_module("rpds/rpds.cp311-win_amd64.pyd").as_deref(),
+            Some("rpds.rpds")
+        );
         assert_eq!(extension_module("hello/__init__.py"), None);
+        // What auditwheel and delvewheel bundle beside the package is not importable.
+        assert_eq!(extension_module("demo.libs/libssl-1a2b3c4d.so.3"), None);
+        assert_eq!(extension_module("demo.libs/libfoo.so"), None);
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitStatus> {
             error.to_string(),
             format!(
                 "check the spelling; programs installed into the venv are in `{}`",
-                developed.venv.root.join("bin").display()
+                developed.venv.scripts_dir().display()
             ),
         )),
         Err(error) => Err(error.into()),
@@ -45,7 +45,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitStatus> {
 /// `bin/` first on `PATH`, `PYTHONHOME` unset. A bare program name is then looked up on that
 /// `PATH` (std's `Command` searches the child's `PATH` when it is set), so `python` is the venv's.
 pub(crate) fn activated(command: Cmd, venv: &Venv) -> Result<Cmd> {
-    let bin = venv.root.join("bin");
+    let bin = venv.scripts_dir();
     let inherited = std::env::var_os(crate::env::PATH).unwrap_or_default();
     let path =
         std::env::join_paths(std::iter::once(bin.clone()).chain(std::env::split_paths(&inherited)))

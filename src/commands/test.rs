@@ -121,7 +121,7 @@ pub(crate) fn run(args: TestArgs) -> Result<ExitStatus> {
             receipt: &receipt,
             pytest: PytestOutcome {
                 exit_code: pytest_status.code(),
-                signal: std::os::unix::process::ExitStatusExt::signal(&pytest_status),
+                signal: crate::platform::signal(pytest_status),
                 counts: report.as_ref().map(|report| report.counts.clone()),
                 sys_path: report.as_ref().map(|report| report.sys_path.clone()),
             },

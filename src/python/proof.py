@@ -1,6 +1,6 @@
 # Run by `cargo pyo3` with the venv's python as `python -I <private dir>/proof.py`, from an
 # empty temporary directory (src/python.rs).
-# Input (stdin, JSON): {"modules": ["pkg", "pkg._core", ...]}.
+# Input (stdin, JSON): {"modules": ["pkg", "pkg._core", ...], "maps": "/proc/self/maps" or null}.
 # Output (stdout, JSON): the interpreter, each module's __file__ or import error, and the
 # shared objects actually mapped into this process. Names arrive as data and are only ever
 # passed to importlib.import_module, never evaluated.
@@ -35,17 +35,23 @@ for name in request["modules"]:
             }
         )
 
-mapped = []
-try:
-    with open("/proc/self/maps") as maps:
-        for line in maps:
-            fields = line.split(None, 5)
-            if len(fields) == 6 and fields[5].strip().endswith((".so", ".pyd")):
-                path = fields[5].strip()
-                if path not in mapped:
-                    mapped.append(path)
-except OSError:
-    mapped = None
+# The file listing this process's mappings, where the platform has one (Linux's /proc/self/maps,
+# chosen by src/platform.rs); null elsewhere, and the receipt says why.
+mapped = None
+mapped_error = None
+if request.get("maps"):
+    try:
+        with open(request["maps"]) as maps:
+            mapped = []
+            for line in maps:
+                fields = line.split(None, 5)
+                if len(fields) == 6 and fields[5].strip().endswith((".so", ".pyd")):
+                    path = fields[5].strip()
+                    if path not in mapped:
+                        mapped.append(path)
+    except OSError as error:
+        mapped = None
+        mapped_error = str(error)
 
 json.dump(
     {
@@ -57,6 +63,7 @@ json.dump(
         "pythonpath": [entry for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry],
         "modules": modules,
         "mapped": mapped,
+        "mapped_error": mapped_error,
     },
     sys.stdout,
 )

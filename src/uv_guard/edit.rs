@@ -268,9 +268,8 @@ pub(super) fn line_diff(old: &str, new: &str, name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::fs::PermissionsExt;
-
     use super::*;
+    use crate::platform::test_support::{set_unusual_permissions, symlink_file};
     use crate::uv_guard::test_support::*;
 
     const COMMENTED_PYPROJECT: &str = "# Top comment\n[build-system]\nrequires = [ \"maturin>=1.9,<2\" ]   # odd spacing\nbuild-backend=\"maturin\"\n\n[project]\nname = \"demo\"  # the name\ndynamic = [\"version\"]\n\n[tool.maturin]\n# features comment\nfeatures = [\n  \"pyo3/extension-module\",\n]\n\n[dependency-groups]\ndev = [\"pytest\"]\n# trailing comment\n";
@@ -298,7 +297,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let project = scaffold(dir.path(), COMMENTED_PYPROJECT);
         let path = dir.path().join("pyproject.toml");
-        fs_err::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        set_unusual_permissions(&path);
+        let permissions = fs_err::metadata(&path).unwrap().permissions();
 
         let diff = fix(&project).unwrap().expect("a change");
         let new = fs_err::read_to_string(&path).unwrap();
@@ -320,8 +320,7 @@ mod tests {
                     .any(|line| line.starts_with("-") && !line.starts_with("---")),
             "{diff}"
         );
-        let mode = fs_err::metadata(&path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o640);
+        assert_eq!(fs_err::metadata(&path).unwrap().permissions(), permissions);
         // uv reads the result and it covers everything; a second fix changes nothing.
         assert!(!static_report(&project).refuses());
         assert_eq!(fix(&project).unwrap(), None);
@@ -428,7 +427,7 @@ mod tests {
         let project = scaffold(dir.path(), PLAIN_PYPROJECT);
         let real = dir.path().join("real-pyproject.toml");
         fs_err::rename(dir.path().join("pyproject.toml"), &real).unwrap();
-        std::os::unix::fs::symlink(&real, dir.path().join("pyproject.toml")).unwrap();
+        symlink_file(&real, &dir.path().join("pyproject.toml"));
         fix(&project).unwrap().expect("a change");
         assert!(dir.path().join("pyproject.toml").is_symlink());
         assert!(fs_err::read_to_string(&real).unwrap().contains("[tool.uv]"));

@@ -15,7 +15,33 @@ mod dev;
 mod doctor;
 mod new;
 mod new_e2e;
+mod platforms;
 mod reliability;
 mod test_run;
 mod uv;
 mod verify;
+
+// The tool is a binary crate: `platforms` tests its wheel and symbol readers compiled from their
+// own sources, which need nothing else from the tool but `output::user_error` and the
+// platform's file names.
+#[path = "../../src/wheel.rs"]
+#[expect(
+    dead_code,
+    reason = "the tests read wheels; the rest of the reader serves `dev`"
+)]
+mod wheel;
+
+#[path = "../../src/platform/names.rs"]
+mod names;
+
+/// The platform names the reader uses, from the seam's own file.
+mod platform {
+    pub(crate) use super::names::{c_symbol_name, extension_stem, is_identifier};
+}
+
+/// What `src/wheel.rs` needs from `src/output.rs`: an error that carries a hint.
+mod output {
+    pub(crate) fn user_error(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
+        anyhow::anyhow!("{}\nhint: {}", message.into(), hint.into())
+    }
+}

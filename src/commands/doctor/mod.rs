@@ -97,7 +97,7 @@ fn check_tools(venv: Option<&Venv>, uv: Option<&Path>) -> Check {
     // Without a venv, the interpreter `dev` would create one from.
     let python = venv
         .map(|venv| venv.python.clone())
-        .or_else(|| which::which("python3").ok());
+        .or_else(|| which::which(crate::platform::DEFAULT_PYTHON).ok());
     let found: Vec<(&str, Option<PathBuf>)> = vec![
         ("cargo", cargo),
         ("rustc", rustc),

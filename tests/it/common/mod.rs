@@ -114,6 +114,45 @@ fn provision(root: &Path, tool: &str, pin: &str) -> PathBuf {
     installed
 }
 
+/// A wheel from PyPI for another platform, downloaded once into `target/tmp/pypi-wheels/` and
+/// kept there: `pip download --no-deps --only-binary=:all: --platform <tag> --python-version
+/// <version> <pin>`, as the tools are provisioned. A failed download fails the test (on CI and
+/// off it): nothing is skipped. Returns the one `.whl` in the cache directory.
+pub fn pypi_wheel(pin: &str, platform: &str, python_version: &str) -> PathBuf {
+    let dir = scratch()
+        .join("pypi-wheels")
+        .join(format!("{pin}-{platform}-{python_version}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let _lock = lock_file(&dir.join("download.lock"));
+    let find = || {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .find(|path| path.extension().is_some_and(|extension| extension == "whl"))
+    };
+    if let Some(wheel) = find() {
+        return wheel;
+    }
+    let mut command = Command::new("python3");
+    command
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(["--no-deps", "--only-binary=:all:", "--platform", platform])
+        .args(["--python-version", python_version, "--dest"])
+        .arg(&dir)
+        .arg(pin);
+    for variable in ISOLATED_VARIABLES {
+        command.env_remove(variable);
+    }
+    run_ok(&mut command);
+    find().unwrap_or_else(|| panic!("`{command:?}` downloaded no wheel into {}", dir.display()))
+}
+
 fn run_ok(command: &mut Command) {
     let output = command
         .output()
