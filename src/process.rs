@@ -204,11 +204,12 @@ impl Cmd {
         self
     }
 
+    /// The program, its arguments, directory and environment: what every way of running shares.
     #[expect(
         clippy::disallowed_methods,
         reason = "the one runner: every other file starts processes through `Cmd` (clippy.toml)"
     )]
-    fn expression(&self) -> duct::Expression {
+    fn command(&self) -> duct::Expression {
         let mut expression = duct::cmd(&self.program, &self.args).unchecked();
         if let Some(dir) = &self.dir {
             expression = expression.dir(dir);
@@ -219,6 +220,11 @@ impl Cmd {
                 None => expression.env_remove(key),
             };
         }
+        expression
+    }
+
+    fn expression(&self) -> duct::Expression {
+        let mut expression = self.command();
         expression = match &self.stdin {
             Some(bytes) => expression.stdin_bytes(bytes.clone()),
             None => expression.stdin_null(),
@@ -284,20 +290,7 @@ impl Cmd {
                 started: false,
             });
         }
-        #[expect(
-            clippy::disallowed_methods,
-            reason = "the one runner: every subprocess starts here"
-        )]
-        let mut expression = duct::cmd(&self.program, &self.args).unchecked();
-        if let Some(dir) = &self.dir {
-            expression = expression.dir(dir);
-        }
-        for (key, value) in &self.env {
-            expression = match value {
-                Some(value) => expression.env(key, value),
-                None => expression.env_remove(key),
-            };
-        }
+        let mut expression = self.command();
         if let Stdout::ToStderr = stdout {
             expression = expression.stdout_to_stderr();
         }

@@ -230,20 +230,12 @@ pub(crate) fn pyinit_symbols(path: &Path) -> Result<Vec<String>> {
         )
     };
     let images: Vec<&[u8]> = match object::FileKind::parse(&*data).with_context(unreadable)? {
-        object::FileKind::MachOFat32 => object::read::macho::MachOFatFile32::parse(&*data)
-            .with_context(unreadable)?
-            .arches()
-            .iter()
-            .map(|arch| object::read::macho::FatArch::data(arch, &*data))
-            .collect::<object::Result<_>>()
-            .with_context(unreadable)?,
-        object::FileKind::MachOFat64 => object::read::macho::MachOFatFile64::parse(&*data)
-            .with_context(unreadable)?
-            .arches()
-            .iter()
-            .map(|arch| object::read::macho::FatArch::data(arch, &*data))
-            .collect::<object::Result<_>>()
-            .with_context(unreadable)?,
+        object::FileKind::MachOFat32 => {
+            fat_images::<object::macho::FatArch32>(&data).with_context(unreadable)?
+        }
+        object::FileKind::MachOFat64 => {
+            fat_images::<object::macho::FatArch64>(&data).with_context(unreadable)?
+        }
         _ => vec![&data],
     };
     let mut names = Vec::new();
@@ -270,6 +262,15 @@ fn image_pyinit_symbols(image: &[u8]) -> object::Result<Vec<String>> {
         })
         .map(str::to_owned)
         .collect())
+}
+
+/// The image of each architecture in a universal (fat) Mach-O file.
+fn fat_images<Fat: object::read::macho::FatArch>(data: &[u8]) -> object::Result<Vec<&[u8]>> {
+    object::read::macho::MachOFatFile::<Fat>::parse(data)?
+        .arches()
+        .iter()
+        .map(|arch| arch.data(data))
+        .collect()
 }
 
 /// The sha256 of a file, streamed.
