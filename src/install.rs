@@ -1,7 +1,9 @@
-//! Installing one wheel into the venv: `uv pip install` when uv is available, else the venv's
-//! pip. Always a real reinstall with `--no-deps`, so the files on disk are the wheel's, never a
-//! cached copy; never by writing into site-packages ourselves (uv hardlinks installed files
-//! into its cache: an installed `.so` measured with link count 2, the same inode as the cache's).
+//! Installing into the venv, with the installer the toolchain chose (uv when on PATH, else the
+//! venv's pip): the wheel just built, always with `--no-deps` and as a real reinstall, so the
+//! files on disk are the wheel's, never a cached copy; and the requirements the project declares
+//! (or pytest for `test`), with their dependencies. Never by writing into site-packages
+//! ourselves (uv hardlinks installed files into its cache: an installed `.so` measured with link
+//! count 2, the same inode as the cache's).
 
 use std::path::Path;
 

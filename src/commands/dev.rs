@@ -1,5 +1,7 @@
-//! `cargo pyo3 dev`: guard → clean → build → inspect → install → prove → receipt.
-//! Each step is a call into its own module; this file only sequences and times them.
+//! `cargo pyo3 dev`: lock → venv → uv guard → digest and clean → build → inspect → runtime
+//! dependencies → install (editable when there are Python sources) → prove → receipt. Each step
+//! is a call into its own module; this file sequences and times them, and words a failed proof's
+//! hint from its cause.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
