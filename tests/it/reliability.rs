@@ -3,10 +3,10 @@
 //! - a catalog of bad input: each case asserts the exit code, that the error names the file or
 //!   argument, that a `hint:` follows it, and that the project and its venvs are byte-for-byte
 //!   unchanged;
-//! - faults, injected by executables named `fault-*` that stand in for a real tool (first on
-//!   PATH, or passed as `--python`): a failing or lying maturin, an installer killed mid-install,
-//!   an import that aborts the interpreter (the same failed check for `dev` and `verify`), Ctrl-C
-//!   during the venv creation and the build;
+//! - faults, injected by the executables of `tests/faults/` (named `fault-*`) standing in for a
+//!   real tool (first on PATH, or passed as `--python`): a failing or lying maturin, an installer
+//!   killed mid-install, an import that aborts the interpreter (the same failed check for `dev`
+//!   and `verify`), Ctrl-C during the venv creation and the build;
 //! - two `dev` runs at once in one project, and Ctrl-C while one waits for the other's lock;
 //! - the security promises: no code passed with `-c` (no shell anywhere is clippy's to enforce,
 //!   `clippy.toml`), names never turned into code, no environment in receipts, no temporary
@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use crate::common::faults::fault_executable;
 use crate::common::{Run, TestCommand, TestProject};
 
 // ---------------------------------------------------------------------------------------------
@@ -737,74 +738,34 @@ fn catalog_of_bad_input() {
 // Faults
 // ---------------------------------------------------------------------------------------------
 
-/// The interpreter behind `python3`, for fault executables written in Python.
-fn system_python() -> &'static str {
-    static PYTHON: OnceLock<String> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        let neutral = tempfile::tempdir().unwrap();
-        let run = TestCommand::new("python3", neutral.path())
-            .args(["-c", "import sys; print(sys.executable)"])
-            .run();
-        run.assert_code(0);
-        run.stdout.trim().to_owned()
-    })
-}
-
-/// Writes the fault executable `name` into a directory of the same name, linked there as
-/// `replaces` (the tool it stands in for) when given. Returns the directory, which a test puts
-/// first on PATH; the executable itself is `<directory>/<name>`.
-fn fault_executable(parent: &Path, name: &str, replaces: Option<&str>, script: &str) -> PathBuf {
+/// Every fault in `tests/faults/` is executable and listed in its README, and the README lists
+/// no fault that is not there.
+#[test]
+fn every_fault_is_an_executable_listed_in_the_readme() {
     use std::os::unix::fs::PermissionsExt;
-    assert!(
-        name.starts_with("fault-"),
-        "fault executables are named as such"
-    );
-    let dir = parent.join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    let executable = dir.join(name);
-    std::fs::write(&executable, script).unwrap();
-    std::fs::set_permissions(&executable, std::fs::Permissions::from_mode(0o755)).unwrap();
-    if let Some(tool) = replaces {
-        std::os::unix::fs::symlink(name, dir.join(tool)).unwrap();
+    let dir = common::faults::faults_dir();
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    let mut on_disk = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        if name.starts_with("fault-") {
+            let mode = entry.metadata().unwrap().permissions().mode();
+            assert_eq!(mode & 0o111, 0o111, "{name} is not executable");
+            assert!(
+                readme.contains(&format!("| `{name}` |")),
+                "{name} is not in tests/faults/README.md"
+            );
+            on_disk.push(name);
+        }
     }
-    dir
-}
-
-/// A maturin stand-in written in Python, with `out` (the `--out` directory) and `write_wheel`,
-/// which writes a wheel whose RECORD is true to its entries.
-fn python_maturin(name: &str, purpose: &str, body: &str) -> String {
-    let python = system_python();
-    format!(
-        r#"#!{python}
-# {name}: {purpose}
-# A fault executable from tests/reliability.rs, first on PATH in place of maturin.
-import base64, csv, hashlib, io, os, subprocess, sys, zipfile
-
-out = sys.argv[sys.argv.index("--out") + 1]
-
-
-def write_wheel(path, files):
-    dist_info = "purefix-0.1.0.dist-info/"
-    files = dict(files)
-    files[dist_info + "METADATA"] = b"Metadata-Version: 2.1\nName: purefix\nVersion: 0.1.0\n"
-    files[dist_info + "WHEEL"] = (
-        b"Wheel-Version: 1.0\nGenerator: {name}\nRoot-Is-Purelib: false\nTag: py3-none-any\n"
-    )
-    record = io.StringIO()
-    rows = csv.writer(record, lineterminator="\n")
-    for entry, data in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
-        rows.writerow([entry, "sha256=" + digest.decode(), len(data)])
-    rows.writerow([dist_info + "RECORD", "", ""])
-    files[dist_info + "RECORD"] = record.getvalue().encode()
-    with zipfile.ZipFile(path, "w") as wheel:
-        for entry, data in files.items():
-            wheel.writestr(entry, data)
-
-
-{body}
-"#
-    )
+    for row in readme.lines().filter(|line| line.starts_with("| `fault-")) {
+        let name = row.split('`').nth(1).unwrap();
+        assert!(
+            on_disk.iter().any(|found| found == name),
+            "the README lists {name}, which tests/faults/ does not have"
+        );
+    }
 }
 
 /// A project with a proven install, and what every fault run must leave exactly as it was.
@@ -891,89 +852,39 @@ fn faults_keep_the_proven_install_and_the_next_dev_recovers() {
 /// its receipt survive each one, and no temporary file is left.
 fn maturin_faults(proven: &Proven, faults: &Path) {
     let real_maturin = common::tools().all.join("maturin");
-    let scene_dir = scene(&proven.project).to_owned();
-    let absolute_entry = scene_dir.join("escaped-absolute.so");
-    let cases: Vec<(&str, String, Vec<String>)> = vec![
+    let absolute_entry = scene(&proven.project).join("escaped-absolute.so");
+    let absolute_mention = format!("unsafe entry `{}`", absolute_entry.display());
+    let cases: [(&str, &[&str]); 6] = [
         (
             "fault-maturin-exits-1",
-            "#!/bin/sh\n# fault-maturin-exits-1: maturin fails before it writes anything.\n\
-             echo 'fault-maturin-exits-1: failing on purpose' >&2\nexit 1\n"
-                .to_owned(),
-            vec!["the build failed".into(), "(exit status: 1)".into()],
+            &["the build failed", "(exit status: 1)"],
         ),
-        (
-            "fault-maturin-writes-no-wheel",
-            "#!/bin/sh\n# fault-maturin-writes-no-wheel: maturin says it succeeded and writes \
-             nothing.\nexit 0\n"
-                .to_owned(),
-            vec!["wrote no wheel".into()],
-        ),
+        ("fault-maturin-writes-no-wheel", &["wrote no wheel"]),
         (
             "fault-maturin-writes-two-wheels",
-            "#!/bin/sh\n# fault-maturin-writes-two-wheels: maturin says it succeeded and leaves \
-             two wheels.\nwhile [ \"$#\" -gt 0 ]; do\n  if [ \"$1\" = --out ]; then out=$2; fi\n  \
-             shift\ndone\n: > \"$out/purefix-0.1.0-cp311-cp311-linux_x86_64.whl\"\n\
-             : > \"$out/purefix-0.1.0-py3-none-any.whl\"\n"
-                .to_owned(),
-            vec!["wrote 2 wheels".into(), "expected exactly one".into()],
+            &["wrote 2 wheels", "expected exactly one"],
         ),
         (
             "fault-maturin-wheel-disagrees-with-record",
-            python_maturin(
-                "fault-maturin-wheel-disagrees-with-record",
-                "the real maturin builds, then the extension in the wheel is changed without \
-                 updating RECORD, as in a corrupted or tampered wheel.",
-                &format!(
-                    r#"status = subprocess.call([{real_maturin:?}] + sys.argv[1:])
-if status:
-    sys.exit(status)
-[name] = [name for name in os.listdir(out) if name.endswith(".whl")]
-path = os.path.join(out, name)
-with zipfile.ZipFile(path) as built:
-    entries = [(info, built.read(info)) for info in built.infolist()]
-with zipfile.ZipFile(path, "w") as wheel:
-    for info, data in entries:
-        if info.filename.endswith(".so"):
-            # One bit of the last byte: same size, another hash.
-            data = data[:-1] + bytes([data[-1] ^ 1])
-        wheel.writestr(info, data)"#,
-                    real_maturin = real_maturin.to_str().unwrap()
-                ),
-            ),
-            vec!["does not match its RECORD".into()],
+            &["does not match its RECORD"],
         ),
         (
             "fault-maturin-wheel-with-parent-entry",
-            python_maturin(
-                "fault-maturin-wheel-with-parent-entry",
-                "a wheel with an entry that climbs out of site-packages.",
-                r#"write_wheel(
-    os.path.join(out, "purefix-0.1.0-py3-none-any.whl"),
-    {"purefix/__init__.py": b"", "../../../escaped-parent.so": b"\x7fELF"},
-)"#,
-            ),
-            vec!["unsafe entry `../../../escaped-parent.so`".into()],
+            &["unsafe entry `../../../escaped-parent.so`"],
         ),
         (
             "fault-maturin-wheel-with-absolute-entry",
-            python_maturin(
-                "fault-maturin-wheel-with-absolute-entry",
-                "a wheel with an entry that is an absolute path.",
-                &format!(
-                    r#"write_wheel(
-    os.path.join(out, "purefix-0.1.0-py3-none-any.whl"),
-    {{"purefix/__init__.py": b"", {absolute:?}: b"\x7fELF"}},
-)"#,
-                    absolute = absolute_entry.to_str().unwrap()
-                ),
-            ),
-            vec![format!("unsafe entry `{}`", absolute_entry.display())],
+            &[&absolute_mention],
         ),
     ];
-    for (name, script, mentions) in &cases {
-        let dir = fault_executable(faults, name, Some("maturin"), script);
-        let mentions: Vec<&str> = mentions.iter().map(String::as_str).collect();
-        proven.assert_refused_and_intact(proven.dev(&[]).path_first(&dir), &mentions);
+    for (name, mentions) in cases {
+        let dir = fault_executable(faults, name, Some("maturin"));
+        let command = proven
+            .dev(&[])
+            .path_first(&dir)
+            .env(common::faults::REAL_MATURIN, &real_maturin)
+            .env(common::faults::ABSOLUTE_ENTRY, &absolute_entry);
+        proven.assert_refused_and_intact(command, mentions);
     }
     assert!(!absolute_entry.exists());
 
@@ -990,32 +901,13 @@ with zipfile.ZipFile(path, "w") as wheel:
 fn killed_installer(proven: &Proven, faults: &Path) {
     let receipt = assert_receipt_holds(&proven.project);
     let installed = receipt["extensions"][0]["loaded_path"].as_str().unwrap();
-    let real_uv = common::tools().all.join("uv");
-    let script = format!(
-        r#"#!/bin/sh
-# fault-uv-killed-mid-install: every uv command runs for real except the install of the built
-# wheel, which uninstalls the proven build, writes the first 4 KiB of an extension where the new
-# one goes, and is then killed, as an installer is when the machine runs out of memory.
-# A fault executable from tests/reliability.rs, first on PATH in place of uv.
-case " $* " in
-  *" pip install "*" --no-deps "*)
-    while [ "$#" -gt 0 ]; do
-      if [ "$1" = --python ]; then python=$2; fi
-      shift
-    done
-    head -c 4096 '{installed}' > '{installed}.partial'
-    '{uv}' pip uninstall --quiet --python "$python" purefix
-    mkdir -p "$(dirname '{installed}')"
-    mv '{installed}.partial' '{installed}'
-    kill -KILL $$
-    ;;
-esac
-exec '{uv}' "$@"
-"#,
-        uv = real_uv.display()
-    );
-    let dir = fault_executable(faults, "fault-uv-killed-mid-install", Some("uv"), &script);
-    let run = proven.dev(&[]).path_first(&dir).run();
+    let dir = fault_executable(faults, "fault-uv-killed-mid-install", Some("uv"));
+    let run = proven
+        .dev(&[])
+        .path_first(&dir)
+        .env(common::faults::REAL_UV, common::tools().all.join("uv"))
+        .env(common::faults::INSTALLED, installed)
+        .run();
     run.assert_code(2)
         .assert_stderr_contains("failed to install the wheel")
         .assert_stderr_contains("SIGKILL");
@@ -1113,7 +1005,7 @@ impl Gate {
         project.write(
             "build.rs",
             &format!(
-                r#"// Written by tests/reliability.rs: holds the build until the test opens the gate.
+                r#"// Written by tests/it/reliability.rs: holds the build until the test opens the gate.
 fn main() {{
     println!("cargo:rerun-if-changed=build.rs");
     std::fs::write({started:?}, "").unwrap();
@@ -1339,16 +1231,7 @@ fn ctrl_c_while_creating_the_venv_is_an_interrupt() {
     let project = TestProject::from_fixture("pure");
     let faults = tempfile::tempdir().unwrap();
     let started = faults.path().join("started");
-    let dir = fault_executable(
-        faults.path(),
-        "fault-python-venv-hangs",
-        None,
-        &format!(
-            "#!/bin/sh\n# fault-python-venv-hangs: given as `--python`, run as \
-             `<python> -m venv <dir>`;\n# writes part of a venv, then waits until it is \
-             interrupted.\nmkdir -p \"$3/bin\"\n: > {started:?}\nexec sleep 120\n"
-        ),
-    );
+    let dir = fault_executable(faults.path(), "fault-python-venv-hangs", None);
     let python = dir.join("fault-python-venv-hangs");
     let before = common::snapshot_tree(scene(&project));
     // Its own target dir, so its project lock is not the one the `pure` fixture's builds hold in
@@ -1356,6 +1239,7 @@ fn ctrl_c_while_creating_the_venv_is_an_interrupt() {
     let running = dev(&project, &["--python"])
         .arg(&python)
         .without_uv()
+        .env(common::faults::STARTED, &started)
         .env("CARGO_TARGET_DIR", faults.path().join("target"))
         .spawn();
     wait_until("the venv creation runs", Duration::from_secs(60), || {
@@ -1387,15 +1271,7 @@ fn ctrl_c_while_creating_the_venv_is_an_interrupt() {
 fn a_venv_creation_killed_half_way_leaves_nothing() {
     let project = TestProject::from_fixture("pure");
     let faults = tempfile::tempdir().unwrap();
-    let dir = fault_executable(
-        faults.path(),
-        "fault-python-venv-dies-midway",
-        None,
-        "#!/bin/sh\n# fault-python-venv-dies-midway: given as `--python`, run as \
-         `<python> -m venv <dir>`;\n# writes part of a venv, then is killed.\n\
-         mkdir -p \"$3/bin\" \"$3/lib/python3.11/site-packages\"\n\
-         printf 'home = /usr/bin\\n' > \"$3/pyvenv.cfg\"\nkill -KILL $$\n",
-    );
+    let dir = fault_executable(faults.path(), "fault-python-venv-dies-midway", None);
     let python = dir.join("fault-python-venv-dies-midway");
     let before = common::snapshot_tree(scene(&project));
     let run = dev(&project, &["--python"]).arg(&python).without_uv().run();
@@ -1536,7 +1412,7 @@ fn an_import_that_aborts_is_a_failed_check_and_writes_no_receipt() {
 // ---------------------------------------------------------------------------------------------
 
 /// Module names reach the proof's Python as data (JSON on stdin), never as code. A wheel whose
-/// extension names would run code if pasted into a single- or double-quoted Python string is
+/// extension names would run code (`tests/faults/fault-maturin-hostile-module-names`) if pasted into a single- or double-quoted Python string is
 /// refused before any Python runs: such a file name is not one an interpreter imports an
 /// extension module as (`platform::extension_stem`), so the wheel holds no extension module.
 #[test]
@@ -1544,40 +1420,16 @@ fn names_from_a_wheel_never_become_python_code() {
     let project = TestProject::from_fixture("pure");
     uv_venv(&project.path(".venv"));
     let marker = scene(&project).join("injected");
-    // Opens the file named by $CARGO_PYO3_TEST_INJECTED: short, with no `.` or `/`, so that it
-    // survives as one module name.
-    let code = "import os;open(os.environ['CARGO_PYO3_TEST_INJECTED'],'w')";
-    let code_bytes: Vec<String> = code.bytes().map(|byte| byte.to_string()).collect();
-    let payload = format!("exec(bytes(({},)))", code_bytes.join(","));
-    // `import_module('purefix.<name>')` would run the payload while evaluating its argument,
-    // before the import fails.
-    let hostile = [
-        format!("a'+str({payload})+'"),
-        format!("b\"+str({payload})+\""),
-    ];
-    let entries: Vec<String> = hostile
-        .iter()
-        .map(|name| format!("{:?}: b\"\\x7fELF\"", format!("purefix/{name}.so")))
-        .collect();
     let faults = tempfile::tempdir().unwrap();
     let dir = fault_executable(
         faults.path(),
         "fault-maturin-hostile-module-names",
         Some("maturin"),
-        &python_maturin(
-            "fault-maturin-hostile-module-names",
-            "a wheel whose extension module names are Python code.",
-            &format!(
-                "write_wheel(\n    os.path.join(out, \"purefix-0.1.0-py3-none-any.whl\"),\n    \
-                 {{\"purefix/__init__.py\": b\"\", {}}},\n)",
-                entries.join(", ")
-            ),
-        ),
     );
     let tmp = private_tmp();
     let run = dev(&project, &[])
         .path_first(&dir)
-        .env("CARGO_PYO3_TEST_INJECTED", &marker)
+        .env(common::faults::INJECTED, &marker)
         .env("TMPDIR", tmp.path())
         .run();
     run.assert_code(2);
