@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::common::TestProject;
+use crate::common::faults::fault_executable;
 
 /// Replaces `from` with `to` in `relative`, then sets the file's mtime an hour back: what `cp -p`,
 /// `tar x` or a restore leave, and what cargo's mtime check cannot see.
@@ -294,34 +295,26 @@ fn verify_and_doctor_judge_freshness_by_content() {
 
 #[test]
 fn a_source_edited_during_the_build_is_warned_about_and_marked() {
-    use std::os::unix::fs::PermissionsExt;
     let project = TestProject::maturin_new("cleanrace", false);
     dev(&project, &[]).assert_code(0);
 
     // A fault executable first on PATH in place of maturin: it edits a source, as an editor
     // saving mid-build would, then runs the real maturin.
     let faults = tempfile::tempdir().unwrap();
-    let name = "fault-maturin-edits-a-source";
-    let dir = faults.path().join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    let real = common::tools().all.join("maturin");
-    std::fs::write(
-        dir.join(name),
-        format!(
-            "#!/bin/sh\n# {name}: edits src/lib.rs (the working directory is the project), then \
-             builds with the real maturin.\nprintf '// saved during the build\\n' >> src/lib.rs\n\
-             exec '{}' \"$@\"\n",
-            real.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::os::unix::fs::symlink(name, dir.join("maturin")).unwrap();
+    let dir = fault_executable(
+        faults.path(),
+        "fault-maturin-edits-a-source",
+        Some("maturin"),
+    );
 
     let run = project
         .cargo_pyo3()
         .args(["dev", "--fix-uv"])
         .path_first(&dir)
+        .env(
+            common::faults::REAL_MATURIN,
+            common::tools().all.join("maturin"),
+        )
         .run();
     run.assert_code(0).assert_stderr_contains(
         "warning: `src/lib.rs` changed while the build ran, so the installed build may hold \

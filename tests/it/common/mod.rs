@@ -10,6 +10,7 @@
 //! - the environment is isolated: no inherited venv, no colour, uv never downloads a python.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod faults;
 pub mod snapshot;
 
 use std::collections::BTreeMap;
