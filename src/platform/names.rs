@@ -1,6 +1,6 @@
 //! The file and symbol names of extension modules on every platform: plain data, read whatever
 //! the platform this runs on (a wheel built for macOS or Windows is read on Linux too). Depends
-//! on nothing else in the crate, so `tests/platforms.rs` compiles it, with `wheel.rs`, to read
+//! on nothing else in the crate, so `tests/it/platforms.rs` compiles it, with `wheel.rs`, to read
 //! real wheels of every platform.
 
 /// The module stem of an extension module's file name, `None` when the name is not one an
