@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::report::{FreshnessStatus, NameStatus, Report};
+use super::report::{FreshnessStatus, NameStatus, Report, StubProblem, StubsReport};
 use crate::output;
 
 /// How much to show, from the flags and the global `-q`/`-v`.
@@ -131,6 +131,10 @@ pub(crate) fn render(
         )?;
     }
 
+    if let Some(stubs) = &report.stubs {
+        render_stubs(stubs, &report.module, quiet, out)?;
+    }
+
     let freshness = &report.freshness;
     let hint = freshness.hint.as_deref().unwrap_or_default();
     match freshness.status {
@@ -154,6 +158,146 @@ pub(crate) fn render(
             writeln!(out, "{}", output::warning_line(&freshness.message))?;
             writeln!(out, "{}", output::hint_line(hint))?;
         }
+    }
+    Ok(())
+}
+
+/// `--stubs`: each mismatch with what the stub says, what the runtime has, and where both are.
+fn render_stubs(
+    stubs: &StubsReport,
+    module: &str,
+    quiet: bool,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    for warning in &stubs.warnings {
+        writeln!(out, "{}", output::warning_line(warning))?;
+    }
+    for mismatch in &stubs.mismatches {
+        let stub_at = match (&mismatch.stub_file, mismatch.stub_line) {
+            (Some(file), Some(line)) => format!("{}:{line}", file.display()),
+            (Some(file), None) => file.display().to_string(),
+            (None, _) => "no stub file".to_owned(),
+        };
+        let rust = mismatch
+            .rust
+            .as_deref()
+            .unwrap_or("not found in the Rust sources");
+        if quiet {
+            writeln!(
+                out,
+                "{}",
+                output::error_line(format_args!(
+                    "stub `{}` {} ({stub_at}; Rust: {rust})",
+                    mismatch.name, mismatch.message
+                ))
+            )?;
+            continue;
+        }
+        writeln!(
+            out,
+            "{:>8}  {}  {}",
+            "stub", mismatch.name, mismatch.message
+        )?;
+        let stub = mismatch.stub.as_deref().unwrap_or("(not in the stub)");
+        let runtime = mismatch.runtime.as_deref().unwrap_or("(not at runtime)");
+        writeln!(out, "{:>8}  stub     {stub}  [{stub_at}]", "")?;
+        writeln!(out, "{:>8}  runtime  {runtime}", "")?;
+        writeln!(out, "{:>8}  Rust     {rust}", "")?;
+    }
+    let files: Vec<String> = stubs
+        .files
+        .iter()
+        .map(|file| format!("`{}`", file.path.display()))
+        .collect();
+    match &stubs.problem {
+        Some(StubProblem::NoStubs) => {
+            let searched: Vec<String> = stubs
+                .searched
+                .iter()
+                .map(|path| format!("`{}`", path.display()))
+                .collect();
+            writeln!(
+                out,
+                "{}",
+                output::error_line(format_args!(
+                    "no stubs to check for `{module}`: looked for `.pyi` files in {}",
+                    searched.join(", ")
+                ))
+            )?;
+            writeln!(
+                out,
+                "{}",
+                output::hint_line(
+                    "write a `.pyi` beside the module (`<module>.pyi` at the project root of a pure Rust project), or generate one with pyo3-stub-gen; drop `--stubs` to verify names only"
+                )
+            )?;
+        }
+        Some(StubProblem::NotProven { message }) => {
+            writeln!(
+                out,
+                "{}",
+                output::error_line(format_args!("the stubs were not checked: {message}"))
+            )?;
+            writeln!(
+                out,
+                "{}",
+                output::hint_line(
+                    "stubs are checked only against the fresh build `cargo pyo3 dev` proved: run `cargo pyo3 dev`, then `cargo pyo3 verify --stubs`"
+                )
+            )?;
+        }
+        Some(StubProblem::Failed { message }) => {
+            writeln!(
+                out,
+                "{}",
+                output::error_line(format_args!(
+                    "stubtest could not check {}:\n{message}",
+                    files.join(", ")
+                ))
+            )?;
+            writeln!(
+                out,
+                "{}",
+                output::hint_line("fix what mypy reports in the stub, then run again")
+            )?;
+        }
+        None if !stubs.mismatches.is_empty() => {
+            writeln!(
+                out,
+                "{}",
+                output::error_line(format_args!(
+                    "{} between {} and the build",
+                    count(stubs.mismatches.len(), "stub mismatch"),
+                    files.join(", ")
+                ))
+            )?;
+            writeln!(
+                out,
+                "{}",
+                output::hint_line(
+                    "make the stub say what the Rust now exports (or regenerate it), then run again"
+                )
+            )?;
+        }
+        None if !quiet => {
+            let checker = stubs
+                .checker
+                .as_ref()
+                .map(|checker| format!(" (stubtest, mypy {})", checker.mypy_version))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{}",
+                output::status_line(
+                    "Checked",
+                    format_args!(
+                        "{} against the build: no mismatches{checker}",
+                        files.join(", ")
+                    )
+                )
+            )?;
+        }
+        None => {}
     }
     Ok(())
 }

@@ -1,0 +1,103 @@
+# Run by `cargo pyo3 verify --stubs` as `python -I <private dir>/stubtest.py`, from an empty
+# temporary directory (src/python.rs), with the python of the environment that has mypy: the
+# project's venv when it has mypy, else the tools venv `verify` provisioned.
+# Input (stdin, JSON): {"modules": ["pkg._core"], "mypy_path": "/…/python",
+#   "site_packages": ["/…/.venv/lib/python3.11/site-packages"] or [],
+#   "ignore_errors_in": ["pkg"], "flags": ["--ignore-positional-only"]}
+# Output (stdout, JSON): {"mypy_version": "…", "errors": [...], "fatal": null or the text
+#   stubtest printed when it could not check at all}.
+#
+# stubtest is run through its own entry point (`test_stubs`), with its own options, filters and
+# allowlist handling; only the reporting is taken over: every error stubtest would print is
+# recorded from its `Error` object instead, so nothing here parses stubtest's text.
+import contextlib
+import io
+import json
+import os
+import site
+import sys
+import tempfile
+
+request = json.load(sys.stdin)
+
+from mypy import nodes, stubtest  # noqa: E402
+from mypy.version import __version__ as mypy_version  # noqa: E402
+
+# Nothing is written into the project's venv: no `.pyc` of the module, of its `.pth` hooks or of
+# anything it imports (the venv must be byte-identical afterwards).
+sys.dont_write_bytecode = True
+
+# The project's venv, after this environment's own packages (mypy is already imported):
+# `site.addsitedir` also runs the venv's `.pth` files, which an editable install needs
+# (`PYTHONPATH` would skip them: measured, `import pkg` then fails).
+for directory in request["site_packages"]:
+    site.addsitedir(directory)
+# mypy reads the stubs from the project's sources, so a mismatch names the file the user edits.
+os.environ["MYPYPATH"] = request["mypy_path"]
+
+recorded = []
+
+
+def describe_stub(error):
+    # A class is shown as mypy's `<TypeInfo pkg.Counter>` otherwise.
+    if isinstance(error.stub_object, nodes.TypeInfo):
+        return f"class {error.stub_object.name}"
+    return error.stub_desc
+
+
+def record(error, concise=False):
+    stub_file = None
+    stub_node = stubtest.get_stub(error.object_path[0])
+    if stub_node is not None:
+        stub_file = stub_node.path or None
+    stub_missing = isinstance(error.stub_object, stubtest.Missing)
+    runtime_missing = isinstance(error.runtime_object, stubtest.Missing)
+    name = error.object_desc
+    # A module that declares no `__all__` in its stub says nothing about it: PyO3's declarative
+    # `#[pymodule] mod` sets one on every module (docs/verify.md).
+    if stub_missing and len(error.object_path) == 2 and error.object_path[1] == "__all__":
+        return ""
+    recorded.append(
+        {
+            "module": error.object_path[0],
+            "path": error.object_path[1:],
+            "name": name,
+            "message": error.message,
+            "stub": None if stub_missing else describe_stub(error),
+            "runtime": None if runtime_missing else error.runtime_desc,
+            "stub_file": stub_file,
+            "stub_line": None if stub_missing else getattr(error.stub_object, "line", None),
+        }
+    )
+    return ""
+
+
+stubtest.Error.get_description = record
+stubtest.safe_print = lambda text: None
+
+with tempfile.TemporaryDirectory() as scratch:
+    config = os.path.join(scratch, "mypy.ini")
+    with open(config, "w", encoding="utf-8") as file:
+        file.write("[mypy]\n")
+        # Parent packages without a stub are read from their `.py` files, which are code, not
+        # stubs: maturin's own `__init__.py` template has errors mypy reports.
+        for module in request["ignore_errors_in"]:
+            file.write(f"[mypy-{module}]\nignore_errors = True\n")
+    flags = [
+        flag
+        for flag in request["flags"]
+        # An older mypy in the project's venv may not know every flag.
+        if flag != "--ignore-disjoint-bases" or hasattr(stubtest.Error, "is_disjoint_base_related")
+    ]
+    arguments = stubtest.parse_options([*flags, "--mypy-config-file", config, *request["modules"]])
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        try:
+            code = stubtest.test_stubs(arguments)
+        except SystemExit as exit:
+            code = exit.code
+
+fatal = None
+if code and not recorded:
+    fatal = printed.getvalue().strip() or f"stubtest exited with {code}"
+json.dump({"mypy_version": mypy_version, "errors": recorded, "fatal": fatal}, sys.stdout)
