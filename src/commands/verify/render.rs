@@ -232,20 +232,15 @@ fn render_stubs(
                 )
             )?;
         }
-        Some(StubProblem::NotProven { message }) => {
-            writeln!(
-                out,
-                "{}",
-                output::error_line(format_args!("the stubs were not checked: {message}"))
-            )?;
-            writeln!(
-                out,
-                "{}",
-                output::hint_line(
-                    "stubs are checked only against the fresh build `cargo pyo3 dev` proved: run `cargo pyo3 dev`, then `cargo pyo3 verify --stubs`"
-                )
-            )?;
-        }
+        // Why (a stale or unproven build, a module that does not import) follows, with its
+        // hint, in the lines `verify` always prints.
+        Some(StubProblem::NotProven { .. }) => writeln!(
+            out,
+            "{}",
+            output::error_line(
+                "the stubs were not checked: they are checked only against the fresh build `cargo pyo3 dev` proved"
+            )
+        )?,
         Some(StubProblem::Failed { message }) => {
             writeln!(
                 out,
@@ -267,7 +262,10 @@ fn render_stubs(
                 "{}",
                 output::error_line(format_args!(
                     "{} between {} and the build",
-                    count(stubs.mismatches.len(), "stub mismatch"),
+                    match stubs.mismatches.len() {
+                        1 => "1 stub mismatch".to_owned(),
+                        mismatches => format!("{mismatches} stub mismatches"),
+                    },
                     files.join(", ")
                 ))
             )?;
@@ -316,7 +314,10 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::commands::verify::report::{Freshness, InternalReport, NameReport};
+    use crate::commands::verify::report::{
+        Freshness, InternalReport, NameReport, StubFile, StubMismatch, StubsChecker,
+    };
+    use crate::output::ExitStatus;
     use crate::rust_source::{MissReason, UnregisteredReport};
 
     fn found(name: &str, kind: &str) -> NameReport {
@@ -402,6 +403,7 @@ mod tests {
             }],
             unregistered: Vec::new(),
             scan_problems: Vec::new(),
+            stubs: None,
             duration_ms: 42,
         }
     }
@@ -445,6 +447,66 @@ mod tests {
                 None,
             ),
         ]
+    }
+
+    fn stubs(mismatches: Vec<StubMismatch>, problem: Option<StubProblem>) -> StubsReport {
+        StubsReport {
+            searched: vec!["python/demo".into()],
+            files: vec![StubFile {
+                module: "demo.demo".into(),
+                path: "python/demo/demo.pyi".into(),
+            }],
+            checker: Some(StubsChecker {
+                python: "/p/target/cargo-pyo3/tools/mypy-venv-3.11.7/bin/python".into(),
+                mypy_version: "2.4.1".into(),
+                in_project: false,
+            }),
+            mismatches,
+            problem,
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn stub_mismatches_with_both_sides_and_both_places() {
+        let mut report = report(vec![found("sum_as_string", "function")], fresh());
+        report.stubs = Some(stubs(
+            vec![
+                StubMismatch {
+                    name: "demo.demo.double".into(),
+                    kind: "not-in-stub".into(),
+                    message: "is not present in stub".into(),
+                    stub: None,
+                    runtime: Some("def (x)".into()),
+                    stub_file: Some("python/demo/demo.pyi".into()),
+                    stub_line: None,
+                    rust: Some("src/lib.rs:9".into()),
+                },
+                StubMismatch {
+                    name: "demo.demo.removed".into(),
+                    kind: "not-at-runtime".into(),
+                    message: "is not present at runtime".into(),
+                    stub: Some("def (x: int) -> int".into()),
+                    runtime: None,
+                    stub_file: Some("python/demo/demo.pyi".into()),
+                    stub_line: Some(2),
+                    rust: None,
+                },
+            ],
+            None,
+        ));
+        insta::assert_snapshot!("stub_mismatches", rendered(&report, NAMES));
+        let quiet = RenderOptions {
+            quiet: true,
+            ..NAMES
+        };
+        insta::assert_snapshot!("stub_mismatches_quiet", rendered(&report, quiet));
+        assert_eq!(report.exit_status(false), ExitStatus::CheckFailed);
+
+        report.stubs = Some(stubs(Vec::new(), None));
+        assert_eq!(report.exit_status(false), ExitStatus::Success);
+        report.stubs = Some(stubs(Vec::new(), Some(StubProblem::NoStubs)));
+        assert_eq!(report.exit_status(false), ExitStatus::CheckFailed);
     }
 
     #[test]

@@ -349,3 +349,79 @@ fn mismatch(
         rust,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(root: &Path, relative: &str) {
+        let path = root.join(relative);
+        fs_err::create_dir_all(path.parent().unwrap()).unwrap();
+        fs_err::write(path, "").unwrap();
+    }
+
+    #[test]
+    fn a_mixed_package_has_every_pyi_as_the_module_it_stubs() {
+        let temp = tempfile::tempdir().unwrap();
+        let root = temp.path().to_path_buf();
+        let mut project = Project::for_tests(root.clone());
+        project.python_root = root.join("python");
+        for file in [
+            "python/demo/__init__.py",
+            "python/demo/demo.pyi",
+            "python/demo/sub/__init__.py",
+            "python/demo/sub/text.pyi",
+            "python/demo/not-a-module.pyi",
+            "python/demo/notes.txt",
+        ] {
+            touch(&root, file);
+        }
+        let found = find(&project).unwrap();
+        let modules: Vec<(&str, String)> = found
+            .files
+            .iter()
+            .map(|file| (file.module.as_str(), file.path.display().to_string()))
+            .collect();
+        assert_eq!(
+            modules,
+            [
+                ("demo.demo", "python/demo/demo.pyi".to_owned()),
+                ("demo.sub.text", "python/demo/sub/text.pyi".to_owned()),
+            ]
+        );
+        assert_eq!(found.searched, [PathBuf::from("python/demo")]);
+        assert_eq!(found.mypy_path, root.join("python"));
+        // The parents are code mypy reads, not stubs.
+        assert_eq!(found.ignore_errors_in, ["demo", "demo.sub"]);
+        assert_eq!(
+            found.warnings.len(),
+            1,
+            "no `py.typed`: {:?}",
+            found.warnings
+        );
+
+        touch(&root, "python/demo/py.typed");
+        touch(&root, "python/demo/__init__.pyi");
+        let found = find(&project).unwrap();
+        assert_eq!(found.files[0].module, "demo");
+        assert_eq!(found.ignore_errors_in, ["demo.sub"]);
+        assert!(found.warnings.is_empty(), "{:?}", found.warnings);
+    }
+
+    #[test]
+    fn a_pure_rust_project_has_its_module_pyi_at_the_root() {
+        let temp = tempfile::tempdir().unwrap();
+        let root = temp.path().to_path_buf();
+        let project = Project::for_tests(root.clone());
+        let found = find(&project).unwrap();
+        assert!(found.files.is_empty());
+        assert_eq!(found.searched, [PathBuf::from("demo.pyi")]);
+
+        touch(&root, "demo.pyi");
+        let found = find(&project).unwrap();
+        assert_eq!(found.files[0].module, "demo");
+        assert_eq!(found.files[0].path, PathBuf::from("demo.pyi"));
+        assert_eq!(found.mypy_path, root);
+        assert!(found.ignore_errors_in.is_empty());
+    }
+}
