@@ -199,3 +199,27 @@ fn mypy_is_provisioned_once_outside_the_venv_which_stays_byte_identical() {
     assert!(!second.stderr.contains("Installing"), "{second:?}");
     assert_eq!(common::snapshot_tree(&venv), before);
 }
+
+#[test]
+fn mypy_in_the_venv_is_used_and_nothing_is_installed() {
+    let project = stubbed_project("stubs_venv_mypy");
+    common::TestCommand::new(common::tools().all.join("uv"), &project.root)
+        .args(["pip", "install", "--python"])
+        .arg(project.venv_python())
+        .arg("mypy==2.4.1")
+        .run()
+        .assert_code(0);
+    let run = project
+        .cargo_pyo3()
+        .args(["verify", "--stubs", "--json"])
+        .run();
+    run.assert_code(0);
+    assert!(!run.stderr.contains("Installing"), "{run:?}");
+    let checker = &run.json()["stubs"]["checker"];
+    assert_eq!(checker["in_project"], true, "{run:?}");
+    let python = checker["python"].as_str().unwrap();
+    assert!(
+        python.starts_with(&project.root.join(".venv").display().to_string()),
+        "{run:?}"
+    );
+}
