@@ -223,3 +223,28 @@ fn mypy_in_the_venv_is_used_and_nothing_is_installed() {
         "{run:?}"
     );
 }
+
+/// pyo3-stub-gen's layout: one `__init__.pyi` for the package that re-exports the extension, with
+/// type aliases that only type checkers see. Neither the extension's own missing stub nor the
+/// alias is a mismatch; a name the stub lacks still is.
+#[test]
+fn a_package_stub_with_a_type_alias_passes_and_still_catches_a_missing_name() {
+    let project = TestProject::maturin_new("stubs_package", true);
+    let stub = "python/stubs_package/__init__.pyi";
+    project.write(
+        stub,
+        "import typing\n\n__all__ = [\"sum_as_string\"]\n\nCount: typing.TypeAlias = int\n\n\
+         def sum_as_string(a: Count, b: Count) -> str: ...\n",
+    );
+    project.write("python/stubs_package/py.typed", "");
+    project.cargo_pyo3().arg("dev").run().assert_code(0);
+    let run = verify_stubs(&project);
+    run.assert_code(0);
+    assert_run("package_stub", &run, &project);
+
+    project.write(stub, "__all__: list[str]\n");
+    let run = verify_stubs(&project);
+    run.assert_code(1);
+    run.assert_stderr_contains("stubs_package.sum_as_string  is not present in stub")
+        .assert_stderr_contains("Rust     src/lib.rs:10");
+}

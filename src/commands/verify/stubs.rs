@@ -282,6 +282,7 @@ pub(crate) fn check(
         project.top_level_module(),
         &serde_json::json!({
             "modules": modules,
+            "extension": project.extension_module(),
             "mypy_path": mypy_path,
             "site_packages": site_packages,
             "ignore_errors_in": ignore_errors_in,
