@@ -248,3 +248,21 @@ fn a_package_stub_with_a_type_alias_passes_and_still_catches_a_missing_name() {
     run.assert_stderr_contains("stubs_package.sum_as_string  is not present in stub")
         .assert_stderr_contains("Rust     src/lib.rs:10");
 }
+
+/// A pure Rust project keeps its stub at the root as `<module>.pyi`, which maturin installs as the
+/// package's `__init__.pyi`.
+#[test]
+fn a_pure_rust_project_has_its_stub_at_the_root() {
+    let project = TestProject::maturin_new("stubs_pure", false);
+    project.write("stubs_pure.pyi", MATCHING_STUB);
+    project.cargo_pyo3().arg("dev").run().assert_code(0);
+    let run = verify_stubs(&project);
+    run.assert_code(0);
+    assert_run("pure_rust", &run, &project);
+
+    project.write("stubs_pure.pyi", "def sum_as_string(a: int) -> str: ...\n");
+    let run = verify_stubs(&project);
+    run.assert_code(1);
+    run.assert_stderr_contains("stub     def (a: int) -> str  [stubs_pure.pyi:1]")
+        .assert_stderr_contains("runtime  def (a, b)");
+}
