@@ -154,7 +154,7 @@ fn checker(project: &Project, venv: &Venv) -> Result<Checker> {
         "Installing",
         format!(
             "`{MYPY_REQUIREMENT}` into `{}` for `--stubs` (the venv has no mypy; the project's venv is not changed)",
-            root.display()
+            project.relative(&root).display()
         ),
     );
     fs_err::create_dir_all(&tools)?;
@@ -263,7 +263,7 @@ pub(crate) fn check(
         format_args!(
             "{} with stubtest (`{}`)",
             super::render::count(report.files.len(), "stub"),
-            checker.venv.python.display()
+            project.relative(&checker.venv.python).display()
         ),
     );
     let site_packages: Vec<PathBuf> = if checker.in_project {
