@@ -266,3 +266,48 @@ fn a_pure_rust_project_has_its_stub_at_the_root() {
     run.assert_stderr_contains("stub     def (a: int) -> str  [stubs_pure.pyi:1]")
         .assert_stderr_contains("runtime  def (a, b)");
 }
+
+/// PyO3's slot dunders take CPython's parameters (`($self, value, /)`) and bring their slot
+/// siblings (`__radd__`): not mismatches. A `/` the Rust asks for and the stub lacks is one.
+#[test]
+fn slot_dunders_are_not_mismatches_but_a_positional_only_argument_is() {
+    let project = TestProject::maturin_new("stubs_dunders", true);
+    project.edit(
+        "src/lib.rs",
+        "    /// Formats the sum",
+        "    #[pyclass]\n    struct Money {\n        cents: i64,\n    }\n\n    \
+         #[pymethods]\n    impl Money {\n        #[new]\n        fn new(cents: i64) -> Self {\n            \
+         Money { cents }\n        }\n        fn __add__(&self, other: i64) -> Money {\n            \
+         Money { cents: self.cents + other }\n        }\n        fn __eq__(&self, other: &Self) -> bool {\n            \
+         self.cents == other.cents\n        }\n        fn __getitem__(&self, index: usize) -> i64 {\n            \
+         self.cents + index as i64\n        }\n    }\n\n    #[pyfunction]\n    #[pyo3(signature = (x, /))]\n    \
+         fn positional(x: i64) -> i64 {\n        x\n    }\n\n    /// Formats the sum",
+    );
+    let stub = "python/stubs_dunders/stubs_dunders.pyi";
+    project.write(
+        stub,
+        &format!(
+            "from typing import final\n\n{MATCHING_STUB}\n@final\nclass Money:\n    \
+             def __new__(cls, cents: int) -> Money: ...\n    def __add__(self, other: int) -> Money: ...\n    \
+             def __eq__(self, other: object) -> bool: ...\n    def __getitem__(self, index: int) -> int: ...\n\n\
+             def positional(x: int) -> int: ...\n"
+        ),
+    );
+    project.write("python/stubs_dunders/py.typed", "");
+    project.cargo_pyo3().arg("dev").run().assert_code(0);
+    let run = verify_stubs(&project);
+    run.assert_code(1);
+    assert_run("dunders", &run, &project);
+    assert_eq!(
+        run.stderr
+            .lines()
+            .filter(|line| line.starts_with("    stub  "))
+            .count(),
+        1,
+        "only `positional` differs: {run:?}"
+    );
+    run.assert_stderr_contains("stubs_dunders.stubs_dunders.positional  is inconsistent");
+
+    project.edit(stub, "def positional(x: int)", "def positional(x: int, /)");
+    verify_stubs(&project).assert_code(0);
+}

@@ -21,7 +21,7 @@ use crate::venv::{Venv, VenvOrigin};
 pub(crate) const MYPY_REQUIREMENT: &str = "mypy==2.4.1";
 
 /// stubtest's own switches for what PyO3 extensions always differ in (`docs/verify.md`).
-const STUBTEST_FLAGS: &[&str] = &["--ignore-positional-only", "--ignore-disjoint-bases"];
+const STUBTEST_FLAGS: &[&str] = &["--ignore-disjoint-bases"];
 
 /// The stubs of a project, and where they were looked for.
 #[derive(Debug)]
