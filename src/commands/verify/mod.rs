@@ -1,6 +1,7 @@
 //! `cargo pyo3 verify`: validate the names → scan the Rust sources → look every name up in the
 //! venv's python (isolated, from a neutral directory) → judge the install's freshness against the
-//! last `dev` receipt → report each name, explaining every miss from the sources.
+//! last `dev` receipt → report each name, explaining every miss from the sources; with
+//! `--stubs`, then check the project's `.pyi` stubs against that build (`stubs.rs`).
 //!
 //! This file computes the [`Report`] (plain data, also the `--json` document);
 //! `render.rs` writes it for people. Only the "Verifying" line and scan warnings are printed

@@ -1,5 +1,5 @@
-//! The `verify` report for people: one line per name, the misses explained, then the verdict
-//! and the freshness, written to any `impl Write` (stderr in a run, a buffer in the tests).
+//! The `verify` report for people: one line per name, the misses explained, then the verdict,
+//! the stub mismatches (`--stubs`) and the freshness, written to any `impl Write` (stderr in a run, a buffer in the tests).
 
 use std::io::{self, Write};
 
