@@ -311,3 +311,12 @@ fn slot_dunders_are_not_mismatches_but_a_positional_only_argument_is() {
     project.edit(stub, "def positional(x: int)", "def positional(x: int, /)");
     verify_stubs(&project).assert_code(0);
 }
+
+#[test]
+fn verify_help_explains_stubs() {
+    let run = common::cargo_pyo3(&std::env::temp_dir())
+        .args(["verify", "--help"])
+        .run();
+    run.assert_code(0);
+    insta::assert_snapshot!("verify_help", run.stdout);
+}
