@@ -231,6 +231,15 @@ pub(crate) struct VerifyArgs {
     #[arg(long)]
     pub(crate) allow_stale: bool,
 
+    /// Also check the project's `.pyi` stubs against the build with mypy's stubtest
+    ///
+    /// The stubs are found where maturin packages them (every `.pyi` in the Python package, or
+    /// `<module>.pyi` at the root of a pure Rust project) and checked only against a fresh build
+    /// `cargo pyo3 dev` proved. mypy comes from the venv, else it is installed once into a tools
+    /// venv under the target dir; the project's venv is not changed.
+    #[arg(long)]
+    pub(crate) stubs: bool,
+
     /// Print the result as JSON on stdout
     #[arg(long)]
     pub(crate) json: bool,

@@ -44,6 +44,12 @@ pub(crate) const VERIFY: Script = Script {
     text: include_str!("python/verify.py"),
 };
 
+/// Runs mypy's stubtest and reports each error it finds as data (`verify --stubs`).
+pub(crate) const STUBTEST: Script = Script {
+    file_name: "stubtest.py",
+    text: include_str!("python/stubtest.py"),
+};
+
 /// Run as a file, a script has its own directory as `sys.path[0]`, where `python -c` (and a
 /// user's `python` or `pytest` started in a directory) has `""`, the working directory. Put that
 /// back first, unless isolation (`-I`) or `PYTHONSAFEPATH` (3.11+) means neither is there.

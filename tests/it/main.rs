@@ -17,6 +17,7 @@ mod new;
 mod new_e2e;
 mod platforms;
 mod reliability;
+mod stubs;
 mod test_run;
 mod uv;
 mod verify;

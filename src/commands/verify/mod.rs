@@ -1,6 +1,7 @@
 //! `cargo pyo3 verify`: validate the names → scan the Rust sources → look every name up in the
 //! venv's python (isolated, from a neutral directory) → judge the install's freshness against the
-//! last `dev` receipt → report each name, explaining every miss from the sources.
+//! last `dev` receipt → report each name, explaining every miss from the sources; with
+//! `--stubs`, then check the project's `.pyi` stubs against that build (`stubs.rs`).
 //!
 //! This file computes the [`Report`] (plain data, also the `--json` document);
 //! `render.rs` writes it for people. Only the "Verifying" line and scan warnings are printed
@@ -8,6 +9,7 @@
 
 mod render;
 mod report;
+mod stubs;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -55,6 +57,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitStatus> {
         names,
         all,
         allow_stale,
+        stubs,
         json,
     } = args;
     let started = Instant::now();
@@ -152,6 +155,13 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitStatus> {
     } else {
         scan.unregistered_reports(&exports)
     };
+    let stubs = if stubs {
+        Some(check_stubs(
+            &project, &venv, &exports, &freshness, &runtime,
+        )?)
+    } else {
+        None
+    };
     let missing = reports
         .iter()
         .filter(|report| report.status == NameStatus::Missing)
@@ -176,6 +186,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitStatus> {
         unregistered,
         scan_problems: scan.problems.iter().map(ToString::to_string).collect(),
         freshness,
+        stubs,
         duration_ms: started.elapsed().as_millis() as u64,
     };
     let settings = output::settings();
@@ -192,6 +203,37 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitStatus> {
         output::json(&report)?;
     }
     Ok(report.exit_status(allow_stale))
+}
+
+/// `--stubs`: only on the fresh build `dev` proved, so the stubs are checked against the code the
+/// user just built; otherwise the report says why they were not checked.
+fn check_stubs(
+    project: &Project,
+    venv: &Venv,
+    exports: &Exports,
+    freshness: &Freshness,
+    runtime: &Runtime,
+) -> Result<report::StubsReport> {
+    let found = stubs::find(project)?;
+    let not_proven = match (&runtime.import_error, freshness.status) {
+        (Some(error), _) => Some(format!(
+            "`import {}` failed: {error}",
+            project.top_level_module()
+        )),
+        (None, FreshnessStatus::Fresh) => None,
+        (None, _) => Some(freshness.message.clone()),
+    };
+    match not_proven {
+        Some(message) if !found.files.is_empty() => Ok(report::StubsReport {
+            searched: found.searched,
+            files: found.files,
+            checker: None,
+            mismatches: Vec::new(),
+            problem: Some(report::StubProblem::NotProven { message }),
+            warnings: found.warnings,
+        }),
+        _ => stubs::check(project, venv, exports, found),
+    }
 }
 
 /// Every name must be a dotted Python identifier: anything else is refused before Python runs,

@@ -1,9 +1,9 @@
-//! The `verify` report for people: one line per name, the misses explained, then the verdict
-//! and the freshness, written to any `impl Write` (stderr in a run, a buffer in the tests).
+//! The `verify` report for people: one line per name, the misses explained, then the verdict,
+//! the stub mismatches (`--stubs`) and the freshness, written to any `impl Write` (stderr in a run, a buffer in the tests).
 
 use std::io::{self, Write};
 
-use super::report::{FreshnessStatus, NameStatus, Report};
+use super::report::{FreshnessStatus, NameStatus, Report, StubProblem, StubsReport};
 use crate::output;
 
 /// How much to show, from the flags and the global `-q`/`-v`.
@@ -131,6 +131,10 @@ pub(crate) fn render(
         )?;
     }
 
+    if let Some(stubs) = &report.stubs {
+        render_stubs(stubs, &report.module, quiet, out)?;
+    }
+
     let freshness = &report.freshness;
     let hint = freshness.hint.as_deref().unwrap_or_default();
     match freshness.status {
@@ -158,6 +162,144 @@ pub(crate) fn render(
     Ok(())
 }
 
+/// `--stubs`: each mismatch with what the stub says, what the runtime has, and where both are.
+fn render_stubs(
+    stubs: &StubsReport,
+    module: &str,
+    quiet: bool,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    for warning in &stubs.warnings {
+        writeln!(out, "{}", output::warning_line(warning))?;
+    }
+    for mismatch in &stubs.mismatches {
+        let stub_at = match (&mismatch.stub_file, mismatch.stub_line) {
+            (Some(file), Some(line)) => format!("{}:{line}", file.display()),
+            (Some(file), None) => file.display().to_string(),
+            (None, _) => "no stub file".to_owned(),
+        };
+        let rust = mismatch
+            .rust
+            .as_deref()
+            .unwrap_or("not found in the Rust sources");
+        if quiet {
+            writeln!(
+                out,
+                "{}",
+                output::error_line(format_args!(
+                    "stub `{}` {} ({stub_at}; Rust: {rust})",
+                    mismatch.name, mismatch.message
+                ))
+            )?;
+            continue;
+        }
+        writeln!(
+            out,
+            "{:>8}  {}  {}",
+            "stub", mismatch.name, mismatch.message
+        )?;
+        let stub = mismatch.stub.as_deref().unwrap_or("(not in the stub)");
+        let runtime = mismatch.runtime.as_deref().unwrap_or("(not at runtime)");
+        writeln!(out, "{:>8}  stub     {stub}  [{stub_at}]", "")?;
+        writeln!(out, "{:>8}  runtime  {runtime}", "")?;
+        writeln!(out, "{:>8}  Rust     {rust}", "")?;
+    }
+    let files: Vec<String> = stubs
+        .files
+        .iter()
+        .map(|file| format!("`{}`", file.path.display()))
+        .collect();
+    match &stubs.problem {
+        Some(StubProblem::NoStubs) => {
+            let searched: Vec<String> = stubs
+                .searched
+                .iter()
+                .map(|path| format!("`{}`", path.display()))
+                .collect();
+            writeln!(
+                out,
+                "{}",
+                output::error_line(format_args!(
+                    "no stubs to check for `{module}`: looked for `.pyi` files in {}",
+                    searched.join(", ")
+                ))
+            )?;
+            writeln!(
+                out,
+                "{}",
+                output::hint_line(
+                    "write a `.pyi` beside the module (`<module>.pyi` at the project root of a pure Rust project), or generate one with pyo3-stub-gen; drop `--stubs` to verify names only"
+                )
+            )?;
+        }
+        // Why (a stale or unproven build, a module that does not import) follows, with its
+        // hint, in the lines `verify` always prints.
+        Some(StubProblem::NotProven { .. }) => writeln!(
+            out,
+            "{}",
+            output::error_line(
+                "the stubs were not checked: they are checked only against the fresh build `cargo pyo3 dev` proved"
+            )
+        )?,
+        Some(StubProblem::Failed { message }) => {
+            writeln!(
+                out,
+                "{}",
+                output::error_line(format_args!(
+                    "stubtest could not check {}:\n{message}",
+                    files.join(", ")
+                ))
+            )?;
+            writeln!(
+                out,
+                "{}",
+                output::hint_line("fix what mypy reports in the stub, then run again")
+            )?;
+        }
+        None if !stubs.mismatches.is_empty() => {
+            writeln!(
+                out,
+                "{}",
+                output::error_line(format_args!(
+                    "{} between {} and the build",
+                    match stubs.mismatches.len() {
+                        1 => "1 stub mismatch".to_owned(),
+                        mismatches => format!("{mismatches} stub mismatches"),
+                    },
+                    files.join(", ")
+                ))
+            )?;
+            writeln!(
+                out,
+                "{}",
+                output::hint_line(
+                    "make the stub say what the Rust now exports (or regenerate it), then run again"
+                )
+            )?;
+        }
+        None if !quiet => {
+            let checker = stubs
+                .checker
+                .as_ref()
+                .map(|checker| format!(" (stubtest, mypy {})", checker.mypy_version))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{}",
+                output::status_line(
+                    "Checked",
+                    format_args!(
+                        "{} against the build: no mismatches{checker}",
+                        files.join(", ")
+                    )
+                )
+            )?;
+        }
+        None => {}
+    }
+    Ok(())
+}
+
 /// "1 name", "3 names".
 pub(super) fn count(number: usize, noun: &str) -> String {
     if number == 1 {
@@ -172,7 +314,10 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::commands::verify::report::{Freshness, InternalReport, NameReport};
+    use crate::commands::verify::report::{
+        Freshness, InternalReport, NameReport, StubFile, StubMismatch, StubsChecker,
+    };
+    use crate::output::ExitStatus;
     use crate::rust_source::{MissReason, UnregisteredReport};
 
     fn found(name: &str, kind: &str) -> NameReport {
@@ -258,6 +403,7 @@ mod tests {
             }],
             unregistered: Vec::new(),
             scan_problems: Vec::new(),
+            stubs: None,
             duration_ms: 42,
         }
     }
@@ -301,6 +447,66 @@ mod tests {
                 None,
             ),
         ]
+    }
+
+    fn stubs(mismatches: Vec<StubMismatch>, problem: Option<StubProblem>) -> StubsReport {
+        StubsReport {
+            searched: vec!["python/demo".into()],
+            files: vec![StubFile {
+                module: "demo.demo".into(),
+                path: "python/demo/demo.pyi".into(),
+            }],
+            checker: Some(StubsChecker {
+                python: "/p/target/cargo-pyo3/tools/mypy-venv-3.11.7/bin/python".into(),
+                mypy_version: "2.4.1".into(),
+                in_project: false,
+            }),
+            mismatches,
+            problem,
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn stub_mismatches_with_both_sides_and_both_places() {
+        let mut report = report(vec![found("sum_as_string", "function")], fresh());
+        report.stubs = Some(stubs(
+            vec![
+                StubMismatch {
+                    name: "demo.demo.double".into(),
+                    kind: "not-in-stub".into(),
+                    message: "is not present in stub".into(),
+                    stub: None,
+                    runtime: Some("def (x)".into()),
+                    stub_file: Some("python/demo/demo.pyi".into()),
+                    stub_line: None,
+                    rust: Some("src/lib.rs:9".into()),
+                },
+                StubMismatch {
+                    name: "demo.demo.removed".into(),
+                    kind: "not-at-runtime".into(),
+                    message: "is not present at runtime".into(),
+                    stub: Some("def (x: int) -> int".into()),
+                    runtime: None,
+                    stub_file: Some("python/demo/demo.pyi".into()),
+                    stub_line: Some(2),
+                    rust: None,
+                },
+            ],
+            None,
+        ));
+        insta::assert_snapshot!("stub_mismatches", rendered(&report, NAMES));
+        let quiet = RenderOptions {
+            quiet: true,
+            ..NAMES
+        };
+        insta::assert_snapshot!("stub_mismatches_quiet", rendered(&report, quiet));
+        assert_eq!(report.exit_status(false), ExitStatus::CheckFailed);
+
+        report.stubs = Some(stubs(Vec::new(), None));
+        assert_eq!(report.exit_status(false), ExitStatus::Success);
+        report.stubs = Some(stubs(Vec::new(), Some(StubProblem::NoStubs)));
+        assert_eq!(report.exit_status(false), ExitStatus::CheckFailed);
     }
 
     #[test]

@@ -93,16 +93,89 @@ pub(crate) struct Report {
     /// Items the sources define but never register (runs without names only).
     pub(crate) unregistered: Vec<UnregisteredReport>,
     pub(crate) scan_problems: Vec<String>,
+    /// `--stubs` only: the stubs checked with stubtest against this build.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) stubs: Option<StubsReport>,
     pub(crate) duration_ms: u64,
 }
 
+/// `--stubs`: where stubs were looked for, which were checked and how they differ from the build.
+#[derive(Debug, Serialize)]
+pub(crate) struct StubsReport {
+    /// The package directory (mixed) or the `<module>.pyi` path (pure Rust) looked in.
+    pub(crate) searched: Vec<PathBuf>,
+    pub(crate) files: Vec<StubFile>,
+    /// `None` when stubtest did not run.
+    pub(crate) checker: Option<StubsChecker>,
+    pub(crate) mismatches: Vec<StubMismatch>,
+    pub(crate) problem: Option<StubProblem>,
+    pub(crate) warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct StubFile {
+    /// The dotted module the stub is for (`pkg._core`).
+    pub(crate) module: String,
+    pub(crate) path: PathBuf,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct StubsChecker {
+    /// The python that ran stubtest: the venv's, or the tools venv's.
+    pub(crate) python: PathBuf,
+    pub(crate) mypy_version: String,
+    /// mypy came from the project's venv.
+    pub(crate) in_project: bool,
+}
+
+/// Why the stubs could not be checked.
+#[derive(Debug, Serialize)]
+#[serde(tag = "reason", rename_all = "kebab-case")]
+pub(crate) enum StubProblem {
+    /// No `.pyi` where maturin packages them.
+    NoStubs,
+    /// The build is not the fresh, proven one: stubs are only checked against that.
+    NotProven { message: String },
+    /// stubtest could not check at all (a stub mypy cannot read, a module that does not import).
+    Failed { message: String },
+}
+
+/// One difference stubtest found.
+#[derive(Debug, Serialize)]
+pub(crate) struct StubMismatch {
+    /// The full dotted name stubtest checked (`pkg._core.Counter.incr`).
+    pub(crate) name: String,
+    /// `not-in-stub`, `not-at-runtime` or `differs`.
+    pub(crate) kind: String,
+    /// stubtest's own words.
+    pub(crate) message: String,
+    /// What the stub says (`None`: not in the stub).
+    pub(crate) stub: Option<String>,
+    /// What the runtime has (`None`: not at runtime).
+    pub(crate) runtime: Option<String>,
+    pub(crate) stub_file: Option<PathBuf>,
+    pub(crate) stub_line: Option<u64>,
+    /// Where the Rust sources define it, relative to the project directory.
+    pub(crate) rust: Option<String>,
+}
+
 impl Report {
-    /// Exit 1 for a miss, a module that does not import, a stale install (unless allowed), or a
-    /// run without names on sources that export nothing; else 0 (`docs/verify.md`).
+    /// Exit 1 for a miss, a module that does not import, a stale install (unless allowed), a
+    /// run without names on sources that export nothing, or with `--stubs` a stub mismatch, no
+    /// stubs, or stubs that could not be checked; else 0 (`docs/verify.md`).
     pub(crate) fn exit_status(&self, allow_stale: bool) -> ExitStatus {
         let stale = self.freshness.status == FreshnessStatus::Stale && !allow_stale;
         let nothing_to_verify = self.names.is_empty() && self.source_problem.is_some();
-        if self.missing > 0 || self.import_error.is_some() || stale || nothing_to_verify {
+        let stubs_failed = self
+            .stubs
+            .as_ref()
+            .is_some_and(|stubs| !stubs.mismatches.is_empty() || stubs.problem.is_some());
+        if self.missing > 0
+            || self.import_error.is_some()
+            || stale
+            || nothing_to_verify
+            || stubs_failed
+        {
             ExitStatus::CheckFailed
         } else {
             ExitStatus::Success
