@@ -113,6 +113,12 @@ pub(crate) fn install_started() {
     INSTALL_STARTED.store(true, Ordering::SeqCst);
 }
 
+/// Marks the install as proven and complete: a `--watch` that is interrupted after this, before
+/// its next install begins, has left nothing half-done.
+pub(crate) fn install_settled() {
+    INSTALL_STARTED.store(false, Ordering::SeqCst);
+}
+
 fn interrupt_hint() -> &'static str {
     if INSTALL_STARTED.load(Ordering::SeqCst) {
         "the install may be incomplete and no receipt was written; run `cargo pyo3 dev` again to \

@@ -548,9 +548,15 @@ impl TestCommand {
     }
 
     /// Runs it to completion and returns what it did (never panics on a non-zero exit).
-    pub fn run(mut self) -> Run {
-        let command = self.prepare();
+    pub fn run(self) -> Run {
         let _lock = build_lock();
+        self.run_unlocked()
+    }
+
+    /// [`Self::run`] for a test that holds [`build_lock`] itself (around a spawned command):
+    /// taking it again would wait for ever.
+    pub fn run_unlocked(mut self) -> Run {
+        let command = self.prepare();
         let output = self
             .command
             .output()
@@ -766,5 +772,70 @@ fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, String>) {
         } else {
             files.insert(relative, sha256(&path));
         }
+    }
+}
+
+/// One process as /proc shows it.
+pub struct ProcessInfo {
+    pub pid: u32,
+    pub parent: u32,
+    pub state: char,
+    /// Clock ticks after boot: with the pid, it tells a process from a later one that reuses
+    /// the pid.
+    pub start: u64,
+    pub name: String,
+}
+
+pub fn process_info(pid: u32) -> Option<ProcessInfo> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (name) state ppid …`: the name may hold spaces and parentheses, so split at the last
+    // `)`.
+    let (head, rest) = stat.rsplit_once(')')?;
+    let name = head.split_once('(')?.1.to_owned();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(ProcessInfo {
+        pid,
+        parent: fields.get(1)?.parse().ok()?,
+        state: fields.first()?.chars().next()?,
+        start: fields.get(19)?.parse().ok()?,
+        name,
+    })
+}
+
+/// Every process below `root`.
+pub fn descendants(root: u32) -> Vec<ProcessInfo> {
+    let all: Vec<ProcessInfo> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .filter_map(process_info)
+        .collect();
+    let mut found: Vec<ProcessInfo> = Vec::new();
+    let mut parents = vec![root];
+    while let Some(parent) = parents.pop() {
+        for process in all.iter().filter(|process| process.parent == parent) {
+            parents.push(process.pid);
+            found.push(ProcessInfo {
+                name: process.name.clone(),
+                ..*process
+            });
+        }
+    }
+    found
+}
+
+/// Alive and not a zombie (a zombie has ended; only its exit status is left to collect).
+pub fn still_running(process: &ProcessInfo) -> bool {
+    process_info(process.pid).is_some_and(|now| now.start == process.start && now.state != 'Z')
+}
+
+#[track_caller]
+pub fn wait_until(what: &str, timeout: std::time::Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
