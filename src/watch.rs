@@ -65,17 +65,19 @@ fn excluded(dir: &Path) -> bool {
         || dir.join("CACHEDIR.TAG").is_file()
 }
 
-/// Every directory under `root` (itself included) that is not excluded; symlinks not followed.
+/// Every directory under `root` (itself included, whatever its name) that is not excluded;
+/// symlinks not followed.
 fn directories(root: &Path, found: &mut BTreeSet<PathBuf>) {
-    if excluded(root) || !found.insert(root.to_path_buf()) {
+    if !found.insert(root.to_path_buf()) {
         return;
     }
     let Ok(entries) = fs_err::read_dir(root) else {
         return;
     };
     for entry in entries.filter_map(|entry| entry.ok()) {
-        if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
-            directories(&entry.path(), found);
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|kind| kind.is_dir()) && !excluded(&path) {
+            directories(&path, found);
         }
     }
 }
