@@ -265,8 +265,11 @@ fn changed(baseline: &InputsDigest, scope: &Scope) -> Vec<PathBuf> {
 }
 
 /// The content a cycle started from, with what it cannot count as a save: the lockfile as the
-/// build left it, and the files the new scope adds, as they are now.
-fn rebase(mut before: InputsDigest, scope: &Scope) -> InputsDigest {
+/// build left it, and the files the new scope adds (a module the cycle's sources declared) as
+/// they are now, when they are older than the cycle. There is no earlier content to compare a
+/// newer one with: it was written while the cycle ran, so it counts as changed (as
+/// `digest::changed_since` counts an unrecorded input).
+fn rebase(mut before: InputsDigest, scope: &Scope, started_unix_ms: u64) -> InputsDigest {
     let known: BTreeSet<PathBuf> = before
         .files
         .iter()
@@ -276,13 +279,17 @@ fn rebase(mut before: InputsDigest, scope: &Scope) -> InputsDigest {
     before
         .files
         .retain(|file| Some(&file.path) != scope.lockfile.as_ref());
-    let now: Vec<PathBuf> = scope
+    let older: Vec<PathBuf> = scope
         .files
         .iter()
         .filter(|file| !known.contains(*file))
+        .filter(|file| {
+            Some(*file) == scope.lockfile.as_ref()
+                || crate::receipt::modified_unix_ms(file).is_some_and(|ms| ms < started_unix_ms)
+        })
         .cloned()
         .collect();
-    before.files.extend(digest::take(&now).files);
+    before.files.extend(digest::take(&older).files);
     before
 }
 
@@ -328,6 +335,7 @@ pub(crate) fn run(
     loop {
         let before = digest::take(&scope.files);
         let started = Instant::now();
+        let started_unix_ms = crate::receipt::now_unix_ms();
         let ended = cycle(&changes).or_else(|error| {
             if process::interrupted() {
                 return Err(error);
@@ -379,7 +387,7 @@ pub(crate) fn run(
             )),
         }
         watcher.follow(&scope);
-        let baseline = rebase(before, &scope);
+        let baseline = rebase(before, &scope, started_unix_ms);
         output::status(
             "Watching",
             format_args!("{} files for changes (Ctrl-C to stop)", scope.files.len()),
@@ -425,7 +433,7 @@ mod tests {
         let before = digest::take(&scope.files);
         // The build writes the lockfile: its own write, not a save.
         fs_err::write(dir.path().join("Cargo.lock"), "version = 4\n").unwrap();
-        let baseline = rebase(before, &scope);
+        let baseline = rebase(before, &scope, crate::receipt::now_unix_ms());
         assert!(changed(&baseline, &scope).is_empty());
         fs_err::write(dir.path().join("src/lib.rs"), "fn a() {}\n").unwrap();
         assert!(changed(&baseline, &scope).is_empty(), "same content");
@@ -435,6 +443,19 @@ mod tests {
             changed(&baseline, &scope),
             [dir.path().join("Cargo.lock"), dir.path().join("src/lib.rs")]
         );
+    }
+
+    #[test]
+    fn a_file_new_to_the_scope_counts_when_written_during_the_cycle() {
+        let dir = tempfile::tempdir().unwrap();
+        fs_err::write(dir.path().join("old.py"), "").unwrap();
+        let before = digest::take(&[]);
+        let started = crate::receipt::now_unix_ms() + 1;
+        std::thread::sleep(Duration::from_millis(5));
+        fs_err::write(dir.path().join("new.py"), "").unwrap();
+        let scope = scope_of(dir.path(), &["old.py", "new.py"]);
+        let baseline = rebase(before, &scope, started);
+        assert_eq!(changed(&baseline, &scope), [dir.path().join("new.py")]);
     }
 
     #[test]

@@ -239,3 +239,61 @@ fn a_watch_rebuilds_on_every_save_and_survives_failures() {
     assert_eq!(project.receipt(), receipt);
     assert_answer(&project, 59);
 }
+
+/// `test --watch`: a change to a test runs pytest again without a build, a Rust change builds and
+/// runs the tests, a failing test is reported and the watch goes on.
+#[test]
+fn test_watch_reruns_the_tests_and_rebuilds_only_for_rust() {
+    let project = TestProject::from_fixture("pure");
+    project.write(
+        "tests/test_answer.py",
+        "import purefix\n\n\ndef test_answer():\n    assert purefix.answer() == 42\n",
+    );
+    let pyproject = project.read("pyproject.toml");
+    project.write(
+        "pyproject.toml",
+        &format!("{pyproject}\n[dependency-groups]\ntest = [\"pytest\"]\n"),
+    );
+    let _build = common::build_lock();
+    let mut watch = project.cargo_pyo3().args(["test", "--watch"]).spawn();
+    let first = wait_for_cycle(&mut watch, 1);
+    assert!(
+        first.contains("first build: proven, tests passed `"),
+        "{first}"
+    );
+    watch.wait_for_stderr("Watching", Duration::from_secs(30));
+
+    // A test that fails: pytest again, no build.
+    let compiled = compilations(&watch);
+    project.edit("tests/test_answer.py", "== 42", "== 43");
+    let failing = wait_for_cycle(&mut watch, 2);
+    assert!(
+        failing.contains("`tests/test_answer.py`: tests failed (exit 1)"),
+        "{failing}"
+    );
+    // The Rust change the test now expects: built, proven, tested.
+    set_answer(&project, 43);
+    let rebuilt = wait_for_cycle(&mut watch, 3);
+    assert!(
+        rebuilt.contains("`src/lib.rs`: proven, tests passed `"),
+        "{rebuilt}"
+    );
+    assert_eq!(
+        compilations(&watch),
+        compiled + 1,
+        "{}",
+        watch.stderr_so_far()
+    );
+    // A new test file: pytest again, not rebuilt.
+    project.write(
+        "tests/test_more.py",
+        "import purefix\n\n\ndef test_counter():\n    assert purefix.Counter().increment() == 1\n",
+    );
+    let tests_only = wait_for_cycle(&mut watch, 4);
+    assert!(
+        tests_only.contains("`tests/test_more.py`: tests passed (not rebuilt) `"),
+        "{tests_only}"
+    );
+    assert_eq!(compilations(&watch), compiled + 1);
+    assert!(watch.stderr_so_far().contains("2 passed"));
+}
