@@ -297,3 +297,30 @@ fn test_watch_reruns_the_tests_and_rebuilds_only_for_rust() {
     assert_eq!(compilations(&watch), compiled + 1);
     assert!(watch.stderr_so_far().contains("2 passed"));
 }
+
+/// The same guarantee with pip as the installer (no uv on PATH): pip removes the old
+/// distribution's files and writes new ones, so the interpreter that mapped the old extension
+/// keeps it.
+#[test]
+fn a_running_python_survives_a_pip_reinstall() {
+    let project = TestProject::from_fixture("pure");
+    let _build = common::build_lock();
+    let dev = || {
+        project
+            .cargo_pyo3()
+            .without_uv()
+            .arg("dev")
+            .run_unlocked()
+            .assert_code(0);
+    };
+    dev();
+    let receipt = project.receipt();
+    assert_eq!(receipt["tools"]["installer"], "pip", "{receipt:#}");
+    let holder = Holder::start(&project);
+    let old_inode = inode(&loaded_path(&project));
+    set_answer(&project, 43);
+    dev();
+    assert_ne!(inode(&loaded_path(&project)), old_inode);
+    assert_answer(&project, 43);
+    holder.call_again(42);
+}
