@@ -352,6 +352,10 @@ pub(crate) fn run(
                 proven: None,
             })
         })?;
+        // A Ctrl-C that pytest took as its own (it shares the terminal) ends the watch too.
+        if process::interrupted() {
+            return Err(process::interrupted_while("running a cycle"));
+        }
         let elapsed = started.elapsed().as_secs_f64();
         let what = describe_change(&scope, &changes);
         match &ended.proven {

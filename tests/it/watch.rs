@@ -324,3 +324,17 @@ fn a_running_python_survives_a_pip_reinstall() {
     assert_answer(&project, 43);
     holder.call_again(42);
 }
+
+/// `run` has no watch: its command owns the terminal. Refused before anything is built.
+#[test]
+fn run_refuses_watch() {
+    let project = TestProject::from_fixture("pure");
+    let run = project
+        .cargo_pyo3()
+        .args(["run", "--watch", "--", "python", "-c", "pass"])
+        .run();
+    run.assert_code(2)
+        .assert_stderr_contains("`--watch` is not available with `run`")
+        .assert_stderr_contains("hint: watch with `cargo pyo3 dev --watch`");
+    assert!(!project.path(".venv").exists(), "{run:?}");
+}
