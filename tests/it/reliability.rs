@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::common::{Run, TestCommand, TestProject, descendants, still_running, wait_until};
+use crate::common::{Gate, Run, TestCommand, TestProject, descendants, still_running, wait_until};
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
@@ -1040,63 +1040,6 @@ exec '{uv}' "$@"
         .python("import purefix; assert purefix.answer() == 42")
         .assert_code(0);
     proven.assert_tmp_empty("the recovering `dev`");
-}
-
-/// A build script that holds the build: it marks that it has started, then waits until the
-/// test opens the gate. A signal, or a second `dev`, then lands while cargo is really building.
-/// The gate also opens when its directory goes, at the end of the test: a test that fails
-/// half-way never leaves a build waiting in the shared target dir.
-struct Gate {
-    started: PathBuf,
-    open: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Gate {
-    fn install(project: &TestProject) -> Gate {
-        let dir = tempfile::tempdir().unwrap();
-        let started = dir.path().join("started");
-        let open = dir.path().join("open");
-        project.write(
-            "build.rs",
-            &format!(
-                r#"// Written by tests/reliability.rs: holds the build until the test opens the gate.
-fn main() {{
-    println!("cargo:rerun-if-changed=build.rs");
-    std::fs::write({started:?}, "").unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
-    while !std::path::Path::new({open:?}).exists() && std::path::Path::new({dir:?}).exists() {{
-        assert!(std::time::Instant::now() < deadline, "the test never opened the gate");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }}
-}}
-"#,
-                started = started.to_str().unwrap(),
-                open = open.to_str().unwrap(),
-                dir = dir.path().to_str().unwrap()
-            ),
-        );
-        // A build script is a build input: a uv-safe project lists it in uv's cache keys, or the
-        // uv guard refuses the build.
-        project.edit(
-            "pyproject.toml",
-            "{ file = \"Cargo.toml\" }",
-            "{ file = \"Cargo.toml\" }, { file = \"build.rs\" }",
-        );
-        Gate {
-            started,
-            open,
-            _dir: dir,
-        }
-    }
-
-    fn has_started(&self) -> bool {
-        self.started.exists()
-    }
-
-    fn open(&self) {
-        std::fs::write(&self.open, "").unwrap();
-    }
 }
 
 /// Ctrl-C while cargo builds: `dev` stops every process it started, removes its temporary

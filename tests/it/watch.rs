@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{self, Spawned, TestProject, descendants, still_running, wait_until};
+use crate::common::{self, Gate, Spawned, TestProject, descendants, still_running, wait_until};
 
 /// The `Watch` lines: one per cycle.
 fn cycles(watch: &Spawned) -> Vec<String> {
@@ -179,16 +179,22 @@ fn a_watch_rebuilds_on_every_save_and_survives_failures() {
     assert!(wait_for_cycle(&mut watch, 5).contains("proven"));
     assert_answer(&project, 45);
 
-    // Ten saves while a build runs: one rebuild after it, with the last of them.
-    set_answer(&project, 46);
-    let compiled = compilations(&watch);
-    wait_until("the build starts", Duration::from_secs(60), || {
-        compilations(&watch) > compiled
-    });
+    // Ten saves while a build runs (held by a build script until the test lets it go): one
+    // rebuild after it, with the last of them.
+    let gate = Gate::install(&project);
+    wait_until(
+        "the build script holds the build",
+        Duration::from_secs(120),
+        || gate.has_started(),
+    );
     for value in 50..60 {
         set_answer(&project, value);
         std::thread::sleep(Duration::from_millis(30));
     }
+    // Long enough for the debouncer to deliver every one of them while the build is held.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(cycles(&watch).len(), 5, "{}", watch.stderr_so_far());
+    gate.open();
     wait_for_cycle(&mut watch, 7);
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(cycles(&watch).len(), 7, "{}", watch.stderr_so_far());
@@ -196,15 +202,17 @@ fn a_watch_rebuilds_on_every_save_and_survives_failures() {
 
     // Ctrl-C in the middle of a build: it stops at once, exit 2, nothing left.
     let receipt = project.receipt();
-    set_answer(&project, 60);
-    let compiled = compilations(&watch);
-    wait_until("the build starts", Duration::from_secs(60), || {
-        compilations(&watch) > compiled
-    });
+    let gate = Gate::install_build_script(&project);
+    wait_until(
+        "the build script holds the build",
+        Duration::from_secs(120),
+        || gate.has_started(),
+    );
     let children = descendants(watch.pid());
+    let names: Vec<&str> = children.iter().map(|child| child.name.as_str()).collect();
     assert!(
-        children.iter().any(|child| child.name == "cargo"),
-        "cargo should be building"
+        names.contains(&"cargo"),
+        "cargo should be building: {names:?}"
     );
     let signalled = Instant::now();
     let signal = Command::new("kill")

@@ -839,3 +839,67 @@ pub fn wait_until(what: &str, timeout: std::time::Duration, mut condition: impl 
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// A build script that holds the build: it marks that it has started, then waits until the
+/// test opens the gate. A signal, or a second `dev`, then lands while cargo is really building.
+/// The gate also opens when its directory goes, at the end of the test: a test that fails
+/// half-way never leaves a build waiting in the shared target dir.
+pub struct Gate {
+    started: PathBuf,
+    open: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Gate {
+    pub fn install(project: &TestProject) -> Gate {
+        let gate = Gate::install_build_script(project);
+        // A build script is a build input: a uv-safe project lists it in uv's cache keys, or the
+        // uv guard refuses the build.
+        project.edit(
+            "pyproject.toml",
+            "{ file = \"Cargo.toml\" }",
+            "{ file = \"Cargo.toml\" }, { file = \"build.rs\" }",
+        );
+        gate
+    }
+
+    /// Writes only the build script: for a project whose uv cache keys list it already (a gate
+    /// installed before).
+    pub fn install_build_script(project: &TestProject) -> Gate {
+        let dir = tempfile::tempdir().unwrap();
+        let started = dir.path().join("started");
+        let open = dir.path().join("open");
+        project.write(
+            "build.rs",
+            &format!(
+                r#"// Written by the integration tests: holds the build until the test opens the gate.
+fn main() {{
+    println!("cargo:rerun-if-changed=build.rs");
+    std::fs::write({started:?}, "").unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while !std::path::Path::new({open:?}).exists() && std::path::Path::new({dir:?}).exists() {{
+        assert!(std::time::Instant::now() < deadline, "the test never opened the gate");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }}
+}}
+"#,
+                started = started.to_str().unwrap(),
+                open = open.to_str().unwrap(),
+                dir = dir.path().to_str().unwrap()
+            ),
+        );
+        Gate {
+            started,
+            open,
+            _dir: dir,
+        }
+    }
+
+    pub fn has_started(&self) -> bool {
+        self.started.exists()
+    }
+
+    pub fn open(&self) {
+        std::fs::write(&self.open, "").unwrap();
+    }
+}
