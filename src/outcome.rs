@@ -119,8 +119,14 @@ pub(crate) fn install_settled() {
     INSTALL_STARTED.store(false, Ordering::SeqCst);
 }
 
+/// Whether an install has begun and was not proven since: the venv may not hold the last proven
+/// build any more.
+pub(crate) fn install_unsettled() -> bool {
+    INSTALL_STARTED.load(Ordering::SeqCst)
+}
+
 fn interrupt_hint() -> &'static str {
-    if INSTALL_STARTED.load(Ordering::SeqCst) {
+    if install_unsettled() {
         "the install may be incomplete and no receipt was written; run `cargo pyo3 dev` again to \
          build, install and prove it"
     } else {

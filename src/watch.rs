@@ -378,10 +378,14 @@ pub(crate) fn run(
                     "{what}: {} in {elapsed:.2}s at {}; {}",
                     ended.result,
                     clock(),
-                    match &installed {
-                        Some(sha256) =>
+                    match (&installed, crate::outcome::install_unsettled()) {
+                        (Some(sha256), false) =>
                             format!("`{}` stays installed and proven", short_hash(sha256)),
-                        None => "no build of this watch is installed yet".to_owned(),
+                        (Some(sha256), true) => format!(
+                            "the install began, so `{}` (the last proven build) may be replaced",
+                            short_hash(sha256)
+                        ),
+                        (None, _) => "no build of this watch is proven yet".to_owned(),
                     }
                 ),
             ),
