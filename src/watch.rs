@@ -39,6 +39,8 @@ pub(crate) struct Scope {
     pub(crate) lockfile: Option<PathBuf>,
     /// Where paths are shown relative to.
     pub(crate) base: PathBuf,
+    /// The project's target dir, never watched whatever its name.
+    pub(crate) target_dir: PathBuf,
 }
 
 /// How a cycle ended, for its line.
@@ -50,8 +52,12 @@ pub(crate) struct Cycle {
     pub(crate) proven: Option<String>,
 }
 
-/// Directories that never hold a build input and that the tool or the tools write to.
-fn excluded(dir: &Path) -> bool {
+/// Directories that never hold a build input and that the tool or the tools write to: `target`
+/// is the project's target dir (`CARGO_TARGET_DIR` or `--target-dir` may give it any name).
+fn excluded(dir: &Path, target: &Path) -> bool {
+    if dir == target {
+        return true;
+    }
     let Some(name) = dir.file_name().and_then(|name| name.to_str()) else {
         return true;
     };
@@ -67,7 +73,7 @@ fn excluded(dir: &Path) -> bool {
 
 /// Every directory under `root` (itself included, whatever its name) that is not excluded;
 /// symlinks not followed.
-fn directories(root: &Path, found: &mut BTreeSet<PathBuf>) {
+fn directories(root: &Path, target: &Path, found: &mut BTreeSet<PathBuf>) {
     if !found.insert(root.to_path_buf()) {
         return;
     }
@@ -76,16 +82,16 @@ fn directories(root: &Path, found: &mut BTreeSet<PathBuf>) {
     };
     for entry in entries.filter_map(|entry| entry.ok()) {
         let path = entry.path();
-        if entry.file_type().is_ok_and(|kind| kind.is_dir()) && !excluded(&path) {
-            directories(&path, found);
+        if entry.file_type().is_ok_and(|kind| kind.is_dir()) && !excluded(&path, target) {
+            directories(&path, target, found);
         }
     }
 }
 
 /// `.py` files under `root` outside the excluded directories: the tests `test --watch` reruns on.
-pub(crate) fn python_files(root: &Path) -> Vec<PathBuf> {
+pub(crate) fn python_files(root: &Path, target: &Path) -> Vec<PathBuf> {
     let mut dirs = BTreeSet::new();
-    directories(root, &mut dirs);
+    directories(root, target, &mut dirs);
     let mut files = Vec::new();
     for dir in dirs {
         let Ok(entries) = fs_err::read_dir(&dir) else {
@@ -128,7 +134,7 @@ impl Watcher {
     fn follow(&mut self, scope: &Scope) {
         let mut wanted = BTreeSet::new();
         for root in &scope.roots {
-            directories(root, &mut wanted);
+            directories(root, &scope.target_dir, &mut wanted);
         }
         wanted.extend(
             scope
@@ -163,7 +169,7 @@ impl Watcher {
                 Ok(Ok(events)) => {
                     let relevant: Vec<Relevance> = events
                         .iter()
-                        .map(|event| relevance(event, &files))
+                        .map(|event| relevance(event, &files, &scope.target_dir))
                         .collect();
                     if relevant.contains(&Relevance::New) {
                         return Ok(true);
@@ -212,7 +218,7 @@ enum Relevance {
     New,
 }
 
-fn relevance(event: &DebouncedEvent, files: &BTreeSet<&Path>) -> Relevance {
+fn relevance(event: &DebouncedEvent, files: &BTreeSet<&Path>, target: &Path) -> Relevance {
     // Reads (cargo opening the manifest) and permission changes say nothing about content; an
     // open is what a `cargo metadata` after every event would itself cause.
     if matches!(
@@ -231,7 +237,7 @@ fn relevance(event: &DebouncedEvent, files: &BTreeSet<&Path>) -> Relevance {
         }) && (path
             .extension()
             .is_some_and(|extension| extension == "rs" || extension == "py" || extension == "pyi")
-            || (path.is_dir() && !excluded(path)))
+            || (path.is_dir() && !excluded(path, target)))
         {
             relevance = Relevance::New;
         }
@@ -431,6 +437,7 @@ mod tests {
             roots: vec![dir.to_path_buf()],
             lockfile: Some(dir.join("Cargo.lock")),
             base: dir.to_path_buf(),
+            target_dir: dir.join("target"),
         }
     }
 
@@ -492,7 +499,9 @@ mod tests {
             fs_err::write(dir.path().join(file), "").unwrap();
         }
         fs_err::write(dir.path().join(".venv/lib/e.py"), "").unwrap();
-        let found: Vec<PathBuf> = python_files(dir.path())
+        fs_err::create_dir_all(dir.path().join("build/debug")).unwrap();
+        fs_err::write(dir.path().join("build/debug/f.py"), "").unwrap();
+        let found: Vec<PathBuf> = python_files(dir.path(), &dir.path().join("build"))
             .into_iter()
             .map(|path| path.strip_prefix(dir.path()).unwrap().to_path_buf())
             .collect();

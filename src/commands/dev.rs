@@ -52,7 +52,7 @@ pub(crate) fn watch_scope(project: &Project, tests: bool) -> Result<crate::watch
     roots.extend(project.python_package());
     if tests {
         let root = crate::commands::test::python_root(project);
-        files.extend(crate::watch::python_files(root));
+        files.extend(crate::watch::python_files(root, &project.target_dir));
         roots.push(root.to_path_buf());
         files.sort();
         files.dedup();
@@ -62,6 +62,7 @@ pub(crate) fn watch_scope(project: &Project, tests: bool) -> Result<crate::watch
         roots,
         lockfile: Some(project.cargo_lock.clone()),
         base: project.project_dir.clone(),
+        target_dir: project.target_dir.clone(),
     })
 }
 

@@ -222,6 +222,7 @@ fn a_watch_rebuilds_on_every_save_and_survives_failures() {
     assert!(signal.success());
     let run = watch.wait(Duration::from_secs(10));
     let stopped = signalled.elapsed();
+    eprintln!("Ctrl-C to exit: {stopped:?}");
     run.assert_code(2)
         .assert_stderr_contains("interrupted while running `")
         .assert_stderr_contains("nothing was installed");
