@@ -187,6 +187,16 @@ pub(crate) struct DevArgs {
     /// Print the receipt as JSON on stdout
     #[arg(long)]
     pub(crate) json: bool,
+
+    /// Keep watching the build inputs and run again on every save, until Ctrl-C
+    ///
+    /// Watches the files the build reads (Rust sources, manifests, `Cargo.lock`, build scripts,
+    /// path dependencies, and the Python sources of a mixed project); a save that changes one
+    /// runs the whole command again and prints one line: what changed, the result, the short
+    /// hash, the time. A failure keeps the last proven build installed and waits for the next
+    /// save. See docs/watch.md.
+    #[arg(long)]
+    pub(crate) watch: bool,
 }
 
 #[derive(Debug, Args)]
@@ -205,6 +215,7 @@ pub(crate) struct TestArgs {
 
 #[derive(Debug, Args)]
 #[command(mut_arg("json", |arg| arg.hide(true)))]
+#[command(mut_arg("watch", |arg| arg.hide(true)))]
 pub(crate) struct RunArgs {
     #[command(flatten)]
     pub(crate) dev: DevArgs,

@@ -28,6 +28,7 @@ mod site_packages;
 mod toolchain;
 mod uv_guard;
 mod venv;
+mod watch;
 mod wheel;
 mod wheel_store;
 

@@ -113,8 +113,20 @@ pub(crate) fn install_started() {
     INSTALL_STARTED.store(true, Ordering::SeqCst);
 }
 
+/// Marks the install as proven and complete: a `--watch` that is interrupted after this, before
+/// its next install begins, has left nothing half-done.
+pub(crate) fn install_settled() {
+    INSTALL_STARTED.store(false, Ordering::SeqCst);
+}
+
+/// Whether an install has begun and was not proven since: the venv may not hold the last proven
+/// build any more.
+pub(crate) fn install_unsettled() -> bool {
+    INSTALL_STARTED.load(Ordering::SeqCst)
+}
+
 fn interrupt_hint() -> &'static str {
-    if INSTALL_STARTED.load(Ordering::SeqCst) {
+    if install_unsettled() {
         "the install may be incomplete and no receipt was written; run `cargo pyo3 dev` again to \
          build, install and prove it"
     } else {

@@ -162,6 +162,8 @@ impl DevSettings {
             allow_uv_cache,
             no_wait,
             json,
+            // The loop around `develop`: `dev` and `test` read it before resolving.
+            watch: _,
         } = args;
         DevSettings {
             project: ProjectSettings::resolve(project),

@@ -30,8 +30,60 @@ fn lap(step: &mut Instant) -> u64 {
     elapsed
 }
 
-pub(crate) fn run(args: DevArgs) -> Result<ExitStatus> {
-    develop(DevSettings::resolve(args)).map(|(status, _)| status)
+pub(crate) fn run(mut args: DevArgs) -> Result<ExitStatus> {
+    let watch = std::mem::take(&mut args.watch);
+    let settings = DevSettings::resolve(args);
+    if !watch {
+        return develop(settings).map(|(status, _)| status);
+    }
+    let scope = || watch_scope(&project::discover(&settings.project)?, false);
+    crate::watch::run(scope()?, scope, |_changed| {
+        Ok(cycle_of(develop(settings.clone())?))
+    })
+}
+
+/// What `--watch` watches for a project: the build inputs the digest covers, and with `tests`
+/// the Python files under the Python project root (its tests).
+pub(crate) fn watch_scope(project: &Project, tests: bool) -> Result<crate::watch::Scope> {
+    let mut files = crate::digest::inputs(project);
+    let mut roots: Vec<PathBuf> = project
+        .source_dirs()
+        .into_iter()
+        .map(|source| source.dir)
+        .collect();
+    roots.extend(project.python_package());
+    if tests {
+        let root = crate::commands::test::python_root(project);
+        files.extend(crate::watch::python_files(root, &project.target_dir));
+        roots.push(root.to_path_buf());
+        files.sort();
+        files.dedup();
+    }
+    Ok(crate::watch::Scope {
+        files,
+        roots,
+        lockfile: Some(project.cargo_lock.clone()),
+        base: project.project_dir.clone(),
+        target_dir: project.target_dir.clone(),
+    })
+}
+
+/// How a `develop` that returned ended, for the watch's cycle line.
+pub(crate) fn cycle_of(
+    (status, developed): (ExitStatus, Option<Developed>),
+) -> crate::watch::Cycle {
+    let proven = developed
+        .as_ref()
+        .and_then(|developed| developed.receipt.extensions.first())
+        .map(|extension| extension.wheel_sha256.clone());
+    crate::watch::Cycle {
+        result: match status {
+            ExitStatus::Success => "proven".to_owned(),
+            ExitStatus::CheckFailed => "proof failed".to_owned(),
+            other => format!("failed (exit {})", other.code()),
+        },
+        proven,
+    }
 }
 
 /// What a proven `dev` hands to the commands that go on from it (`test`, `run`).

@@ -20,6 +20,13 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitStatus> {
              `cargo pyo3 run --no-clean -- …` (the build is proven again, not rebuilt)",
         ));
     }
+    if dev.watch {
+        return Err(user_error(
+            "`--watch` is not available with `run`: the command owns the terminal",
+            "watch with `cargo pyo3 dev --watch` or `cargo pyo3 test --watch`, and run the \
+             command in another terminal with `cargo pyo3 run --no-clean -- …`",
+        ));
+    }
     let (program, arguments) = command
         .split_first()
         .expect("clap requires at least one word after `--`");

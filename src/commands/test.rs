@@ -7,6 +7,7 @@ mod plugin;
 mod requirements;
 mod verdict;
 
+use std::ffi::OsString;
 use std::path::Path;
 
 use anyhow::Result;
@@ -17,7 +18,7 @@ use crate::commands::dev::{self, Developed};
 use crate::commands::run::activated;
 use crate::output::{self, ExitStatus, user_error};
 use crate::process::{Cmd, Stdout};
-use crate::project::Project;
+use crate::project::{self, Project};
 use crate::receipt::Receipt;
 use crate::settings::DevSettings;
 use plugin::{Counts, PLUGIN_MODULE, Plugin, PluginReport};
@@ -53,17 +54,77 @@ pub(crate) fn run(args: TestArgs) -> Result<ExitStatus> {
     } = args;
     // Ours replaces the receipt `dev` would print: the receipt is part of it.
     let json = std::mem::take(&mut dev.json);
-    let (status, developed) = dev::develop(DevSettings::resolve(dev))?;
-    let Some(Developed {
+    let watch = std::mem::take(&mut dev.watch);
+    let settings = DevSettings::resolve(dev);
+    if !watch {
+        let (status, developed) = dev::develop(settings)?;
+        return match developed {
+            Some(developed) => run_tests(&developed, &pytest_args, json),
+            None => Ok(status),
+        };
+    }
+    let scope = || dev::watch_scope(&project::discover(&settings.project)?, true);
+    // The last proven build: while the Rust inputs are as it was built from, a change to the
+    // Python sources of an editable install or to the tests only needs the tests run again.
+    let mut proven: Option<Developed> = None;
+    crate::watch::run(scope()?, scope, |changed| {
+        let tests_only = proven
+            .as_ref()
+            .is_some_and(|developed| !changed.is_empty() && tests_only(developed, changed));
+        if !tests_only {
+            let (status, developed) = dev::develop(settings.clone())?;
+            match developed {
+                Some(developed) => proven = Some(developed),
+                None => {
+                    // The next change builds again, whatever it is.
+                    proven = None;
+                    return Ok(dev::cycle_of((status, None)));
+                }
+            }
+        }
+        let developed = proven
+            .as_ref()
+            .expect("proven by this cycle or an earlier one");
+        let proven_sha256 = developed
+            .receipt
+            .extensions
+            .first()
+            .map(|extension| extension.wheel_sha256.clone());
+        let status = run_tests(developed, &pytest_args, json)?;
+        Ok(crate::watch::Cycle {
+            result: match status {
+                ExitStatus::Success if tests_only => "tests passed (not rebuilt)".to_owned(),
+                ExitStatus::Success => "proven, tests passed".to_owned(),
+                other => format!("tests failed (exit {})", other.code()),
+            },
+            proven: proven_sha256,
+        })
+    })
+}
+
+/// Whether `changed` leaves `developed` the build it is: no Rust input among them, and Python
+/// sources of the package only when they are installed editable (live).
+fn tests_only(developed: &Developed, changed: &[std::path::PathBuf]) -> bool {
+    let rust = developed.project.build_inputs();
+    let package = developed.project.python_package();
+    let editable = developed.receipt.editable.is_some();
+    changed.iter().all(|path| {
+        let in_package = package
+            .as_ref()
+            .is_some_and(|package| path.starts_with(package));
+        !rust.contains(path) && (editable || !in_package)
+    })
+}
+
+/// pytest with the in-process proof, against a proven `dev`.
+fn run_tests(developed: &Developed, pytest_args: &[OsString], json: bool) -> Result<ExitStatus> {
+    let Developed {
         project,
         venv,
         installer,
         receipt,
-    }) = developed
-    else {
-        return Ok(status);
-    };
-    requirements::ensure_pytest(&project, &venv, &installer)?;
+    } = developed;
+    requirements::ensure_pytest(project, venv, installer)?;
 
     let modules: Vec<&str> = receipt
         .extensions
@@ -72,12 +133,12 @@ pub(crate) fn run(args: TestArgs) -> Result<ExitStatus> {
         .collect();
     let plugin = Plugin::prepare(&modules)?;
 
-    let root = python_root(&project);
+    let root = python_root(project);
     let command = Cmd::new(&venv.python)
         .args(["-m", "pytest", "-p", PLUGIN_MODULE])
-        .args(&pytest_args)
+        .args(pytest_args)
         .dir(root);
-    let command = plugin.load_into(activated(command, &venv)?)?;
+    let command = plugin.load_into(activated(command, venv)?)?;
     output::status("Running", format!("`{command}` in `{}`", root.display()));
     let stdout = if json {
         Stdout::ToStderr
@@ -115,10 +176,10 @@ pub(crate) fn run(args: TestArgs) -> Result<ExitStatus> {
             .collect(),
     };
     let holds = report.is_some() && proofs.iter().all(|proof| proof.holds);
-    let status = verdict::conclude(&project, &receipt, pytest_status, report.as_ref(), &proofs);
+    let status = verdict::conclude(project, receipt, pytest_status, report.as_ref(), &proofs);
     if json {
         output::json(&TestReport {
-            receipt: &receipt,
+            receipt,
             pytest: PytestOutcome {
                 exit_code: pytest_status.code(),
                 signal: crate::platform::signal(pytest_status),

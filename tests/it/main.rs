@@ -21,6 +21,7 @@ mod stubs;
 mod test_run;
 mod uv;
 mod verify;
+mod watch;
 
 // The tool is a binary crate: `platforms` tests its wheel and symbol readers compiled from their
 // own sources, which need nothing else from the tool but `output::user_error` and the

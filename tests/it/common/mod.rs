@@ -549,9 +549,15 @@ impl TestCommand {
     }
 
     /// Runs it to completion and returns what it did (never panics on a non-zero exit).
-    pub fn run(mut self) -> Run {
-        let command = self.prepare();
+    pub fn run(self) -> Run {
         let _lock = build_lock();
+        self.run_unlocked()
+    }
+
+    /// [`Self::run`] for a test that holds [`build_lock`] itself (around a spawned command):
+    /// taking it again would wait for ever.
+    pub fn run_unlocked(mut self) -> Run {
+        let command = self.prepare();
         let output = self
             .command
             .output()
@@ -767,5 +773,134 @@ fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, String>) {
         } else {
             files.insert(relative, sha256(&path));
         }
+    }
+}
+
+/// One process as /proc shows it.
+pub struct ProcessInfo {
+    pub pid: u32,
+    pub parent: u32,
+    pub state: char,
+    /// Clock ticks after boot: with the pid, it tells a process from a later one that reuses
+    /// the pid.
+    pub start: u64,
+    pub name: String,
+}
+
+pub fn process_info(pid: u32) -> Option<ProcessInfo> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (name) state ppid …`: the name may hold spaces and parentheses, so split at the last
+    // `)`.
+    let (head, rest) = stat.rsplit_once(')')?;
+    let name = head.split_once('(')?.1.to_owned();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(ProcessInfo {
+        pid,
+        parent: fields.get(1)?.parse().ok()?,
+        state: fields.first()?.chars().next()?,
+        start: fields.get(19)?.parse().ok()?,
+        name,
+    })
+}
+
+/// Every process below `root`.
+pub fn descendants(root: u32) -> Vec<ProcessInfo> {
+    let all: Vec<ProcessInfo> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .filter_map(process_info)
+        .collect();
+    let mut found: Vec<ProcessInfo> = Vec::new();
+    let mut parents = vec![root];
+    while let Some(parent) = parents.pop() {
+        for process in all.iter().filter(|process| process.parent == parent) {
+            parents.push(process.pid);
+            found.push(ProcessInfo {
+                name: process.name.clone(),
+                ..*process
+            });
+        }
+    }
+    found
+}
+
+/// Alive and not a zombie (a zombie has ended; only its exit status is left to collect).
+pub fn still_running(process: &ProcessInfo) -> bool {
+    process_info(process.pid).is_some_and(|now| now.start == process.start && now.state != 'Z')
+}
+
+#[track_caller]
+pub fn wait_until(what: &str, timeout: std::time::Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A build script that holds the build: it marks that it has started, then waits until the
+/// test opens the gate. A signal, or a second `dev`, then lands while cargo is really building.
+/// The gate also opens when its directory goes, at the end of the test: a test that fails
+/// half-way never leaves a build waiting in the shared target dir.
+pub struct Gate {
+    started: PathBuf,
+    open: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Gate {
+    pub fn install(project: &TestProject) -> Gate {
+        let gate = Gate::install_build_script(project);
+        // A build script is a build input: a uv-safe project lists it in uv's cache keys, or the
+        // uv guard refuses the build.
+        project.edit(
+            "pyproject.toml",
+            "{ file = \"Cargo.toml\" }",
+            "{ file = \"Cargo.toml\" }, { file = \"build.rs\" }",
+        );
+        gate
+    }
+
+    /// Writes only the build script: for a project whose uv cache keys list it already (a gate
+    /// installed before).
+    pub fn install_build_script(project: &TestProject) -> Gate {
+        let dir = tempfile::tempdir().unwrap();
+        let started = dir.path().join("started");
+        let open = dir.path().join("open");
+        project.write(
+            "build.rs",
+            &format!(
+                r#"// Written by the integration tests: holds the build until the test opens the gate.
+fn main() {{
+    println!("cargo:rerun-if-changed=build.rs");
+    std::fs::write({started:?}, "").unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while !std::path::Path::new({open:?}).exists() && std::path::Path::new({dir:?}).exists() {{
+        assert!(std::time::Instant::now() < deadline, "the test never opened the gate");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }}
+}}
+"#,
+                started = started.to_str().unwrap(),
+                open = open.to_str().unwrap(),
+                dir = dir.path().to_str().unwrap()
+            ),
+        );
+        Gate {
+            started,
+            open,
+            _dir: dir,
+        }
+    }
+
+    pub fn has_started(&self) -> bool {
+        self.started.exists()
+    }
+
+    pub fn open(&self) {
+        std::fs::write(&self.open, "").unwrap();
     }
 }

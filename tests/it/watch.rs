@@ -1,0 +1,349 @@
+//! `--watch` (docs/watch.md) with real file events: saves rebuild and reach the venv's python, a
+//! burst during a build gives one rebuild, a failure keeps the last proven build, the tool's own
+//! directories never start a cycle, a running interpreter survives a reinstall, and Ctrl-C ends
+//! it at once with nothing left behind.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{self, Gate, Spawned, TestProject, descendants, still_running, wait_until};
+
+/// The `Watch` lines: one per cycle.
+fn cycles(watch: &Spawned) -> Vec<String> {
+    watch
+        .stderr_so_far()
+        .lines()
+        .filter(|line| line.trim_start().starts_with("Watch "))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[track_caller]
+fn wait_for_cycle(watch: &mut Spawned, count: usize) -> String {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        if let Some(line) = cycles(watch).get(count - 1) {
+            return line.clone();
+        }
+        assert!(
+            !watch.has_ended() && Instant::now() < deadline,
+            "no cycle {count}\n{}",
+            watch.stderr_so_far()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// How many times cargo started compiling the fixture's crate: a build is under way once it
+/// grows.
+fn compilations(watch: &Spawned) -> usize {
+    watch.stderr_so_far().matches("Compiling purefix").count()
+}
+
+fn set_answer(project: &TestProject, value: i64) {
+    set_answer_text(project, &value.to_string());
+}
+
+/// Replaces the body of `answer()`.
+fn set_answer_text(project: &TestProject, body: &str) {
+    let source = project.read("src/lib.rs");
+    let start = source.find("fn answer() -> i64 {\n").unwrap() + "fn answer() -> i64 {\n".len();
+    let end = start + source[start..].find('\n').unwrap();
+    let mut edited = source.clone();
+    edited.replace_range(start..end, &format!("    {body}"));
+    project.write("src/lib.rs", &edited);
+}
+
+#[track_caller]
+fn assert_answer(project: &TestProject, value: i64) {
+    let neutral = tempfile::tempdir().unwrap();
+    let code = format!("import purefix; assert purefix.answer() == {value}, purefix.answer()");
+    common::TestCommand::new(project.venv_python(), neutral.path())
+        .args(["-I", "-c", &code])
+        .run_unlocked()
+        .assert_code(0);
+}
+
+/// An interpreter that imported the build installed now and keeps it mapped until it is asked,
+/// with a line on stdin, to call into it again.
+struct Holder {
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Holder {
+    fn start(project: &TestProject) -> Holder {
+        let mut child = Command::new(project.venv_python())
+            .args([
+                "-I",
+                "-c",
+                "import sys, purefix\n\
+                 print(purefix.__file__, purefix.answer(), flush=True)\n\
+                 sys.stdin.readline()\n\
+                 print(purefix.answer(), purefix.Counter().increment(), flush=True)\n",
+            ])
+            .current_dir(std::env::temp_dir())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        assert!(!first.is_empty(), "the holder did not import the module");
+        Holder { child, stdout }
+    }
+
+    /// Calls into the old module again; it must answer as it did, and exit cleanly.
+    fn call_again(mut self, expected: i64) {
+        self.child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "the holder crashed: {status:?}");
+        assert_eq!(line.trim(), format!("{expected} 1"));
+    }
+}
+
+fn inode(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).unwrap().ino()
+}
+
+fn loaded_path(project: &TestProject) -> std::path::PathBuf {
+    let receipt = project.receipt();
+    receipt["extensions"][0]["loaded_path"]
+        .as_str()
+        .unwrap()
+        .into()
+}
+
+/// One watch session on the `pure` fixture: two saves in a row, a live interpreter across the
+/// reinstall, writes under `target/` and `.venv/`, a compile error and its fix, a burst of ten
+/// saves during a build, and Ctrl-C in the middle of a build.
+#[test]
+fn a_watch_rebuilds_on_every_save_and_survives_failures() {
+    let project = TestProject::from_fixture("pure");
+    let tmp = tempfile::Builder::new()
+        .prefix("cargo-pyo3-test-tmpdir-")
+        .tempdir()
+        .unwrap();
+    let _build = common::build_lock();
+    let mut watch = project
+        .cargo_pyo3()
+        .args(["dev", "--watch"])
+        .env("TMPDIR", tmp.path())
+        .spawn();
+    let first = wait_for_cycle(&mut watch, 1);
+    assert!(first.contains("first build: proven `"), "{first}");
+    watch.wait_for_stderr("Watching", Duration::from_secs(30));
+    assert_answer(&project, 42);
+
+    // Two saves in a row, each live in the venv; an interpreter holding the first build keeps
+    // working across the reinstall, which put a new file (a new inode) in place.
+    let holder = Holder::start(&project);
+    let old_inode = inode(&loaded_path(&project));
+    set_answer(&project, 43);
+    let second = wait_for_cycle(&mut watch, 2);
+    assert!(second.contains("`src/lib.rs`: proven `"), "{second}");
+    assert_answer(&project, 43);
+    assert_ne!(inode(&loaded_path(&project)), old_inode);
+    holder.call_again(42);
+    set_answer(&project, 44);
+    assert!(wait_for_cycle(&mut watch, 3).contains("proven"));
+    assert_answer(&project, 44);
+
+    // The tool's own directories and the venv start nothing.
+    let site = loaded_path(&project);
+    std::fs::write(site.parent().unwrap().join("stray.py"), "").unwrap();
+    project.write("target/debug/stray.rs", "fn main() {}\n");
+    project.write(".venv/stray.rs", "fn main() {}\n");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(cycles(&watch).len(), 3, "{}", watch.stderr_so_far());
+
+    // A compile error: reported, the watch goes on, the last proven build stays with its receipt.
+    let receipt = project.receipt();
+    set_answer_text(&project, "nope");
+    let failed = wait_for_cycle(&mut watch, 4);
+    assert!(
+        failed.contains("`src/lib.rs`: failed (exit 2)")
+            && failed.contains("stays installed and proven"),
+        "{failed}"
+    );
+    assert!(!watch.has_ended());
+    assert_eq!(project.receipt(), receipt);
+    assert_answer(&project, 44);
+    set_answer(&project, 45);
+    assert!(wait_for_cycle(&mut watch, 5).contains("proven"));
+    assert_answer(&project, 45);
+
+    // Ten saves while a build runs (held by a build script until the test lets it go): one
+    // rebuild after it, with the last of them.
+    let gate = Gate::install(&project);
+    wait_until(
+        "the build script holds the build",
+        Duration::from_secs(120),
+        || gate.has_started(),
+    );
+    for value in 50..60 {
+        set_answer(&project, value);
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    // Long enough for the debouncer to deliver every one of them while the build is held.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(cycles(&watch).len(), 5, "{}", watch.stderr_so_far());
+    gate.open();
+    wait_for_cycle(&mut watch, 7);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(cycles(&watch).len(), 7, "{}", watch.stderr_so_far());
+    assert_answer(&project, 59);
+
+    // Ctrl-C in the middle of a build: it stops at once, exit 2, nothing left.
+    let receipt = project.receipt();
+    let gate = Gate::install_build_script(&project);
+    wait_until(
+        "the build script holds the build",
+        Duration::from_secs(120),
+        || gate.has_started(),
+    );
+    let children = descendants(watch.pid());
+    let names: Vec<&str> = children.iter().map(|child| child.name.as_str()).collect();
+    assert!(
+        names.contains(&"cargo"),
+        "cargo should be building: {names:?}"
+    );
+    let signalled = Instant::now();
+    let signal = Command::new("kill")
+        .args(["-INT", &watch.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(signal.success());
+    let run = watch.wait(Duration::from_secs(10));
+    let stopped = signalled.elapsed();
+    eprintln!("Ctrl-C to exit: {stopped:?}");
+    run.assert_code(2)
+        .assert_stderr_contains("interrupted while running `")
+        .assert_stderr_contains("nothing was installed");
+    assert!(
+        stopped < Duration::from_secs(3),
+        "took {stopped:?}\n{run:?}"
+    );
+    wait_until("every child has ended", Duration::from_secs(5), || {
+        !children.iter().any(still_running)
+    });
+    let left = || -> Vec<std::ffi::OsString> {
+        std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect()
+    };
+    let waited = Instant::now();
+    while !left().is_empty() && waited.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!("TMPDIR empty {:?} after the exit", waited.elapsed());
+    assert!(left().is_empty(), "left in TMPDIR: {:?}", left());
+    assert_eq!(project.receipt(), receipt);
+    assert_answer(&project, 59);
+}
+
+/// `test --watch`: a change to a test runs pytest again without a build, a Rust change builds and
+/// runs the tests, a failing test is reported and the watch goes on.
+#[test]
+fn test_watch_reruns_the_tests_and_rebuilds_only_for_rust() {
+    let project = TestProject::from_fixture("pure");
+    project.write(
+        "tests/test_answer.py",
+        "import purefix\n\n\ndef test_answer():\n    assert purefix.answer() == 42\n",
+    );
+    let pyproject = project.read("pyproject.toml");
+    project.write(
+        "pyproject.toml",
+        &format!("{pyproject}\n[dependency-groups]\ntest = [\"pytest\"]\n"),
+    );
+    let _build = common::build_lock();
+    let mut watch = project.cargo_pyo3().args(["test", "--watch"]).spawn();
+    let first = wait_for_cycle(&mut watch, 1);
+    assert!(
+        first.contains("first build: proven, tests passed `"),
+        "{first}"
+    );
+    watch.wait_for_stderr("Watching", Duration::from_secs(30));
+
+    // A test that fails: pytest again, no build.
+    let compiled = compilations(&watch);
+    project.edit("tests/test_answer.py", "== 42", "== 43");
+    let failing = wait_for_cycle(&mut watch, 2);
+    assert!(
+        failing.contains("`tests/test_answer.py`: tests failed (exit 1)"),
+        "{failing}"
+    );
+    // The Rust change the test now expects: built, proven, tested.
+    set_answer(&project, 43);
+    let rebuilt = wait_for_cycle(&mut watch, 3);
+    assert!(
+        rebuilt.contains("`src/lib.rs`: proven, tests passed `"),
+        "{rebuilt}"
+    );
+    assert_eq!(
+        compilations(&watch),
+        compiled + 1,
+        "{}",
+        watch.stderr_so_far()
+    );
+    // A new test file: pytest again, not rebuilt.
+    project.write(
+        "tests/test_more.py",
+        "import purefix\n\n\ndef test_counter():\n    assert purefix.Counter().increment() == 1\n",
+    );
+    let tests_only = wait_for_cycle(&mut watch, 4);
+    assert!(
+        tests_only.contains("`tests/test_more.py`: tests passed (not rebuilt) `"),
+        "{tests_only}"
+    );
+    assert_eq!(compilations(&watch), compiled + 1);
+    assert!(watch.stderr_so_far().contains("2 passed"));
+}
+
+/// The same guarantee with pip as the installer (no uv on PATH): pip removes the old
+/// distribution's files and writes new ones, so the interpreter that mapped the old extension
+/// keeps it.
+#[test]
+fn a_running_python_survives_a_pip_reinstall() {
+    let project = TestProject::from_fixture("pure");
+    let _build = common::build_lock();
+    let dev = || {
+        project
+            .cargo_pyo3()
+            .without_uv()
+            .arg("dev")
+            .run_unlocked()
+            .assert_code(0);
+    };
+    dev();
+    let receipt = project.receipt();
+    assert_eq!(receipt["tools"]["installer"], "pip", "{receipt:#}");
+    let holder = Holder::start(&project);
+    let old_inode = inode(&loaded_path(&project));
+    set_answer(&project, 43);
+    dev();
+    assert_ne!(inode(&loaded_path(&project)), old_inode);
+    assert_answer(&project, 43);
+    holder.call_again(42);
+}
+
+/// `run` has no watch: its command owns the terminal. Refused before anything is built.
+#[test]
+fn run_refuses_watch() {
+    let project = TestProject::from_fixture("pure");
+    let run = project
+        .cargo_pyo3()
+        .args(["run", "--watch", "--", "python", "-c", "pass"])
+        .run();
+    run.assert_code(2)
+        .assert_stderr_contains("`--watch` is not available with `run`")
+        .assert_stderr_contains("hint: watch with `cargo pyo3 dev --watch`");
+    assert!(!project.path(".venv").exists(), "{run:?}");
+}
