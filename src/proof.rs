@@ -162,7 +162,8 @@ pub(crate) fn prove(
                 Vantage::From(project_root),
             )
         });
-        let neutral = python::run::<Report>(venv, PROOF, top_level_module, &input, Vantage::Neutral);
+        let neutral =
+            python::run::<Report>(venv, PROOF, top_level_module, &input, Vantage::Neutral);
         let from_root = from_root
             .join()
             .unwrap_or_else(|_| Err(anyhow::anyhow!("the proof from the project root panicked")));
