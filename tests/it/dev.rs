@@ -272,10 +272,9 @@ fn rust_subfolder_project(manifest_path_key: bool) -> TestProject {
         std::fs::rename(project.path(moved), project.path("rust").join(moved)).unwrap();
     }
     if manifest_path_key {
-        let pyproject = project.read("pyproject.toml");
-        project.write(
+        project.append(
             "pyproject.toml",
-            &format!("{pyproject}\n[tool.maturin]\nmanifest-path = \"rust/Cargo.toml\"\n"),
+            "[tool.maturin]\nmanifest-path = \"rust/Cargo.toml\"\n",
         );
     }
     project
@@ -522,10 +521,9 @@ fn root_layout_project() -> TestProject {
         "dynamic = [\"version\"]",
         "dynamic = [\"version\"]\ndependencies = [\"boltons\"]",
     );
-    let pyproject = project.read("pyproject.toml");
-    project.write(
+    project.append(
         "pyproject.toml",
-        &format!("{pyproject}\n[dependency-groups]\ndev = [\"pytest\"]\n"),
+        "[dependency-groups]\ndev = [\"pytest\"]\n",
     );
     project
 }

@@ -51,10 +51,9 @@ fn a_passing_suite_is_proven_and_pytest_gets_the_arguments_after_the_double_dash
     let project = TestProject::from_fixture("pure");
     project.write("tests/test_module.py", PASSING_TESTS);
     // A declared test group is what gets installed when the venv has no pytest.
-    let pyproject = project.read("pyproject.toml");
-    project.write(
+    project.append(
         "pyproject.toml",
-        &format!("{pyproject}\n[dependency-groups]\ntest = [\"pytest\", \"purefix\"]\n"),
+        "[dependency-groups]\ntest = [\"pytest\", \"purefix\"]\n",
     );
 
     let first = project.cargo_pyo3().arg("test").run();
@@ -163,10 +162,9 @@ fn a_conftest_that_puts_an_older_build_first_fails_the_run_though_the_tests_pass
         "import pathlib\nimport sys\n\nsys.path.insert(0, str(pathlib.Path(__file__).parent / \"old_build\"))\n",
     );
     project.write("tests/test_module.py", PASSING_TESTS);
-    let pyproject = project.read("pyproject.toml");
-    project.write(
+    project.append(
         "pyproject.toml",
-        &format!("{pyproject}\n[dependency-groups]\ntest = [\"pytest\", \"pytest-xdist\"]\n"),
+        "[dependency-groups]\ntest = [\"pytest\", \"pytest-xdist\"]\n",
     );
 
     let run = project.cargo_pyo3().arg("test").run();

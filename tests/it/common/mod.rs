@@ -279,6 +279,12 @@ impl TestProject {
         std::fs::write(path, contents).unwrap();
     }
 
+    /// Appends `text` to a file, on a line of its own (a table added to `pyproject.toml`, say).
+    pub fn append(&self, relative: &str, text: &str) {
+        let current = self.read(relative);
+        self.write(relative, &format!("{current}\n{text}"));
+    }
+
     /// Replaces `from` with `to` in a file, asserting it was there.
     pub fn edit(&self, relative: &str, from: &str, to: &str) {
         let text = self.read(relative);
