@@ -433,6 +433,10 @@ impl TestCommand {
             .env("COLUMNS", "80")
             .env("CARGO_TERM_COLOR", "never")
             .env("CARGO_TARGET_DIR", fixture_target_dir())
+            // The fixtures' debug builds without debuginfo: an extension of 1 MB instead of
+            // 8 MB, in the shared target dir, every kept wheel and uv's cache alike. What the
+            // suite checks never reads debuginfo, and the whole run fits a small disk.
+            .env("CARGO_PROFILE_DEV_DEBUG", "0")
             .env("UV_CACHE_DIR", uv_cache_dir())
             .env("UV_PYTHON_DOWNLOADS", "never")
             .env("UV_NO_PROGRESS", "1")
