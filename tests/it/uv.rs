@@ -279,6 +279,8 @@ fn snapshot_of(run: &Run, project: &TestProject) -> (String, insta::Settings) {
     settings.add_filter(&regex_escape(&root), "[TEMP]");
     settings.add_filter(r"/tmp/cargo-pyo3-wheel-[A-Za-z0-9]+", "[WHEEL_DIR]");
     settings.add_filter(r"sha256 [0-9a-f]{12}", "sha256 [HASH]");
+    let (profile, settings_placeholder) = common::snapshot::PROFILE_SETTINGS;
+    settings.add_filter(profile, settings_placeholder);
     settings.add_filter(r"\b\d+(\.\d+)?m?s\b", "[TIME]");
     settings.add_filter(
         r"Found CPython 3\.\d+ at \S+",

@@ -28,6 +28,11 @@ fn path_filters(project: &Path) -> Vec<(String, &'static str)> {
     paths
 }
 
+/// cargo names the profile's settings ("unoptimized + debuginfo"), and the harness builds the
+/// fixtures without debuginfo: the line says `[SETTINGS]` whatever they are.
+pub const PROFILE_SETTINGS: (&str, &str) =
+    (r"profile \[[a-z +]+\] target", "profile [SETTINGS] target");
+
 /// Regexes for what changes between runs of the same test.
 pub const FILTERS: &[(&str, &str)] = &[
     // Whether cargo compiles, fetches or waits for a lock depends on what ran before (and beside)
@@ -43,6 +48,7 @@ pub const FILTERS: &[(&str, &str)] = &[
     (r"[0-9a-f]{64}", "[SHA256]"),
     (r"/wheels/[0-9a-f]{16}/", "/wheels/[HASH16]/"),
     (r"\bin \d+\.\d+s\b", "in [TIME]"),
+    PROFILE_SETTINGS,
     (
         r#""git_commit": (null|"[0-9a-f]{40}")"#,
         r#""git_commit": "[COMMIT OR NULL]""#,
