@@ -52,6 +52,31 @@ pub(crate) fn place_extensions(
     Ok(placed)
 }
 
+/// Removes the extensions the last editable install (`previous`) placed beside the sources, when
+/// this run installs into site-packages instead: left there, they would win every import started
+/// from the Python root over the build just installed. A file is removed only while its content
+/// is still what that install placed (its sha256 in the receipt), so a build someone else wrote
+/// there since is never touched; the proof then names it. Returns the paths removed.
+pub(crate) fn remove_placed(previous: &crate::receipt::Receipt) -> Result<Vec<PathBuf>> {
+    let Some(editable) = &previous.editable else {
+        return Ok(Vec::new());
+    };
+    let mut removed = Vec::new();
+    for extension in &previous.extensions {
+        let path = editable.python_root.join(&extension.entry);
+        if !editable.placed.contains(&path) {
+            continue;
+        }
+        let unchanged =
+            crate::wheel::sha256_file(&path).is_ok_and(|sha256| sha256 == extension.wheel_sha256);
+        if unchanged {
+            fs_err::remove_file(&path)?;
+            removed.push(path);
+        }
+    }
+    Ok(removed)
+}
+
 /// The wheel the installer installs for an editable project, written into `out_dir` under the
 /// built wheel's file name: the built wheel's `*.dist-info` (but `RECORD`, which is made anew),
 /// and `<distribution>.pth` naming `python_root`. No package file, so the sources win.

@@ -41,6 +41,15 @@ pub(crate) fn distribution_name(requirement: &str) -> Option<String> {
         .map(|requirement| normalize(requirement.name.as_ref()))
 }
 
+/// The distribution a requirement installs wherever it is installed (no environment marker):
+/// the ones whose presence in a venv says the requirement is met.
+pub(crate) fn unconditional_distribution(requirement: &str) -> Option<String> {
+    Requirement::<VerbatimUrl>::from_str(requirement)
+        .ok()
+        .filter(|requirement| requirement.marker.is_true())
+        .map(|requirement| normalize(requirement.name.as_ref()))
+}
+
 fn collect(project: &Project, selection: &Selection, with_base: bool) -> Result<Vec<String>> {
     let declared = &project.requirements;
     let pyproject = project

@@ -217,11 +217,9 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
     wheel_store::prune(&state_dir, &keep)?;
     timings.inspect = lap(&mut step);
 
-    // Skipped when the last proven install into this venv had the same requirements, so an edit
-    // loop pays nothing for it.
-    let unchanged = previous.as_ref().is_some_and(|previous| {
-        previous.dependencies == requirements && previous.python.venv == venv.root
-    });
+    // Skipped when the last proven install into this venv had the same requirements and they are
+    // still there, so an edit loop pays nothing for it.
+    let unchanged = dependencies_in_place(previous.as_ref(), &requirements, &venv);
     outcome::install_started();
     if !requirements.is_empty() && !unchanged {
         output::status(
@@ -248,16 +246,27 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
     }
     timings.dependencies = lap(&mut step);
 
-    let placed = match &editable {
-        Some(_) => editable::place_extensions(&kept_wheel, &wheel, &project.python_root)?,
-        None => Vec::new(),
-    };
     install::install(
         editable.as_deref().unwrap_or(&kept_wheel),
         &venv,
         &installer,
         &project.dist_name,
     )?;
+    // After the installer, which fails far more often than a rename: until then the sources
+    // still hold the extension the last proven editable install placed.
+    let placed = match (&editable, &previous) {
+        (Some(_), _) => editable::place_extensions(&kept_wheel, &wheel, &project.python_root)?,
+        (None, Some(previous)) => {
+            for removed in editable::remove_placed(previous)? {
+                output::verbose(format_args!(
+                    "removed `{}`, which the last editable install placed",
+                    project.relative(&removed).display()
+                ));
+            }
+            Vec::new()
+        }
+        (None, None) => Vec::new(),
+    };
     timings.install = lap(&mut step);
 
     let expected = proof::Expected {
@@ -348,6 +357,21 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         receipt,
     };
     Ok((ExitStatus::Success, Some(developed)))
+}
+
+/// Whether the last proven install into `venv` had exactly `requirements`, and every one of them
+/// that applies everywhere is still installed: a venv made anew at the same path, an exact
+/// `uv sync` or a `pip uninstall` since then removed them, and the receipt cannot know.
+fn dependencies_in_place(previous: Option<&Receipt>, requirements: &[String], venv: &Venv) -> bool {
+    let Some(previous) = previous else {
+        return false;
+    };
+    previous.dependencies == requirements
+        && previous.python.venv == venv.root
+        && requirements
+            .iter()
+            .filter_map(|requirement| requirements::unconditional_distribution(requirement))
+            .all(|distribution| !venv.installed_distributions(&distribution).is_empty())
 }
 
 /// What to do about a failed proof, from its cause: a missing init function gets the module-name

@@ -574,11 +574,38 @@ fn the_root_layout_runs_the_proven_build_from_the_project_root() {
     let timings = &project.receipt()["timings_ms"];
     assert!(timings["dependencies"].as_u64().unwrap() < 5, "{timings}");
 
+    // The receipt still names the same requirements and venv, but the venv was made anew: the
+    // dependencies are installed again, not assumed.
+    fs_err::remove_dir_all(project.path(".venv")).unwrap();
+    project
+        .cargo_pyo3()
+        .arg("dev")
+        .run()
+        .assert_code(0)
+        .assert_stderr_contains("Installing 2 dependencies");
+    project.python("import boltons, rootdemo").assert_code(0);
+
     // A plain wheel install cannot serve the root: `python` there imports the source package,
     // which has no extension. Never "Proven" then.
     let plain = project.cargo_pyo3().args(["dev", "--no-editable"]).run();
     plain.assert_code(1);
     assert!(plain.stderr.contains("from the project root"), "{plain:?}");
+    // The copy the editable runs placed is theirs, unchanged, so it goes: left, it would win from
+    // the root over the build just installed.
+    assert!(
+        !project
+            .path("rootdemo/rootdemo.cpython-311-x86_64-linux-gnu.so")
+            .exists(),
+        "{plain:?}"
+    );
+    // `doctor` names the same shadow, and the way out.
+    project
+        .cargo_pyo3()
+        .arg("doctor")
+        .run()
+        .assert_code(1)
+        .assert_stderr_contains("is not importable when Python runs from the project directory")
+        .assert_stderr_contains("without `--no-editable`");
 }
 
 #[test]

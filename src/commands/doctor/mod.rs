@@ -396,7 +396,11 @@ fn check_copies(module: &str, probes: &Result<Vec<Probe>>) -> Check {
             format!("`{winner}` shadows the installed `{installed}` when Python runs from {label}"),
         )
         .evidence(evidence)
-        .fix(format!("remove `{winner}` (a copy left by `maturin develop`); `cargo pyo3 dev` installs into the venv only"));
+        .fix(format!(
+            "remove `{winner}` (a build beside the sources that is not the installed one, as \
+             `maturin develop` leaves), or run `cargo pyo3 dev` without `--no-editable`, which \
+             puts the proven build there"
+        ));
         for (label, winner) in shadows.iter().skip(1) {
             check = check.detail(format!("also shadowed from {label} by `{winner}`"));
         }
