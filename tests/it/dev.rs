@@ -628,3 +628,47 @@ fn a_dependency_that_cannot_be_installed_is_an_error_that_changes_nothing() {
         "{run:?}"
     );
 }
+
+/// Issue 12: `-E`, `--group` and `--no-deps` pick what is installed before the project. The
+/// requirements name nothing that exists, so what each selection asks the installer for shows in
+/// its count and in the installer's refusal, and nothing is downloaded.
+#[test]
+fn extras_groups_and_no_deps_select_the_requirements() {
+    let project = TestProject::from_fixture("pure");
+    project.edit(
+        "pyproject.toml",
+        "dynamic = [\"version\"]",
+        "dynamic = [\"version\"]\ndependencies = [\"cargo-pyo3-missing-base\"]\n\
+         optional-dependencies = { speed = [\"cargo-pyo3-missing-speed\"] }",
+    );
+    project.append(
+        "pyproject.toml",
+        "[dependency-groups]\ndev = [\"cargo-pyo3-missing-dev\"]\nlint = [\"cargo-pyo3-missing-lint\"]\n",
+    );
+
+    let skipped = project.cargo_pyo3().args(["dev", "--no-deps"]).run();
+    skipped.assert_code(0).assert_stderr_contains("Proven");
+    assert!(!skipped.stderr.contains("Installing"), "{skipped:?}");
+    assert_eq!(project.receipt()["dependencies"], serde_json::json!([]));
+
+    for (args, count, named) in [
+        (&["dev"][..], 2, &["base", "dev"][..]),
+        (&["dev", "-E", "speed"], 3, &["base", "speed", "dev"]),
+        (&["dev", "--group", "lint"], 2, &["base", "lint"]),
+    ] {
+        let run = project.cargo_pyo3().args(args).arg("-v").run();
+        run.assert_code(2)
+            .assert_stderr_contains(&format!("Installing {count} dependencies"))
+            .assert_stderr_contains("hint:");
+        for name in named {
+            run.assert_stderr_contains(&format!("cargo-pyo3-missing-{name}"));
+        }
+    }
+
+    let unknown = project.cargo_pyo3().args(["dev", "-E", "nosuch"]).run();
+    unknown
+        .assert_code(2)
+        .assert_stderr_contains("nosuch")
+        .assert_stderr_contains("hint:");
+    assert!(!unknown.stderr.contains("Building"), "{unknown:?}");
+}
