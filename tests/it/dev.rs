@@ -566,6 +566,23 @@ fn the_root_layout_runs_the_proven_build_from_the_project_root() {
         .run()
         .assert_code(0);
     project.cargo_pyo3().arg("verify").run().assert_code(0);
+    // A name the package defines in Python counts, found in the package, not the extension.
+    let python_name = project
+        .cargo_pyo3()
+        .args(["verify", "edited", "--json"])
+        .run();
+    python_name.assert_code(0);
+    let report: serde_json::Value = serde_json::from_str(&python_name.stdout).unwrap();
+    let edited = &report["names"][0];
+    assert_eq!(
+        (&edited["name"], &edited["status"], &edited["found_in"]),
+        (
+            &serde_json::json!("edited"),
+            &serde_json::json!("found"),
+            &serde_json::json!("rootdemo")
+        ),
+        "{python_name:?}"
+    );
 
     // The requirements did not change: the step is skipped.
     let second = project.cargo_pyo3().arg("dev").run();
