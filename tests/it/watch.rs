@@ -1,5 +1,6 @@
 //! `--watch` (docs/watch.md) with real file events: saves rebuild and reach the venv's python, a
-//! burst during a build gives one rebuild, a failure keeps the last proven build, the tool's own
+//! burst during a build gives one rebuild, a failure keeps or restores the last proven build
+//! (editable too), a refusal keeps it, the tool's own
 //! directories never start a cycle, a running interpreter survives a reinstall, and Ctrl-C ends
 //! it at once with nothing left behind.
 
@@ -247,6 +248,138 @@ fn a_watch_rebuilds_on_every_save_and_survives_failures() {
     assert!(left().is_empty(), "left in TMPDIR: {:?}", left());
     assert_eq!(project.receipt(), receipt);
     assert_answer(&project, 59);
+}
+
+/// The sha256 the receipt says the proven extension has.
+fn proven_sha256(project: &TestProject) -> String {
+    project.receipt()["extensions"][0]["wheel_sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A failed proof puts the last proven build back and proves it again, the receipt untouched;
+/// the fix gives a proven build; then a refusal by the uv guard keeps the watch going with the
+/// proven build installed.
+#[test]
+fn a_failed_proof_restores_the_proven_build_and_a_refusal_keeps_it() {
+    let project = TestProject::from_fixture("pure");
+    let receipt_path = project.receipt_path("purefix");
+    let _build = common::build_lock();
+    let mut watch = project.cargo_pyo3().args(["dev", "--watch"]).spawn();
+    assert!(wait_for_cycle(&mut watch, 1).contains("first build: proven `"));
+    watch.wait_for_stderr("Watching", Duration::from_secs(30));
+    assert_answer(&project, 42);
+    let proven = proven_sha256(&project);
+    let receipt = std::fs::read(&receipt_path).unwrap();
+
+    // A `#[pymodule]` of another name builds, installs, and fails the proof: Python finds no
+    // `PyInit_purefix` in it.
+    project.edit("src/lib.rs", "fn purefix(", "fn renamed(");
+    let failed = wait_for_cycle(&mut watch, 2);
+    assert!(
+        failed.contains("`src/lib.rs`: proof failed in ")
+            && failed.contains(&format!("; restored the proven build `{}`", &proven[..12])),
+        "{failed}\n{}",
+        watch.stderr_so_far()
+    );
+    let stderr = watch.stderr_so_far();
+    assert!(
+        stderr.contains("error: proof failed for `purefix.purefix`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Restoring the proven build `"), "{stderr}");
+    assert!(!watch.has_ended());
+    assert_answer(&project, 42);
+    assert_eq!(std::fs::read(&receipt_path).unwrap(), receipt);
+
+    // The fix, with a new answer, in one save: proven, and the receipt names the new build.
+    let source = project.read("src/lib.rs");
+    project.write(
+        "src/lib.rs",
+        &source
+            .replace("fn renamed(", "fn purefix(")
+            .replace("    42\n", "    43\n"),
+    );
+    let fixed = wait_for_cycle(&mut watch, 3);
+    assert!(fixed.contains("`src/lib.rs`: proven `"), "{fixed}");
+    assert_answer(&project, 43);
+    let proven = proven_sha256(&project);
+    let receipt = std::fs::read(&receipt_path).unwrap();
+
+    // uv manages the project once there is a `uv.lock` (not a build input: no cycle), and the
+    // keys are uv's defaults: the guard refuses before anything is built.
+    project.write("uv.lock", "version = 1\n");
+    let pyproject = project.read("pyproject.toml");
+    let keys = pyproject
+        .lines()
+        .find(|line| line.starts_with("cache-keys = "))
+        .unwrap();
+    project.edit("pyproject.toml", keys, "");
+    let refused = wait_for_cycle(&mut watch, 4);
+    assert!(
+        refused.contains("`pyproject.toml`: refused by the uv guard in ")
+            && refused.contains(&format!("; `{}` stays installed and proven", &proven[..12])),
+        "{refused}\n{}",
+        watch.stderr_so_far()
+    );
+    assert!(!watch.has_ended());
+    assert_eq!(compilations(&watch), 3, "{}", watch.stderr_so_far());
+    assert_answer(&project, 43);
+    assert_eq!(std::fs::read(&receipt_path).unwrap(), receipt);
+    watch.wait_for_stderr("Watching", Duration::from_secs(30));
+}
+
+/// An editable mixed project: a failed proof puts the proven extension back beside the Python
+/// sources, where the venv's `.pth` makes Python load it.
+#[test]
+fn a_failed_proof_of_an_editable_install_puts_the_proven_extension_back() {
+    let project = TestProject::from_fixture("mixed");
+    let receipt_path = project.receipt_path("mixedfix");
+    let _build = common::build_lock();
+    let mut watch = project.cargo_pyo3().args(["dev", "--watch"]).spawn();
+    assert!(wait_for_cycle(&mut watch, 1).contains("first build: proven `"));
+    watch.wait_for_stderr("Watching", Duration::from_secs(30));
+    let receipt = std::fs::read(&receipt_path).unwrap();
+    let proven = proven_sha256(&project);
+    let placed = project.receipt()["editable"]["placed"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    project.edit("src/lib.rs", "mod _core {", "mod _other {");
+    let failed = wait_for_cycle(&mut watch, 2);
+    assert!(
+        failed.contains("`src/lib.rs`: proof failed in ")
+            && failed.contains(&format!("; restored the proven build `{}`", &proven[..12])),
+        "{failed}\n{}",
+        watch.stderr_so_far()
+    );
+    assert_eq!(common::sha256(Path::new(&placed)), proven);
+    assert_eq!(std::fs::read(&receipt_path).unwrap(), receipt);
+    assert_double(&project, 4);
+
+    let source = project.read("src/lib.rs");
+    project.write(
+        "src/lib.rs",
+        &source
+            .replace("mod _other {", "mod _core {")
+            .replace("x * 2", "x * 3"),
+    );
+    let fixed = wait_for_cycle(&mut watch, 3);
+    assert!(fixed.contains("`src/lib.rs`: proven `"), "{fixed}");
+    assert_double(&project, 6);
+}
+
+/// `mixedfix.double(2)` from a neutral directory, where the editable install's `.pth` finds it.
+#[track_caller]
+fn assert_double(project: &TestProject, value: i64) {
+    let neutral = tempfile::tempdir().unwrap();
+    let code = format!("import mixedfix; assert mixedfix.double(2) == {value}, mixedfix.double(2)");
+    common::TestCommand::new(project.venv_python(), neutral.path())
+        .args(["-I", "-c", &code])
+        .run_unlocked()
+        .assert_code(0);
 }
 
 /// `test --watch`: a change to a test runs pytest again without a build, a Rust change builds and
