@@ -438,6 +438,25 @@ fn test_watch_reruns_the_tests_and_rebuilds_only_for_rust() {
     );
     assert_eq!(compilations(&watch), compiled + 1);
     assert!(watch.stderr_so_far().contains("2 passed"));
+
+    // A build that fails its proof: the proven build is put back, as under `dev --watch`, and
+    // pytest does not run against the failed one.
+    let proven = proven_sha256(&project);
+    let receipt = std::fs::read(project.receipt_path("purefix")).unwrap();
+    project.edit("src/lib.rs", "fn purefix(", "fn renamed(");
+    let failed = wait_for_cycle(&mut watch, 5);
+    assert!(
+        failed.contains("`src/lib.rs`: proof failed in ")
+            && failed.contains(&format!("; restored the proven build `{}`", &proven[..12])),
+        "{failed}\n{}",
+        watch.stderr_so_far()
+    );
+    assert_eq!(watch.stderr_so_far().matches("2 passed").count(), 1);
+    assert_answer(&project, 43);
+    assert_eq!(
+        std::fs::read(project.receipt_path("purefix")).unwrap(),
+        receipt
+    );
 }
 
 /// The same guarantee with pip as the installer (no uv on PATH): pip removes the old
