@@ -330,6 +330,61 @@ fn a_failed_proof_restores_the_proven_build_and_a_refusal_keeps_it() {
     watch.wait_for_stderr("Watching", Duration::from_secs(30));
 }
 
+/// An installer killed half-way through a cycle's install: the error is reported, the
+/// receipt's build is installed again and proven, and the watch goes on.
+#[test]
+fn a_killed_install_restores_the_proven_build() {
+    let project = TestProject::from_fixture("pure");
+    let receipt_path = project.receipt_path("purefix");
+    let _build = common::build_lock();
+    // A first `dev` says where the extension is installed, which the fault overwrites.
+    project
+        .cargo_pyo3()
+        .arg("dev")
+        .run_unlocked()
+        .assert_code(0);
+    let installed = loaded_path(&project);
+    let faults = tempfile::tempdir().unwrap();
+    let dir =
+        common::faults::fault_executable(faults.path(), "fault-uv-killed-mid-install", Some("uv"));
+    let armed = faults.path().join("armed");
+    let mut watch = project
+        .cargo_pyo3()
+        .args(["dev", "--watch"])
+        .path_first(&dir)
+        .env(common::faults::REAL_UV, common::tools().all.join("uv"))
+        .env(common::faults::INSTALLED, &installed)
+        .env(common::faults::ARMED, &armed)
+        .spawn();
+    assert!(wait_for_cycle(&mut watch, 1).contains("first build: proven `"));
+    watch.wait_for_stderr("Watching", Duration::from_secs(30));
+    let proven = proven_sha256(&project);
+    let receipt = std::fs::read(&receipt_path).unwrap();
+
+    std::fs::write(&armed, "").unwrap();
+    set_answer(&project, 43);
+    let failed = wait_for_cycle(&mut watch, 2);
+    assert!(
+        failed.contains("`src/lib.rs`: failed (exit 2) in ")
+            && failed.contains(&format!("; restored the proven build `{}`", &proven[..12])),
+        "{failed}\n{}",
+        watch.stderr_so_far()
+    );
+    assert!(!armed.exists(), "the fault did not strike");
+    let stderr = watch.stderr_so_far();
+    assert!(
+        stderr.contains("failed to install the wheel") && stderr.contains("SIGKILL"),
+        "{stderr}"
+    );
+    assert_eq!(common::sha256(&installed), proven);
+    assert_answer(&project, 42);
+    assert_eq!(std::fs::read(&receipt_path).unwrap(), receipt);
+
+    set_answer(&project, 44);
+    assert!(wait_for_cycle(&mut watch, 3).contains("`src/lib.rs`: proven `"));
+    assert_answer(&project, 44);
+}
+
 /// An editable mixed project: a failed proof puts the proven extension back beside the Python
 /// sources, where the venv's `.pth` makes Python load it.
 #[test]
