@@ -383,6 +383,37 @@ fn a_killed_install_restores_the_proven_build() {
     set_answer(&project, 44);
     assert!(wait_for_cycle(&mut watch, 3).contains("`src/lib.rs`: proven `"));
     assert_answer(&project, 44);
+
+    // The proven build's kept wheel is gone: the restore fails, and says so with its hint; the
+    // watch goes on, and the next save gives a proven build.
+    let kept = project.receipt()["wheel"]["path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    std::fs::remove_file(&kept).unwrap();
+    std::fs::write(&armed, "").unwrap();
+    set_answer(&project, 45);
+    let unrestored = wait_for_cycle(&mut watch, 4);
+    assert!(
+        unrestored.contains("`src/lib.rs`: failed (exit 2) in ")
+            && unrestored.contains(
+                "; the proven build could not be restored (the error above), so the venv's \
+                 install is not proven: run `cargo pyo3 dev`"
+            ),
+        "{unrestored}\n{}",
+        watch.stderr_so_far()
+    );
+    let stderr = watch.stderr_so_far();
+    assert!(
+        stderr.contains("error: failed to restore the proven build `")
+            && stderr.contains(&kept)
+            && stderr.contains("install; run `cargo pyo3 dev` to build, install and prove"),
+        "{stderr}"
+    );
+    assert!(!watch.has_ended());
+    set_answer(&project, 46);
+    assert!(wait_for_cycle(&mut watch, 5).contains("`src/lib.rs`: proven `"));
+    assert_answer(&project, 46);
 }
 
 /// An editable mixed project: a failed proof puts the proven extension back beside the Python
