@@ -193,8 +193,9 @@ pub(crate) struct DevArgs {
     /// Watches the files the build reads (Rust sources, manifests, `Cargo.lock`, build scripts,
     /// path dependencies, and the Python sources of a mixed project); a save that changes one
     /// runs the whole command again and prints one line: what changed, the result, the short
-    /// hash, the time. A failure keeps the last proven build installed and waits for the next
-    /// save. See docs/watch.md.
+    /// hash, the time. A failure waits for the next save: one before the install leaves the last
+    /// proven build installed; one after it (a failed install or proof) reinstalls that build
+    /// and proves it again. See docs/watch.md.
     #[arg(long)]
     pub(crate) watch: bool,
 }

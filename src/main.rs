@@ -21,6 +21,7 @@ mod proof;
 mod python;
 mod receipt;
 mod requirements;
+mod restore;
 mod rust_source;
 mod scaffold;
 mod settings;

@@ -330,11 +330,14 @@ fn clock() -> String {
 /// `scope` is asked again after every cycle (a new module, a new path dependency); when it fails
 /// (a manifest that does not parse), the last scope stays. `cycle` gets the changed files (none
 /// the first time) and returns how it ended; an error from it is reported as the command would,
-/// and the watch goes on, unless the user interrupted it.
+/// and the watch goes on, unless the user interrupted it. A cycle that failed after its install
+/// began calls `restore`, which puts the last proven build back and proves it again: it returns
+/// that build's sha256, or `None` when no build was ever proven in the venv.
 pub(crate) fn run(
     mut scope: Scope,
     mut next_scope: impl FnMut() -> Result<Scope>,
     mut cycle: impl FnMut(&[PathBuf]) -> Result<Cycle>,
+    mut restore: impl FnMut() -> Result<Option<String>>,
 ) -> Result<output::ExitStatus> {
     let mut watcher = Watcher::new()?;
     watcher.follow(&scope);
@@ -378,23 +381,50 @@ pub(crate) fn run(
                     ),
                 );
             }
-            None => output::result(
-                "Watch",
-                format_args!(
-                    "{what}: {} in {elapsed:.2}s at {}; {}",
-                    ended.result,
-                    clock(),
-                    match (&installed, crate::outcome::install_unsettled()) {
-                        (Some(sha256), false) =>
-                            format!("`{}` stays installed and proven", short_hash(sha256)),
-                        (Some(sha256), true) => format!(
-                            "the install began, so `{}` (the last proven build) may be replaced",
-                            short_hash(sha256)
-                        ),
-                        (None, _) => "no build of this watch is proven yet".to_owned(),
+            None => {
+                let left = if crate::outcome::install_unsettled() {
+                    match restore() {
+                        Ok(Some(sha256)) => {
+                            crate::outcome::install_settled();
+                            let left =
+                                format!("restored the proven build `{}`", short_hash(&sha256));
+                            installed = Some(sha256);
+                            left
+                        }
+                        Ok(None) => {
+                            installed = None;
+                            "no build was proven in this venv before, so this cycle's install \
+                             stays, unproven"
+                                .to_owned()
+                        }
+                        Err(error) => {
+                            if process::interrupted() {
+                                return Err(error);
+                            }
+                            output::report_error(&error);
+                            installed = None;
+                            "the proven build could not be restored (the error above), so the \
+                             venv's install is not proven: run `cargo pyo3 dev`"
+                                .to_owned()
+                        }
                     }
-                ),
-            ),
+                } else {
+                    match &installed {
+                        Some(sha256) => {
+                            format!("`{}` stays installed and proven", short_hash(sha256))
+                        }
+                        None => "no build of this watch is proven yet".to_owned(),
+                    }
+                };
+                output::result(
+                    "Watch",
+                    format_args!(
+                        "{what}: {} in {elapsed:.2}s at {}; {left}",
+                        ended.result,
+                        clock()
+                    ),
+                );
+            }
         }
         match next_scope() {
             Ok(next) => scope = next,

@@ -37,9 +37,12 @@ pub(crate) fn run(mut args: DevArgs) -> Result<ExitStatus> {
         return develop(settings).map(|(status, _)| status);
     }
     let scope = || watch_scope(&project::discover(&settings.project)?, false);
-    crate::watch::run(scope()?, scope, |_changed| {
-        Ok(cycle_of(develop(settings.clone())?))
-    })
+    crate::watch::run(
+        scope()?,
+        scope,
+        |_changed| Ok(cycle_of(develop(settings.clone())?)),
+        || crate::restore::restore(&settings),
+    )
 }
 
 /// What `--watch` watches for a project: the build inputs the digest covers, and with `tests`

@@ -67,39 +67,49 @@ pub(crate) fn run(args: TestArgs) -> Result<ExitStatus> {
     // The last proven build: while the Rust inputs are as it was built from, a change to the
     // Python sources of an editable install or to the tests only needs the tests run again.
     let mut proven: Option<Developed> = None;
-    crate::watch::run(scope()?, scope, |changed| {
-        let tests_only = proven
-            .as_ref()
-            .is_some_and(|developed| !changed.is_empty() && tests_only(developed, changed));
-        if !tests_only {
-            let (status, developed) = dev::develop(settings.clone())?;
-            match developed {
-                Some(developed) => proven = Some(developed),
-                None => {
-                    // The next change builds again, whatever it is.
-                    proven = None;
-                    return Ok(dev::cycle_of((status, None)));
+    crate::watch::run(
+        scope()?,
+        scope,
+        |changed| {
+            let tests_only = proven
+                .as_ref()
+                .is_some_and(|developed| !changed.is_empty() && tests_only(developed, changed));
+            if !tests_only {
+                let (status, developed) = dev::develop(settings.clone())?;
+                match developed {
+                    Some(developed) => {
+                        // Proven and receipted: a failure of the tests from here on leaves this
+                        // build installed, with nothing to restore.
+                        crate::outcome::install_settled();
+                        proven = Some(developed);
+                    }
+                    None => {
+                        // The next change builds again, whatever it is.
+                        proven = None;
+                        return Ok(dev::cycle_of((status, None)));
+                    }
                 }
             }
-        }
-        let developed = proven
-            .as_ref()
-            .expect("proven by this cycle or an earlier one");
-        let proven_sha256 = developed
-            .receipt
-            .extensions
-            .first()
-            .map(|extension| extension.wheel_sha256.clone());
-        let status = run_tests(developed, &pytest_args, json)?;
-        Ok(crate::watch::Cycle {
-            result: match status {
-                ExitStatus::Success if tests_only => "tests passed (not rebuilt)".to_owned(),
-                ExitStatus::Success => "proven, tests passed".to_owned(),
-                other => format!("tests failed (exit {})", other.code()),
-            },
-            proven: proven_sha256,
-        })
-    })
+            let developed = proven
+                .as_ref()
+                .expect("proven by this cycle or an earlier one");
+            let proven_sha256 = developed
+                .receipt
+                .extensions
+                .first()
+                .map(|extension| extension.wheel_sha256.clone());
+            let status = run_tests(developed, &pytest_args, json)?;
+            Ok(crate::watch::Cycle {
+                result: match status {
+                    ExitStatus::Success if tests_only => "tests passed (not rebuilt)".to_owned(),
+                    ExitStatus::Success => "proven, tests passed".to_owned(),
+                    other => format!("tests failed (exit {})", other.code()),
+                },
+                proven: proven_sha256,
+            })
+        },
+        || crate::restore::restore(&settings),
+    )
 }
 
 /// Whether `changed` leaves `developed` the build it is: no Rust input among them, and Python

@@ -1,5 +1,6 @@
 //! `--watch` (docs/watch.md) with real file events: saves rebuild and reach the venv's python, a
-//! burst during a build gives one rebuild, a failure keeps the last proven build, the tool's own
+//! burst during a build gives one rebuild, a failure keeps or restores the last proven build
+//! (editable too), a refusal keeps it, the tool's own
 //! directories never start a cycle, a running interpreter survives a reinstall, and Ctrl-C ends
 //! it at once with nothing left behind.
 
@@ -249,6 +250,224 @@ fn a_watch_rebuilds_on_every_save_and_survives_failures() {
     assert_answer(&project, 59);
 }
 
+/// The sha256 the receipt says the proven extension has.
+fn proven_sha256(project: &TestProject) -> String {
+    project.receipt()["extensions"][0]["wheel_sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A failed proof puts the last proven build back and proves it again, the receipt untouched;
+/// the fix gives a proven build; then a refusal by the uv guard keeps the watch going with the
+/// proven build installed.
+#[test]
+fn a_failed_proof_restores_the_proven_build_and_a_refusal_keeps_it() {
+    let project = TestProject::from_fixture("pure");
+    let receipt_path = project.receipt_path("purefix");
+    let _build = common::build_lock();
+    let mut watch = project.cargo_pyo3().args(["dev", "--watch"]).spawn();
+    assert!(wait_for_cycle(&mut watch, 1).contains("first build: proven `"));
+    watch.wait_for_stderr("Watching", Duration::from_secs(30));
+    assert_answer(&project, 42);
+    let proven = proven_sha256(&project);
+    let receipt = std::fs::read(&receipt_path).unwrap();
+
+    // A `#[pymodule]` of another name builds, installs, and fails the proof: Python finds no
+    // `PyInit_purefix` in it.
+    project.edit("src/lib.rs", "fn purefix(", "fn renamed(");
+    let failed = wait_for_cycle(&mut watch, 2);
+    assert!(
+        failed.contains("`src/lib.rs`: proof failed in ")
+            && failed.contains(&format!("; restored the proven build `{}`", &proven[..12])),
+        "{failed}\n{}",
+        watch.stderr_so_far()
+    );
+    let stderr = watch.stderr_so_far();
+    assert!(
+        stderr.contains("error: proof failed for `purefix.purefix`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Restoring the proven build `"), "{stderr}");
+    assert!(!watch.has_ended());
+    assert_answer(&project, 42);
+    assert_eq!(std::fs::read(&receipt_path).unwrap(), receipt);
+
+    // The fix, with a new answer, in one save: proven, and the receipt names the new build.
+    let source = project.read("src/lib.rs");
+    project.write(
+        "src/lib.rs",
+        &source
+            .replace("fn renamed(", "fn purefix(")
+            .replace("    42\n", "    43\n"),
+    );
+    let fixed = wait_for_cycle(&mut watch, 3);
+    assert!(fixed.contains("`src/lib.rs`: proven `"), "{fixed}");
+    assert_answer(&project, 43);
+    let proven = proven_sha256(&project);
+    let receipt = std::fs::read(&receipt_path).unwrap();
+
+    // uv manages the project once there is a `uv.lock` (not a build input: no cycle), and the
+    // keys are uv's defaults: the guard refuses before anything is built.
+    project.write("uv.lock", "version = 1\n");
+    let pyproject = project.read("pyproject.toml");
+    let keys = pyproject
+        .lines()
+        .find(|line| line.starts_with("cache-keys = "))
+        .unwrap();
+    project.edit("pyproject.toml", keys, "");
+    let refused = wait_for_cycle(&mut watch, 4);
+    assert!(
+        refused.contains("`pyproject.toml`: refused by the uv guard in ")
+            && refused.contains(&format!("; `{}` stays installed and proven", &proven[..12])),
+        "{refused}\n{}",
+        watch.stderr_so_far()
+    );
+    assert!(!watch.has_ended());
+    assert_eq!(compilations(&watch), 3, "{}", watch.stderr_so_far());
+    assert_answer(&project, 43);
+    assert_eq!(std::fs::read(&receipt_path).unwrap(), receipt);
+    watch.wait_for_stderr("Watching", Duration::from_secs(30));
+}
+
+/// An installer killed half-way through a cycle's install: the error is reported, the
+/// receipt's build is installed again and proven, and the watch goes on.
+#[test]
+fn a_killed_install_restores_the_proven_build() {
+    let project = TestProject::from_fixture("pure");
+    let receipt_path = project.receipt_path("purefix");
+    let _build = common::build_lock();
+    // A first `dev` says where the extension is installed, which the fault overwrites.
+    project
+        .cargo_pyo3()
+        .arg("dev")
+        .run_unlocked()
+        .assert_code(0);
+    let installed = loaded_path(&project);
+    let faults = tempfile::tempdir().unwrap();
+    let dir =
+        common::faults::fault_executable(faults.path(), "fault-uv-killed-mid-install", Some("uv"));
+    let armed = faults.path().join("armed");
+    let mut watch = project
+        .cargo_pyo3()
+        .args(["dev", "--watch"])
+        .path_first(&dir)
+        .env(common::faults::REAL_UV, common::tools().all.join("uv"))
+        .env(common::faults::INSTALLED, &installed)
+        .env(common::faults::ARMED, &armed)
+        .spawn();
+    assert!(wait_for_cycle(&mut watch, 1).contains("first build: proven `"));
+    watch.wait_for_stderr("Watching", Duration::from_secs(30));
+    let proven = proven_sha256(&project);
+    let receipt = std::fs::read(&receipt_path).unwrap();
+
+    std::fs::write(&armed, "").unwrap();
+    set_answer(&project, 43);
+    let failed = wait_for_cycle(&mut watch, 2);
+    assert!(
+        failed.contains("`src/lib.rs`: failed (exit 2) in ")
+            && failed.contains(&format!("; restored the proven build `{}`", &proven[..12])),
+        "{failed}\n{}",
+        watch.stderr_so_far()
+    );
+    assert!(!armed.exists(), "the fault did not strike");
+    let stderr = watch.stderr_so_far();
+    assert!(
+        stderr.contains("failed to install the wheel") && stderr.contains("SIGKILL"),
+        "{stderr}"
+    );
+    assert_eq!(common::sha256(&installed), proven);
+    assert_answer(&project, 42);
+    assert_eq!(std::fs::read(&receipt_path).unwrap(), receipt);
+
+    set_answer(&project, 44);
+    assert!(wait_for_cycle(&mut watch, 3).contains("`src/lib.rs`: proven `"));
+    assert_answer(&project, 44);
+
+    // The proven build's kept wheel is gone: the restore fails, and says so with its hint; the
+    // watch goes on, and the next save gives a proven build.
+    let kept = project.receipt()["wheel"]["path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    std::fs::remove_file(&kept).unwrap();
+    std::fs::write(&armed, "").unwrap();
+    set_answer(&project, 45);
+    let unrestored = wait_for_cycle(&mut watch, 4);
+    assert!(
+        unrestored.contains("`src/lib.rs`: failed (exit 2) in ")
+            && unrestored.contains(
+                "; the proven build could not be restored (the error above), so the venv's \
+                 install is not proven: run `cargo pyo3 dev`"
+            ),
+        "{unrestored}\n{}",
+        watch.stderr_so_far()
+    );
+    let stderr = watch.stderr_so_far();
+    assert!(
+        stderr.contains("error: failed to restore the proven build `")
+            && stderr.contains(&kept)
+            && stderr.contains("install; run `cargo pyo3 dev` to build, install and prove"),
+        "{stderr}"
+    );
+    assert!(!watch.has_ended());
+    set_answer(&project, 46);
+    assert!(wait_for_cycle(&mut watch, 5).contains("`src/lib.rs`: proven `"));
+    assert_answer(&project, 46);
+}
+
+/// An editable mixed project: a failed proof puts the proven extension back beside the Python
+/// sources, where the venv's `.pth` makes Python load it.
+#[test]
+fn a_failed_proof_of_an_editable_install_puts_the_proven_extension_back() {
+    let project = TestProject::from_fixture("mixed");
+    let receipt_path = project.receipt_path("mixedfix");
+    let _build = common::build_lock();
+    let mut watch = project.cargo_pyo3().args(["dev", "--watch"]).spawn();
+    assert!(wait_for_cycle(&mut watch, 1).contains("first build: proven `"));
+    watch.wait_for_stderr("Watching", Duration::from_secs(30));
+    let receipt = std::fs::read(&receipt_path).unwrap();
+    let proven = proven_sha256(&project);
+    let placed = project.receipt()["editable"]["placed"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    project.edit("src/lib.rs", "mod _core {", "mod _other {");
+    let failed = wait_for_cycle(&mut watch, 2);
+    assert!(
+        failed.contains("`src/lib.rs`: proof failed in ")
+            && failed.contains(&format!("; restored the proven build `{}`", &proven[..12])),
+        "{failed}\n{}",
+        watch.stderr_so_far()
+    );
+    assert_eq!(common::sha256(Path::new(&placed)), proven);
+    assert_eq!(std::fs::read(&receipt_path).unwrap(), receipt);
+    assert_double(&project, 4);
+
+    let source = project.read("src/lib.rs");
+    project.write(
+        "src/lib.rs",
+        &source
+            .replace("mod _other {", "mod _core {")
+            .replace("x * 2", "x * 3"),
+    );
+    let fixed = wait_for_cycle(&mut watch, 3);
+    assert!(fixed.contains("`src/lib.rs`: proven `"), "{fixed}");
+    assert_double(&project, 6);
+}
+
+/// `mixedfix.double(2)` from a neutral directory, where the editable install's `.pth` finds it.
+#[track_caller]
+fn assert_double(project: &TestProject, value: i64) {
+    let neutral = tempfile::tempdir().unwrap();
+    let code = format!("import mixedfix; assert mixedfix.double(2) == {value}, mixedfix.double(2)");
+    common::TestCommand::new(project.venv_python(), neutral.path())
+        .args(["-I", "-c", &code])
+        .run_unlocked()
+        .assert_code(0);
+}
+
 /// `test --watch`: a change to a test runs pytest again without a build, a Rust change builds and
 /// runs the tests, a failing test is reported and the watch goes on.
 #[test]
@@ -305,6 +524,25 @@ fn test_watch_reruns_the_tests_and_rebuilds_only_for_rust() {
     );
     assert_eq!(compilations(&watch), compiled + 1);
     assert!(watch.stderr_so_far().contains("2 passed"));
+
+    // A build that fails its proof: the proven build is put back, as under `dev --watch`, and
+    // pytest does not run against the failed one.
+    let proven = proven_sha256(&project);
+    let receipt = std::fs::read(project.receipt_path("purefix")).unwrap();
+    project.edit("src/lib.rs", "fn purefix(", "fn renamed(");
+    let failed = wait_for_cycle(&mut watch, 5);
+    assert!(
+        failed.contains("`src/lib.rs`: proof failed in ")
+            && failed.contains(&format!("; restored the proven build `{}`", &proven[..12])),
+        "{failed}\n{}",
+        watch.stderr_so_far()
+    );
+    assert_eq!(watch.stderr_so_far().matches("2 passed").count(), 1);
+    assert_answer(&project, 43);
+    assert_eq!(
+        std::fs::read(project.receipt_path("purefix")).unwrap(),
+        receipt
+    );
 }
 
 /// The same guarantee with pip as the installer (no uv on PATH): pip removes the old

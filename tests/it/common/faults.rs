@@ -10,6 +10,8 @@ pub const REAL_MATURIN: &str = "CARGO_PYO3_FAULT_REAL_MATURIN";
 pub const REAL_UV: &str = "CARGO_PYO3_FAULT_REAL_UV";
 /// The installed extension a fault half-overwrites.
 pub const INSTALLED: &str = "CARGO_PYO3_FAULT_INSTALLED";
+/// A file whose existence arms a one-shot fault, which removes it when it strikes.
+pub const ARMED: &str = "CARGO_PYO3_FAULT_ARMED";
 /// The file a fault creates once it has started.
 pub const STARTED: &str = "CARGO_PYO3_FAULT_STARTED";
 /// The absolute entry a fault puts in a wheel.
