@@ -136,6 +136,77 @@ pub(crate) fn cargo_state(project: &Project, build: &BuildSettings) -> Vec<State
         .collect()
 }
 
+/// The files of the project that rustc read for the package's last build in the build's profile,
+/// as cargo lists them in the dep-info file it writes beside the library
+/// (`<target-dir>[/<triple>]/<profile-dir>/lib<name>.d`): every module, path dependency source
+/// and `include_str!`/`include_bytes!` file. Only files inside the project (its Python root,
+/// the package and its path dependencies) are kept: the target dir may be shared, and another
+/// package of the same name may have written that file since. Empty when there is none.
+pub(crate) fn files_rustc_read(project: &Project, build: &BuildSettings) -> Vec<PathBuf> {
+    let profile = profile_dir(build.profile_name());
+    let name = format!("{}{}.d", std::env::consts::DLL_PREFIX, project.lib_name);
+    let mut candidates = vec![project.target_dir.join(profile).join(&name)];
+    if let Ok(entries) = fs_err::read_dir(&project.target_dir) {
+        candidates.extend(
+            entries
+                .filter_map(|entry| entry.ok())
+                .map(|entry| entry.path().join(profile).join(&name)),
+        );
+    }
+    let newest = candidates
+        .into_iter()
+        .filter_map(|path| {
+            let modified = fs_err::metadata(&path).ok()?.modified().ok()?;
+            Some((modified, path))
+        })
+        .max();
+    let Some(text) = newest.and_then(|(_, path)| fs_err::read_to_string(path).ok()) else {
+        return Vec::new();
+    };
+    let mut roots = vec![project.project_dir.as_path(), project.package_dir.as_path()];
+    roots.extend(
+        project
+            .path_dependencies
+            .iter()
+            .map(|dependency| dependency.dir.as_path()),
+    );
+    let outputs = [project.target_dir.as_path(), project.build_dir.as_path()];
+    dep_info_inputs(&text)
+        .into_iter()
+        .filter(|path| roots.iter().any(|root| path.starts_with(root)))
+        .filter(|path| !outputs.iter().any(|output| path.starts_with(output)))
+        .filter(|path| path.is_file())
+        .collect()
+}
+
+/// The inputs of the first rule of a dep-info file as cargo writes it: `<output>: <input> …`,
+/// with a space inside a path written `\ ` and nothing else escaped. Only that one line of
+/// Makefile syntax is read, the way cargo writes it.
+fn dep_info_inputs(text: &str) -> Vec<PathBuf> {
+    let Some(rule) = text.lines().next() else {
+        return Vec::new();
+    };
+    let Some((_, inputs)) = rule.split_once(": ") else {
+        return Vec::new();
+    };
+    let mut paths = Vec::new();
+    let mut current = String::new();
+    let mut chars = inputs.chars().peekable();
+    while let Some(character) = chars.next() {
+        match character {
+            '\\' if chars.peek() == Some(&' ') => {
+                current.push(' ');
+                chars.next();
+            }
+            ' ' => paths
+                .extend((!current.is_empty()).then(|| PathBuf::from(std::mem::take(&mut current)))),
+            other => current.push(other),
+        }
+    }
+    paths.extend((!current.is_empty()).then(|| PathBuf::from(current)));
+    paths
+}
+
 /// The build dir, and the target dir when it is another directory.
 fn build_dirs(project: &Project) -> Vec<PathBuf> {
     let mut dirs = vec![project.build_dir.clone()];
@@ -338,6 +409,20 @@ fn cargo_clean(project: &Project, build: &BuildSettings, packages: &[&str]) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dep_info_lists_every_input_of_its_first_rule() {
+        let text = "/t/debug/libdemo.so: /p/src/lib.rs /p/my\\ data/answer.txt /p/src/a.rs\n\n\
+                    /p/src/lib.rs:\n";
+        assert_eq!(
+            dep_info_inputs(text),
+            ["/p/src/lib.rs", "/p/my data/answer.txt", "/p/src/a.rs"]
+                .map(PathBuf::from)
+                .to_vec()
+        );
+        assert!(dep_info_inputs("").is_empty());
+        assert!(dep_info_inputs("/t/debug/libdemo.so:").is_empty());
+    }
 
     #[test]
     fn only_library_fingerprints_of_the_package_match() {

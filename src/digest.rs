@@ -27,8 +27,8 @@ pub(crate) struct InputsDigest {
     #[serde(default)]
     pub(crate) changed_during_build: Vec<PathBuf>,
     /// When the inputs were checked again after the build, in milliseconds since the Unix epoch.
-    /// A build input the digest does not cover (the `Cargo.lock` the build itself wrote, a module
-    /// file created since) counts as changed when it was modified after this instant.
+    /// A build input the digest does not cover (a module file created since) counts as changed
+    /// when it was modified after this instant.
     #[serde(default)]
     pub(crate) checked_at_unix_ms: u64,
     /// cargo's fingerprint and library files of the package as this build left them
@@ -136,21 +136,53 @@ pub(crate) fn take(paths: &[PathBuf]) -> InputsDigest {
             stat,
         });
     }
-    files.sort_by(|left, right| left.path.cmp(&right.path));
-    let mut whole = Sha256::new();
-    for file in &files {
-        whole.update(file.path.as_os_str().as_encoded_bytes());
-        whole.update([0]);
-        whole.update(file.sha256.as_bytes());
-        whole.update([b'\n']);
-    }
-    InputsDigest {
-        sha256: format!("{:x}", whole.finalize()),
+    let mut digest = InputsDigest {
+        sha256: String::new(),
         clean: String::new(),
         files,
         changed_during_build: Vec::new(),
         checked_at_unix_ms: 0,
         cargo_state: Vec::new(),
+    };
+    digest.seal();
+    digest
+}
+
+impl InputsDigest {
+    /// Hashes and adds the files among `paths` the digest does not hold yet: those the build
+    /// read that no walker finds (`include_str!`, a `#[path]` module outside `src/`), known only
+    /// once cargo has listed them. Recorded, the next `dev` hashes them before its build too.
+    pub(crate) fn add_read_by_build(&mut self, paths: &[PathBuf]) {
+        let held: std::collections::BTreeSet<PathBuf> =
+            self.files.iter().map(|file| file.path.clone()).collect();
+        let new: Vec<PathBuf> = paths
+            .iter()
+            .filter(|path| !held.contains(*path))
+            .cloned()
+            .collect();
+        if new.is_empty() {
+            return;
+        }
+        self.files.extend(take(&new).files);
+        self.seal();
+    }
+
+    /// The paths this digest holds.
+    pub(crate) fn paths(&self) -> impl Iterator<Item = &Path> {
+        self.files.iter().map(|file| file.path.as_path())
+    }
+
+    /// Sorts the files and computes the one value over them.
+    fn seal(&mut self) {
+        self.files.sort_by(|left, right| left.path.cmp(&right.path));
+        let mut whole = Sha256::new();
+        for file in &self.files {
+            whole.update(file.path.as_os_str().as_encoded_bytes());
+            whole.update([0]);
+            whole.update(file.sha256.as_bytes());
+            whole.update([b'\n']);
+        }
+        self.sha256 = format!("{:x}", whole.finalize());
     }
 }
 
@@ -230,8 +262,8 @@ pub(crate) fn changed_between(
 /// falls back to modification times.
 ///
 /// Every recorded file is checked (a deleted one has changed); of `inputs`, those the digest
-/// does not cover (a file created since, the `Cargo.lock` the first build wrote, a `#[path]`
-/// module outside the walker's reach) count when they were modified after the check that
+/// does not cover (a file created since, a `#[path]` module the scan found that no build has
+/// read yet) count when they were modified after the check that
 /// followed the build, since there is no content to compare with.
 pub(crate) fn changed_since(receipt: &Receipt, inputs: &[PathBuf]) -> Option<Vec<PathBuf>> {
     let digest = receipt.inputs.as_ref()?;

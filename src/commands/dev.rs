@@ -164,11 +164,21 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
     let installer = toolchain.installer(&venv)?;
     let maturin = toolchain.maturin(&venv, &installer)?;
 
-    let inputs = crate::digest::inputs(&project);
-    let mut digest = crate::digest::take(&inputs);
-    timings.digest = lap(&mut step);
     let state_dir = project.state_dir();
     let previous = receipt::read(&state_dir).receipt().cloned();
+    // The walker's files, and those the last build read beyond them (`include_str!`, a
+    // `#[path]` module elsewhere), which only cargo's list of them named.
+    let mut inputs = crate::digest::inputs(&project);
+    if let Some(recorded) = previous
+        .as_ref()
+        .and_then(|receipt| receipt.inputs.as_ref())
+    {
+        inputs.extend(recorded.paths().map(Path::to_path_buf));
+        inputs.sort();
+        inputs.dedup();
+    }
+    let mut digest = crate::digest::take(&inputs);
+    timings.digest = lap(&mut step);
     digest.clean =
         crate::clean::before_build(&project, &build, clean_mode, previous.as_ref(), &digest)?
             .into();
@@ -192,6 +202,11 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
     timings.build = lap(&mut step);
     process::check_interrupted()?;
     crate::digest::check_after_build(&project, &mut digest);
+    // What the build read beyond the digest: files cargo names, and inputs that appeared while
+    // it ran (the `Cargo.lock` a first build writes).
+    let mut read = crate::clean::files_rustc_read(&project, &build);
+    read.extend(crate::digest::inputs(&project));
+    digest.add_read_by_build(&read);
     digest.cargo_state = crate::clean::cargo_state(&project, &build);
     timings.digest += lap(&mut step);
 

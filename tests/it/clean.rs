@@ -383,3 +383,48 @@ fn a_mixed_projects_python_sources_are_in_the_digest() {
         serde_json::json!(["python/cleanmixed/__init__.py"])
     );
 }
+
+/// A file rustc reads that no walker finds (`include_str!` of a file beside the crate, as
+/// projects include their README or data): cargo's dep-info names it after the first build, the
+/// receipt records its digest, and from then on an edit with an old mtime is built by `dev` and
+/// called stale by `verify` and `doctor`, as an edit to `src/lib.rs` is.
+#[test]
+fn a_file_read_by_include_str_is_in_the_digest_once_cargo_named_it() {
+    let project = TestProject::maturin_new("cleaninclude", false);
+    project.write("data/offset.txt", "10");
+    project.edit(
+        "src/lib.rs",
+        SUM,
+        "(a + b + include_str!(\"../data/offset.txt\").trim().parse::<usize>().unwrap()).to_string()",
+    );
+    dev(&project, &[]).assert_code(0);
+    assert_eq!(sum(&project, "cleaninclude"), "13");
+    let data = std::fs::canonicalize(project.path("data/offset.txt")).unwrap();
+    let receipt = project.receipt();
+    let recorded = receipt["inputs"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|file| file["path"] == data.to_str().unwrap())
+        .unwrap_or_else(|| panic!("no digest of {data:?} in {receipt:#}"));
+    assert_eq!(recorded["sha256"], common::sha256(&data));
+
+    // Nothing changed: still nothing to invalidate, now that the digest holds one more file.
+    dev(&project, &["-v"])
+        .assert_code(0)
+        .assert_stderr_contains("nothing to invalidate");
+
+    edit_with_old_mtime(&project, "data/offset.txt", "10", "20");
+    assert_eq!(freshness(&project), ("stale".into(), "warning".into()));
+    // The trap is real for cargo alone.
+    dev(&project, &["--no-clean"]).assert_code(0);
+    assert_eq!(
+        sum(&project, "cleaninclude"),
+        "13",
+        "cargo saw the old mtime"
+    );
+    let run = dev(&project, &["-v"]);
+    run.assert_code(0).assert_stderr_contains("invalidated `");
+    assert_eq!(sum(&project, "cleaninclude"), "23", "{run:?}");
+    assert_eq!(freshness(&project), ("fresh".into(), "ok".into()));
+}
