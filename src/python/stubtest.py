@@ -90,7 +90,13 @@ def record(error, concise=False):
         return ""
     # The extension module behind a package stub (pyo3-stub-gen writes `pkg/__init__.pyi` for a
     # `pkg/__init__.py` that re-exports `pkg.pkg`): its names are checked through the package.
-    if stub_missing and error.object_path == [request["extension"]]:
+    # Only then: when the extension has a stub of its own, mypy not finding it is a failure, not
+    # a pass that checked nothing.
+    if (
+        stub_missing
+        and error.object_path == [request["extension"]]
+        and request["extension"] not in request["modules"]
+    ):
         left_out.append(name)
         return ""
     last = error.object_path[-1]
