@@ -148,9 +148,7 @@ fn a_stub_mypy_cannot_read_fails_with_mypys_words() {
     let stub = stub_path("stubs_broken");
     project.write(
         &stub,
-        "def sum_as_string(a: int, b: int) -> str: ...
-def (:
-",
+        "def sum_as_string(a: int, b: int) -> str: ...\ndef (:\n",
     );
     let run = verify_stubs(&project);
     run.assert_code(1);
