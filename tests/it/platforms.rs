@@ -1,6 +1,7 @@
 //! The wheel reader, its RECORD check, extension detection and the `PyInit_` symbol reader on
 //! real files of all three platforms (issue 18, `docs/platforms.md`): the macOS (Mach-O) and
-//! Windows (PE) wheels of a PyO3 project from PyPI, and our own Linux (ELF) build.
+//! Windows (PE) wheels of a PyO3 project from PyPI, our own Linux (ELF) build, and an ELF compiled
+//! here that exports Python 3.15's `PyModExport_` hook instead of `PyInit_`.
 //!
 //! The project is `rpds-py` (the Rust persistent data structures that `jsonschema` and
 //! `referencing` import; a PyO3 extension, one module `rpds.rpds`), pinned with each wheel's
@@ -211,4 +212,41 @@ fn our_linux_build_is_read_and_its_elf_exports_pyinit() {
         receipt["extensions"][0].get("mapped_unavailable").is_none(),
         "{receipt:#}"
     );
+}
+
+/// Python 3.15's export hook (PEP 793): an extension may export `PyModExport_<name>` instead of
+/// `PyInit_<name>`. A real shared object, compiled here by the machine's C compiler (`$CC`, else
+/// `cc`, which cargo links with on Linux) from `tests/data/pymodexport/demo.c`, exports only
+/// `PyModExport_demo`: the module's name is read from it, and the hidden `PyInit_hidden` beside
+/// it is not an export.
+#[test]
+fn an_elf_exporting_pymodexport_names_its_module() {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pymodexport/demo.c");
+    let dir = tempfile::tempdir().unwrap();
+    let library = dir.path().join("demo.cpython-315-x86_64-linux-gnu.so");
+    let compiler = std::env::var_os("CC").unwrap_or_else(|| "cc".into());
+    let output = std::process::Command::new(&compiler)
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&library)
+        .arg(&source)
+        .output()
+        .unwrap_or_else(|error| panic!("could not run {compiler:?}: {error}"));
+    assert!(
+        output.status.success(),
+        "{compiler:?} -shared -fPIC failed ({}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let bytes = std::fs::read(&library).unwrap();
+    assert!(
+        matches!(
+            object::FileKind::parse(&*bytes).unwrap(),
+            object::FileKind::Elf64 | object::FileKind::Elf32
+        ),
+        "{compiler:?} did not write an ELF file"
+    );
+    // The compiler really emitted both symbols: only the export is an import name.
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("PyModExport_demo") && text.contains("PyInit_hidden"));
+    assert_eq!(wheel::pyinit_symbols(&library).unwrap(), ["demo"]);
 }

@@ -9,8 +9,9 @@
 //!   and `verify`), Ctrl-C during the venv creation and the build;
 //! - two `dev` runs at once in one project, and Ctrl-C while one waits for the other's lock;
 //! - the security promises: no code passed with `-c` (no shell anywhere is clippy's to enforce,
-//!   `clippy.toml`), names never turned into code, no environment in receipts, no temporary
-//!   files left behind.
+//!   and `clippy.toml` is checked to still say so), names never turned into code, no environment
+//!   in receipts, no temporary files left behind;
+//! - the platform seam: `#[cfg]` and `std::os::` only in `src/platform.rs` and `src/platform/`.
 //!
 //! `docs/reliability.md` lists what this file proves; keep the two in step.
 
@@ -1359,4 +1360,254 @@ fn no_code_passed_with_dash_c() {
             );
         }
     }
+}
+
+/// Lines of `text` that are code, numbered from 1: comment lines (`//`, `///`, `//!`) say what
+/// the code does and compile to nothing.
+fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .map(|(index, line)| (index + 1, line))
+        .filter(|(_, line)| !line.trim_start().starts_with("//"))
+}
+
+/// The text between the `(` at the start of `rest` and its matching `)`, or all of `rest` when
+/// it does not close on this line.
+fn parenthesised(rest: &str) -> &str {
+    let mut depth = 0usize;
+    for (index, character) in rest.char_indices() {
+        match character {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return &rest[1..index];
+                }
+            }
+            _ => {}
+        }
+    }
+    &rest[1.min(rest.len())..]
+}
+
+/// The cfg predicates a line states: of `cfg(…)` and `cfg!(…)` the whole argument, of
+/// `cfg_attr(…, …)` the first one.
+fn cfg_predicates(line: &str) -> Vec<String> {
+    let mut predicates = Vec::new();
+    for (start, _) in line.match_indices("cfg") {
+        let before = line[..start].chars().next_back();
+        if before.is_some_and(|character| character.is_alphanumeric() || character == '_') {
+            continue;
+        }
+        let rest = &line[start + "cfg".len()..];
+        let (attr, rest) = match rest.strip_prefix("_attr") {
+            Some(rest) => (true, rest),
+            None => (false, rest.strip_prefix('!').unwrap_or(rest)),
+        };
+        if !rest.starts_with('(') {
+            continue;
+        }
+        let inside = parenthesised(rest);
+        let predicate = if attr {
+            let mut depth = 0usize;
+            let end = inside
+                .char_indices()
+                .find(|&(_, character)| {
+                    match character {
+                        '(' => depth += 1,
+                        ')' => depth = depth.saturating_sub(1),
+                        _ => {}
+                    }
+                    character == ',' && depth == 0
+                })
+                .map_or(inside.len(), |(index, _)| index);
+            &inside[..end]
+        } else {
+            inside
+        };
+        predicates.push(predicate.split_whitespace().collect());
+    }
+    predicates
+}
+
+/// Where a file outside the platform seam breaks its rule, as `file:line: text`.
+fn platform_seam_breaches(relative: &Path, text: &str) -> Vec<String> {
+    let mut breaches = Vec::new();
+    for (number, line) in code_lines(text) {
+        let platform_cfg = cfg_predicates(line)
+            .iter()
+            .any(|predicate| predicate != "test" && predicate != "not(test)");
+        if platform_cfg || line.contains("std::os::") {
+            breaches.push(format!("{}:{number}: {}", relative.display(), line.trim()));
+        }
+    }
+    breaches
+}
+
+/// Issue 18: what differs between Linux, macOS and Windows lives in `src/platform.rs` and
+/// `src/platform/`. Everywhere else in `src/`, no line of code names `std::os::`, and the only
+/// cfg predicates (`#[cfg(…)]`, `#[cfg_attr(…, …)]`, `cfg!(…)`) are `test` and `not(test)`,
+/// which are not platform cfgs. Comment lines are not code. `docs/platforms.md` states the same
+/// rule.
+#[test]
+fn cfg_only_in_the_platform_seam() {
+    // The scanner itself, on what it must catch and what it must let through.
+    let sample = "#[cfg(unix)]\n#[cfg(not(windows))]\nlet native = cfg!(windows);\n\
+                  #[cfg_attr(target_os = \"macos\", expect(dead_code))]\n\
+                  #[cfg(any(target_family = \"unix\", test))]\nuse std::os::unix::fs::symlink;\n\
+                  #[cfg(test)]\n#[cfg_attr(not(test), expect(dead_code))]\n\
+                  /// Whether an item carries `#[cfg(…)]`.\n\
+                  .any(|attribute| attribute.path().is_ident(\"cfg\"))\n";
+    let caught: Vec<usize> = platform_seam_breaches(Path::new("sample.rs"), sample)
+        .iter()
+        .map(|breach| breach.split(':').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(
+        caught,
+        [1, 2, 3, 4, 5, 6],
+        "the scanner misreads its sample"
+    );
+
+    let seam = Path::new("src/platform");
+    let mut breaches = Vec::new();
+    let mut test_cfgs = 0;
+    for (path, text) in tool_sources() {
+        let relative = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap();
+        if relative == Path::new("src/platform.rs") || relative.starts_with(seam) {
+            continue;
+        }
+        test_cfgs += code_lines(&text)
+            .map(|(_, line)| cfg_predicates(line).len())
+            .sum::<usize>();
+        breaches.extend(platform_seam_breaches(relative, &text));
+    }
+    assert!(
+        breaches.is_empty(),
+        "platform code outside `src/platform.rs` and `src/platform/` (only `test` and \
+         `not(test)` may be cfg'd elsewhere; `std::os::` nowhere):\n{}",
+        breaches.join("\n")
+    );
+    // Every module's `#[cfg(test)]` and `src/receipt/steps.rs`'s `cfg_attr(not(test), …)`: a
+    // scan that found none read nothing.
+    assert!(
+        test_cfgs > 10,
+        "only {test_cfgs} cfg predicates found in src/"
+    );
+}
+
+/// Issue 17 (B5): no shell and fs-err everywhere are clippy's to enforce (`clippy.toml`), so the
+/// rules hold only while `clippy.toml` names them and no code in `src/` turns the lint off. The
+/// one exception is the runner itself, `Cmd::command` in `src/process.rs`.
+#[test]
+fn clippy_keeps_the_no_shell_and_fs_err_rules() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let config: toml_edit::DocumentMut = std::fs::read_to_string(root.join("clippy.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let named: Vec<String> = config["disallowed-methods"]
+        .as_array()
+        .expect("clippy.toml: `disallowed-methods` is not an array")
+        .iter()
+        .map(|entry| match entry {
+            toml_edit::Value::String(path) => path.value().clone(),
+            toml_edit::Value::InlineTable(table) => {
+                table["path"].as_str().unwrap_or_default().to_owned()
+            }
+            other => panic!("clippy.toml: unexpected `disallowed-methods` entry {other}"),
+        })
+        .collect();
+    let mut required = vec![
+        "std::process::Command::new".to_owned(),
+        "duct::cmd".to_owned(),
+        "libc::system".to_owned(),
+        "libc::popen".to_owned(),
+        "std::fs::File::open".to_owned(),
+        "std::fs::File::create".to_owned(),
+        "std::fs::File::create_new".to_owned(),
+        "std::fs::OpenOptions::open".to_owned(),
+    ];
+    required.extend(
+        [
+            "canonicalize",
+            "copy",
+            "create_dir",
+            "create_dir_all",
+            "hard_link",
+            "metadata",
+            "read",
+            "read_dir",
+            "read_link",
+            "read_to_string",
+            "remove_dir",
+            "remove_dir_all",
+            "remove_file",
+            "rename",
+            "set_permissions",
+            "symlink_metadata",
+            "write",
+        ]
+        .map(|function| format!("std::fs::{function}")),
+    );
+    let missing: Vec<&String> = required
+        .iter()
+        .filter(|path| !named.contains(path))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "clippy.toml no longer disallows {missing:?}"
+    );
+    // clippy reads `.clippy.toml` before `clippy.toml`; the lint is on unless Cargo.toml says
+    // otherwise.
+    assert!(!root.join(".clippy.toml").exists());
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    assert!(
+        !manifest.contains("disallowed_methods") && !manifest.contains("disallowed-methods"),
+        "Cargo.toml sets the `disallowed_methods` lint"
+    );
+
+    // `clippy::style` and `clippy::all` hold `disallowed_methods`: allowing either turns it off.
+    let lints = ["clippy::disallowed_methods", "clippy::style", "clippy::all"];
+    let mut exceptions = Vec::new();
+    for (path, text) in tool_sources() {
+        let relative = path.strip_prefix(root).unwrap().to_owned();
+        let lines: Vec<&str> = text.lines().collect();
+        for (number, line) in code_lines(&text) {
+            if lints.iter().any(|lint| line.contains(lint)) {
+                // The item the attribute is on: the first line after it that neither starts nor
+                // continues an attribute.
+                let item = lines[number..]
+                    .iter()
+                    .map(|line| line.trim())
+                    .find(|line| {
+                        !(line.is_empty()
+                            || line.starts_with('#')
+                            || line.starts_with(')')
+                            || line.starts_with("reason")
+                            || line.starts_with("clippy::"))
+                    })
+                    .unwrap_or_default()
+                    .to_owned();
+                exceptions.push((relative.clone(), number, line.trim().to_owned(), item));
+            }
+        }
+    }
+    let expected = exceptions.iter().all(|(path, _, line, item)| {
+        path == Path::new("src/process.rs")
+            && line == "clippy::disallowed_methods,"
+            && item.starts_with("fn command(&self)")
+    });
+    assert!(
+        exceptions.len() == 1 && expected,
+        "`clippy::disallowed_methods` may be allowed only on `Cmd::command` in src/process.rs; \
+         found:\n{}",
+        exceptions
+            .iter()
+            .map(|(path, number, line, item)| format!(
+                "{}:{number}: {line} (on `{item}`)",
+                path.display()
+            ))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }

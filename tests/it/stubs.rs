@@ -119,6 +119,58 @@ fn a_stub_function_the_module_lacks_fails_with_the_stub_line() {
     run.assert_stderr_contains("stubs_extra.stubs_extra.removed  is not present at runtime")
         .assert_stderr_contains(&format!("[{stub}:2]"));
     assert_run("missing_at_runtime", &run, &project);
+
+    // `--json` carries the stub's file and line, and nothing for the side that lacks the name.
+    let json = project
+        .cargo_pyo3()
+        .args(["verify", "--stubs", "--json"])
+        .run();
+    json.assert_code(1);
+    let report = json.json();
+    let mismatches = report["stubs"]["mismatches"].as_array().unwrap();
+    assert_eq!(mismatches.len(), 1, "{report:#}");
+    let mismatch = &mismatches[0];
+    assert_eq!(mismatch["name"], "stubs_extra.stubs_extra.removed");
+    assert_eq!(mismatch["kind"], "not-at-runtime");
+    assert_eq!(mismatch["stub"], "def (x: int) -> int");
+    assert_eq!(mismatch["runtime"], serde_json::Value::Null);
+    assert_eq!(mismatch["stub_file"], stub.as_str());
+    assert_eq!(mismatch["stub_line"], 2);
+    assert_eq!(mismatch["rust"], serde_json::Value::Null);
+    assert_eq!(report["stubs"]["problem"], serde_json::Value::Null);
+}
+
+/// A stub mypy cannot read is not checked at all: exit 1 with mypy's own words (the file, the
+/// line, what is wrong), never a pass; in `--json` the problem is `failed`, with those words.
+#[test]
+fn a_stub_mypy_cannot_read_fails_with_mypys_words() {
+    let project = stubbed_project("stubs_broken");
+    let stub = stub_path("stubs_broken");
+    project.write(
+        &stub,
+        "def sum_as_string(a: int, b: int) -> str: ...\ndef (:\n",
+    );
+    let run = verify_stubs(&project);
+    run.assert_code(1);
+    run.assert_stderr_contains(
+        "error: stubtest could not check `python/stubs_broken/stubs_broken.pyi`",
+    )
+    .assert_stderr_contains(&format!("{stub}:2: error: "))
+    .assert_stderr_contains("hint: fix what mypy reports in the stub");
+    assert_run("unreadable_stub", &run, &project);
+
+    let json = project
+        .cargo_pyo3()
+        .args(["verify", "--stubs", "--json"])
+        .run();
+    json.assert_code(1);
+    let report = json.json();
+    let problem = &report["stubs"]["problem"];
+    assert_eq!(problem["reason"], "failed", "{report:#}");
+    let message = problem["message"].as_str().unwrap();
+    assert!(message.contains(&format!("{stub}:2: error: ")), "{message}");
+    assert_eq!(report["stubs"]["mismatches"], serde_json::json!([]));
+    assert_ne!(report["stubs"]["checker"], serde_json::Value::Null);
 }
 
 #[test]
@@ -140,6 +192,42 @@ fn an_argument_added_in_rust_shows_both_signatures_and_a_stale_build_is_not_chec
     assert!(!stale.stderr.contains("Checking"), "{stale:?}");
     assert_run("stale", &stale, &project);
 
+    // `--allow-stale` accepts the old build for the names, never for the stubs: they are still
+    // not checked, and that still fails.
+    let allowed = project
+        .cargo_pyo3()
+        .args(["verify", "--stubs", "--allow-stale"])
+        .run();
+    allowed.assert_code(1);
+    allowed
+        .assert_stderr_contains("the stubs were not checked")
+        .assert_stderr_contains("(allowed by `--allow-stale`)")
+        .assert_stderr_contains("never for the stubs");
+    assert!(!allowed.stderr.contains("Checking"), "{allowed:?}");
+    assert_run("stale_allowed", &allowed, &project);
+    let json = project
+        .cargo_pyo3()
+        .args(["verify", "--stubs", "--allow-stale", "--json"])
+        .run();
+    json.assert_code(1);
+    let report = json.json();
+    assert_eq!(report["freshness"]["status"], "stale");
+    assert_eq!(report["stubs"]["problem"]["reason"], "not-proven");
+    assert!(
+        report["stubs"]["problem"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the installed build is older than `src/lib.rs`"),
+        "{report:#}"
+    );
+    assert_eq!(report["stubs"]["checker"], serde_json::Value::Null);
+    // Without `--stubs`, the same flag makes the stale build a pass.
+    project
+        .cargo_pyo3()
+        .args(["verify", "--allow-stale"])
+        .run()
+        .assert_code(0);
+
     project.cargo_pyo3().arg("dev").run().assert_code(0);
     let run = verify_stubs(&project);
     run.assert_code(1);
@@ -159,6 +247,22 @@ fn no_stubs_says_where_it_looked() {
     run.assert_stderr_contains("looked for `.pyi` files in `python/stubs_none`")
         .assert_stderr_contains("hint: ");
     assert_run("no_stubs", &run, &project);
+    let json = project
+        .cargo_pyo3()
+        .args(["verify", "--stubs", "--json"])
+        .run();
+    json.assert_code(1);
+    let report = json.json();
+    assert_eq!(
+        report["stubs"]["problem"],
+        serde_json::json!({ "reason": "no-stubs" })
+    );
+    assert_eq!(report["stubs"]["files"], serde_json::json!([]));
+    assert_eq!(
+        report["stubs"]["searched"],
+        serde_json::json!(["python/stubs_none"])
+    );
+    assert_eq!(report["stubs"]["checker"], serde_json::Value::Null);
     // Without `--stubs`, stubs are not looked for and their absence is no failure.
     project.cargo_pyo3().arg("verify").run().assert_code(0);
 }

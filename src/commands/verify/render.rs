@@ -142,14 +142,31 @@ pub(crate) fn render(
             writeln!(out, "{}", output::verbose_line(&freshness.message))?
         }
         FreshnessStatus::Fresh => {}
-        FreshnessStatus::Stale if allow_stale => writeln!(
-            out,
-            "{}",
-            output::warning_line(format_args!(
-                "{} (allowed by `--allow-stale`)",
-                freshness.message
-            ))
-        )?,
+        FreshnessStatus::Stale if allow_stale => {
+            writeln!(
+                out,
+                "{}",
+                output::warning_line(format_args!(
+                    "{} (allowed by `--allow-stale`)",
+                    freshness.message
+                ))
+            )?;
+            // The stubs' error above has no hint of its own: the stale build's is the error's
+            // otherwise, and here it is only a warning.
+            let stubs_not_checked = report
+                .stubs
+                .as_ref()
+                .is_some_and(|stubs| matches!(stubs.problem, Some(StubProblem::NotProven { .. })));
+            if stubs_not_checked {
+                writeln!(
+                    out,
+                    "{}",
+                    output::hint_line(
+                        "run `cargo pyo3 dev` to rebuild and reinstall: `--allow-stale` accepts an old build for the names, never for the stubs"
+                    )
+                )?;
+            }
+        }
         FreshnessStatus::Stale => {
             writeln!(out, "{}", output::error_line(&freshness.message))?;
             writeln!(out, "{}", output::hint_line(hint))?;
@@ -573,6 +590,26 @@ mod tests {
             crate::output::ExitStatus::CheckFailed
         );
         assert_eq!(report.exit_status(true), crate::output::ExitStatus::Success);
+
+        // With `--stubs`, `--allow-stale` does not let the stubs through: they were not checked,
+        // which fails, and says what to do.
+        let mut with_stubs = report;
+        let mut not_checked = stubs(
+            Vec::new(),
+            Some(StubProblem::NotProven {
+                message: with_stubs.freshness.message.clone(),
+            }),
+        );
+        not_checked.checker = None;
+        with_stubs.stubs = Some(not_checked);
+        insta::assert_snapshot!(
+            "stale_allowed_stubs_not_checked",
+            rendered(&with_stubs, allowed)
+        );
+        assert_eq!(
+            with_stubs.exit_status(true),
+            crate::output::ExitStatus::CheckFailed
+        );
     }
 
     #[test]
