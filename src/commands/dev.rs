@@ -45,10 +45,20 @@ pub(crate) fn run(mut args: DevArgs) -> Result<ExitStatus> {
     )
 }
 
-/// What `--watch` watches for a project: the build inputs the digest covers, and with `tests`
-/// the Python files under the Python project root (its tests).
+/// What `--watch` watches for a project: the build inputs the digest covers (with the files the
+/// last build read beyond the walker's, as its receipt recorded them), and with `tests` the
+/// Python files under the Python project root (its tests).
 pub(crate) fn watch_scope(project: &Project, tests: bool) -> Result<crate::watch::Scope> {
     let mut files = crate::digest::inputs(project);
+    let recorded = receipt::read(&project.state_dir());
+    if let Some(digest) = recorded
+        .receipt()
+        .and_then(|receipt| receipt.inputs.as_ref())
+    {
+        files.extend(digest.paths().map(Path::to_path_buf));
+        files.sort();
+        files.dedup();
+    }
     let mut roots: Vec<PathBuf> = project
         .source_dirs()
         .into_iter()
