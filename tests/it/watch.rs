@@ -330,6 +330,33 @@ fn a_failed_proof_restores_the_proven_build_and_a_refusal_keeps_it() {
     watch.wait_for_stderr("Watching", Duration::from_secs(30));
 }
 
+/// A file the crate reads with `include_str!`, outside every source directory: once the first
+/// build has read it (cargo's dep-info names it, the receipt records it), a save to it is a
+/// cycle, and the venv loads what it says.
+#[test]
+fn a_file_the_build_reads_with_include_str_is_watched() {
+    let project = TestProject::from_fixture("pure");
+    project.write("data/answer.txt", "61\n");
+    set_answer_text(
+        &project,
+        "include_str!(\"../data/answer.txt\").trim().parse().unwrap()",
+    );
+    let _build = common::build_lock();
+    let mut watch = project.cargo_pyo3().args(["dev", "--watch"]).spawn();
+    assert!(wait_for_cycle(&mut watch, 1).contains("first build: proven `"));
+    watch.wait_for_stderr("Watching", Duration::from_secs(30));
+    assert_answer(&project, 61);
+
+    project.write("data/answer.txt", "62\n");
+    let saved = wait_for_cycle(&mut watch, 2);
+    assert!(
+        saved.contains("`data/answer.txt`: proven `"),
+        "{saved}\n{}",
+        watch.stderr_so_far()
+    );
+    assert_answer(&project, 62);
+}
+
 /// An installer killed half-way through a cycle's install: the error is reported, the
 /// receipt's build is installed again and proven, and the watch goes on.
 #[test]
