@@ -287,9 +287,10 @@ fn an_internal_error_of_pytest_or_a_missing_report_is_an_error() {
 /// A stale copy of the package under `tests/`, as a copied-in old build leaves it: pytest's
 /// default `prepend` import mode puts `tests/` first on `sys.path` while it collects
 /// `tests/test_module.py`, so `import purefix` finds the copy. The tests pass against it; the run
-/// fails and says so, and the way out its hint gives works.
+/// fails and says so, and the way out its hint gives works. Then the same copy on pytest's
+/// `pythonpath` setting.
 #[test]
-fn a_stale_copy_under_tests_put_first_by_pytests_prepend_import_mode_fails_the_run() {
+fn a_stale_copy_put_first_by_pytests_prepend_import_mode_or_pythonpath_setting_fails_the_run() {
     let project = TestProject::from_fixture("pure");
     project.cargo_pyo3().arg("dev").run().assert_code(0);
     common::copy_dir(&installed_package(&project), &project.path("tests/purefix"));
@@ -315,6 +316,30 @@ fn a_stale_copy_under_tests_put_first_by_pytests_prepend_import_mode_fails_the_r
     importlib
         .assert_code(0)
         .assert_stderr_contains("2 passed, proven in the test process");
+
+    // The same copy through pytest's own `pythonpath` setting: pytest puts it on `sys.path`
+    // before any `conftest.py`, and the run names the setting and the file that holds it.
+    std::fs::create_dir(project.path("old_build_parent")).unwrap();
+    std::fs::rename(
+        project.path("tests/purefix"),
+        project.path("old_build_parent/purefix"),
+    )
+    .unwrap();
+    project.append(
+        "pyproject.toml",
+        "\n[tool.pytest.ini_options]\npythonpath = [\"old_build_parent\"]\n",
+    );
+    project.write("conftest.py", "# a conftest.py that changes nothing\n");
+    let ini = project
+        .cargo_pyo3()
+        .args(["test", "--no-clean", "-q"])
+        .run();
+    snapshot("test_loaded_a_copy_on_pytests_pythonpath", &ini, &project);
+    ini.assert_code(1)
+        .assert_stderr_contains("`old_build_parent/purefix/purefix.cpython-")
+        .assert_stderr_contains("listed in pytest's `pythonpath` setting in `pyproject.toml`")
+        .assert_stderr_contains("take `old_build_parent` out of the `pythonpath` setting");
+    assert!(ini.stdout.contains("2 passed"), "{ini:?}");
 }
 
 /// A refusal of the uv guard ends `test` and `run` before anything is built, run or installed.
