@@ -56,8 +56,9 @@ pub(crate) enum Command {
     /// Runs `dev` (same flags, same guard, same receipt), then the venv's `python -m pytest` from
     /// the Python project root with the arguments after `--`. A plugin inside the test process
     /// records which file each extension module was loaded from: the run fails when it is not
-    /// the proven build, even if every test passed. Installs pytest (or the project's `test` or
-    /// `dev` dependency group, or `tests` extra) when the venv has none.
+    /// the proven build, even if every test passed. When the venv has no pytest, installs what
+    /// the project declares for its tests, the first of: the `test`, `tests` or `dev` dependency
+    /// group, or the `tests` or `test` extra; else plain pytest.
     Test(TestArgs),
     /// Build and prove as `dev` does, then run a command in the venv
     ///

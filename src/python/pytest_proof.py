@@ -2,7 +2,8 @@
 # temporary directory (never the project). It records, after the session, which file each of the
 # project's extension modules was loaded from, its sha256, and why that file won: the `sys.path`
 # entry it was found under and what put that entry there (a `conftest.py`, a `.pth` file,
-# `PYTHONPATH`, `python -m`'s current directory, or pytest while collecting). It also counts the
+# `PYTHONPATH`, pytest's `pythonpath` setting, `python -m`'s current directory, or pytest while
+# collecting). It also counts the
 # test outcomes. The request is a JSON file named by the CARGO_PYO3_PYTEST_PROOF variable:
 # {"modules": ["pkg.pkg", ...], "output": "<path>"}; module names are data, only ever passed to
 # importlib.import_module. The report is written as JSON to "output" (an xdist worker's to
@@ -19,7 +20,8 @@ import pytest
 with open(os.environ["CARGO_PYO3_PYTEST_PROOF"], encoding="utf-8") as _request_file:
     _REQUEST = json.load(_request_file)
 
-# Imported by `-p` before any conftest.py: what is on sys.path now came from the interpreter.
+# Imported by `-p` before any conftest.py: what is on sys.path now came from the interpreter or
+# pytest's `pythonpath` setting.
 _AT_START = list(sys.path)
 # sys.path entry -> what added it after the start.
 _ADDED_BY = {}
@@ -39,6 +41,14 @@ def _note_new_entries(origin):
     for entry in sys.path:
         if entry not in _AT_START and entry not in _ADDED_BY:
             _ADDED_BY[entry] = origin
+
+
+# The session's config, for the `pythonpath` setting.
+_CONFIG = {}
+
+
+def pytest_configure(config):
+    _CONFIG["config"] = config
 
 
 def pytest_plugin_registered(plugin, manager):
@@ -111,7 +121,26 @@ def _pth_listing(entry):
     return None
 
 
+def _ini_pythonpath(entry):
+    """The config file whose `pythonpath` setting lists `entry`, if any. pytest (9) inserts those
+    entries before it imports `-p` plugins, so they are on `_AT_START` with the interpreter's."""
+    config = _CONFIG.get("config")
+    if config is None:
+        return None
+    try:
+        listed = config.getini("pythonpath")
+    except ValueError:  # a pytest older than 7 has no such setting
+        return None
+    target = os.path.realpath(entry)
+    if any(os.path.realpath(str(path)) == target for path in listed):
+        return str(config.inipath) if config.inipath else None
+    return None
+
+
 def _origin(entry):
+    ini = _ini_pythonpath(entry)
+    if ini is not None:
+        return {"kind": "ini_pythonpath", "file": ini}
     if entry in _ADDED_BY:
         return _ADDED_BY[entry]
     if entry not in _AT_START:

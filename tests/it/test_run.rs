@@ -38,6 +38,15 @@ const PYTEST_FILTERS: &[(&str, &str)] = &[
     (r"cpython-\d+-[a-z0-9_]+-linux-gnu", "cpython-[ABI]"),
 ];
 
+/// The `purefix` package directory `dev` installed into the venv's site-packages.
+fn installed_package(project: &TestProject) -> std::path::PathBuf {
+    let lib = project.path(".venv/lib");
+    let python = std::fs::read_dir(lib).unwrap().next().unwrap().unwrap();
+    let package = python.path().join("site-packages/purefix");
+    assert!(package.is_dir(), "no `{}`", package.display());
+    package
+}
+
 fn snapshot(name: &str, run: &common::Run, project: &TestProject) {
     assert_filtered_snapshot!(
         name,
@@ -56,9 +65,26 @@ fn a_passing_suite_is_proven_and_pytest_gets_the_arguments_after_the_double_dash
         "[dependency-groups]\ntest = [\"pytest\", \"purefix\"]\n",
     );
 
+    let before = common::snapshot_tree(&project.root);
+
     let first = project.cargo_pyo3().arg("test").run();
     snapshot("test_passes", &first, &project);
     first.assert_code(0);
+    // `test` writes nothing into the project: the plugin and its report live in a temporary
+    // directory. What changed is `dev`'s (the venv, and the `Cargo.lock` cargo writes when the
+    // crate has none) and pytest's own caches.
+    let after = common::snapshot_tree(&project.root);
+    let changed: Vec<&String> = before
+        .keys()
+        .chain(after.keys())
+        .filter(|path| before.get(*path) != after.get(*path))
+        .filter(|path| {
+            !path.starts_with(".venv")
+                && !path.starts_with(".pytest_cache")
+                && !path.split('/').any(|part| part == "__pycache__")
+        })
+        .collect();
+    assert_eq!(changed, ["Cargo.lock"], "{first:?}");
     let hash = project.receipt()["extensions"][0]["wheel_sha256"]
         .as_str()
         .unwrap()[..12]
@@ -147,15 +173,10 @@ fn failing_and_empty_suites_and_pytest_usage_errors_have_their_exit_codes() {
 fn a_conftest_that_puts_an_older_build_first_fails_the_run_though_the_tests_pass() {
     let project = TestProject::from_fixture("pure");
     project.cargo_pyo3().arg("dev").run().assert_code(0);
-    let installed = project.path(".venv/lib/python3.11/site-packages/purefix");
-    let installed = if installed.is_dir() {
-        installed
-    } else {
-        let lib = project.path(".venv/lib");
-        let python = std::fs::read_dir(lib).unwrap().next().unwrap().unwrap();
-        python.path().join("site-packages/purefix")
-    };
-    common::copy_dir(&installed, &project.path("old_build/purefix"));
+    common::copy_dir(
+        &installed_package(&project),
+        &project.path("old_build/purefix"),
+    );
     project.add_fresh_function();
     project.write(
         "conftest.py",
@@ -209,6 +230,116 @@ fn a_conftest_that_puts_an_older_build_first_fails_the_run_though_the_tests_pass
         .assert_stderr_contains("old_build/purefix/purefix.cpython-311-x86_64-linux-gnu.so")
         .assert_stderr_contains("from `PYTHONPATH`");
     assert!(!pythonpath.stdout.contains("passed"), "{pythonpath:?}");
+}
+
+/// A `pytest_configure` that raises is pytest's internal error; a run with the proof plugin
+/// disabled has no report, so nothing proves what the tests loaded: both are errors (2), even
+/// though the tests themselves passed in the second.
+#[test]
+fn an_internal_error_of_pytest_or_a_missing_report_is_an_error() {
+    let project = TestProject::from_fixture("pure");
+    project.write("tests/test_module.py", PASSING_TESTS);
+    project.write(
+        "conftest.py",
+        "def pytest_configure(config):\n    raise RuntimeError(\"broken conftest\")\n",
+    );
+    let internal = project.cargo_pyo3().args(["test", "-q"]).run();
+    // pytest prints the traceback to stderr (its terminal is not set up yet), through its own
+    // files and lines: the conftest's frame is checked, the tool's lines are snapshotted.
+    internal
+        .assert_code(2)
+        .assert_stderr_contains("/conftest.py\", line 2, in pytest_configure")
+        .assert_stderr_contains("INTERNALERROR> RuntimeError: broken conftest");
+    assert!(!internal.stdout.contains("passed"), "{internal:?}");
+    let tool_lines: String = internal
+        .stderr
+        .lines()
+        .filter(|line| !line.starts_with("INTERNALERROR>"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert_filtered_snapshot!(
+        "test_internal_error",
+        common::snapshot::redact(&tool_lines, &project.root),
+        PYTEST_FILTERS
+    );
+
+    std::fs::remove_file(project.path("conftest.py")).unwrap();
+    let unproven = project
+        .cargo_pyo3()
+        .args([
+            "test",
+            "--no-clean",
+            "-q",
+            "--",
+            "-p",
+            "no:cargo_pyo3_pytest_proof",
+        ])
+        .run();
+    unproven.assert_code(2);
+    assert!(unproven.stdout.contains("2 passed"), "{unproven:?}");
+    assert_filtered_snapshot!(
+        "test_no_report",
+        common::snapshot::redact(&unproven.stderr, &project.root),
+        PYTEST_FILTERS
+    );
+}
+
+/// A stale copy of the package under `tests/`, as a copied-in old build leaves it: pytest's
+/// default `prepend` import mode puts `tests/` first on `sys.path` while it collects
+/// `tests/test_module.py`, so `import purefix` finds the copy. The tests pass against it; the run
+/// fails and says so, and the way out its hint gives works. Then the same copy on pytest's
+/// `pythonpath` setting.
+#[test]
+fn a_stale_copy_put_first_by_pytests_prepend_import_mode_or_pythonpath_setting_fails_the_run() {
+    let project = TestProject::from_fixture("pure");
+    project.cargo_pyo3().arg("dev").run().assert_code(0);
+    common::copy_dir(&installed_package(&project), &project.path("tests/purefix"));
+    project.add_fresh_function();
+    project.write("tests/test_module.py", PASSING_TESTS);
+
+    let run = project.cargo_pyo3().args(["test", "-q"]).run();
+    snapshot("test_loaded_a_copy_under_tests", &run, &project);
+    run.assert_code(1)
+        .assert_stderr_contains(
+            "the tests loaded another build of `purefix.purefix`: `tests/purefix/purefix.cpython-",
+        )
+        .assert_stderr_contains(
+            "it won because sys.path[0] is `tests`, put there while pytest collected the tests",
+        )
+        .assert_stderr_contains("--import-mode=importlib");
+    assert!(run.stdout.contains("2 passed"), "{run:?}");
+
+    let importlib = project
+        .cargo_pyo3()
+        .args(["test", "--no-clean", "-q", "--", "--import-mode=importlib"])
+        .run();
+    importlib
+        .assert_code(0)
+        .assert_stderr_contains("2 passed, proven in the test process");
+
+    // The same copy through pytest's own `pythonpath` setting: pytest puts it on `sys.path`
+    // before any `conftest.py`, and the run names the setting and the file that holds it.
+    std::fs::create_dir(project.path("old_build_parent")).unwrap();
+    std::fs::rename(
+        project.path("tests/purefix"),
+        project.path("old_build_parent/purefix"),
+    )
+    .unwrap();
+    project.append(
+        "pyproject.toml",
+        "\n[tool.pytest.ini_options]\npythonpath = [\"old_build_parent\"]\n",
+    );
+    project.write("conftest.py", "# a conftest.py that changes nothing\n");
+    let ini = project
+        .cargo_pyo3()
+        .args(["test", "--no-clean", "-q"])
+        .run();
+    snapshot("test_loaded_a_copy_on_pytests_pythonpath", &ini, &project);
+    ini.assert_code(1)
+        .assert_stderr_contains("`old_build_parent/purefix/purefix.cpython-")
+        .assert_stderr_contains("listed in pytest's `pythonpath` setting in `pyproject.toml`")
+        .assert_stderr_contains("take `old_build_parent` out of the `pythonpath` setting");
+    assert!(ini.stdout.contains("2 passed"), "{ini:?}");
 }
 
 /// A refusal of the uv guard ends `test` and `run` before anything is built, run or installed.
@@ -348,4 +479,69 @@ fn an_unmodified_maturin_project_is_tested_with_its_tests_extra_installed_by_pip
         .assert_stderr_contains("Installing the `tests` extra into")
         .assert_stderr_contains("1 passed, proven in the test process");
     assert!(run.stdout.contains("python/tests/test_all.py ."), "{run:?}");
+}
+
+/// `run -- python script.py` from a subdirectory: the project is found above, the command runs
+/// where the user is (a relative script path means what it says), and imports the fresh build. A
+/// program that does not exist, and `--json`, are the tool's own errors: 2, with a hint.
+#[test]
+fn run_a_script_from_a_subdirectory_and_the_errors_before_the_command_starts() {
+    let project = TestProject::from_fixture("pure");
+    project.add_fresh_function();
+    project.write(
+        "scripts/show.py",
+        "import os\nimport purefix\n\nprint(purefix.fresh(), os.getcwd())\n",
+    );
+    let script = common::cargo_pyo3(&project.path("scripts"))
+        .args(["run", "-q", "--", "python", "show.py"])
+        .run();
+    script.assert_code(0);
+    assert_eq!(
+        script.stdout.trim(),
+        format!("7 {}", project.path("scripts").display()),
+        "{script:?}"
+    );
+
+    let missing = project
+        .cargo_pyo3()
+        .args([
+            "run",
+            "--no-clean",
+            "-q",
+            "--",
+            "no-such-program-xyz",
+            "--flag",
+        ])
+        .run();
+    snapshot("run_no_such_program", &missing, &project);
+    missing
+        .assert_code(2)
+        .assert_stderr_contains("no-such-program-xyz")
+        .assert_stderr_contains("hint: ");
+
+    // `--json` is refused before anything is built or run: stdout is the command's.
+    let json = project
+        .cargo_pyo3()
+        .args([
+            "run",
+            "--no-clean",
+            "--json",
+            "--",
+            "python",
+            "-c",
+            "print('ran')",
+        ])
+        .run();
+    snapshot("run_json_refused", &json, &project);
+    json.assert_code(2);
+    assert!(json.stdout.is_empty(), "{json:?}");
+    assert!(!json.stderr.contains("Proven"), "{json:?}");
+}
+
+#[test]
+fn test_help_is_stable() {
+    let dir = std::env::temp_dir();
+    let help = common::cargo_pyo3(&dir).args(["test", "--help"]).run();
+    help.assert_code(0);
+    insta::assert_snapshot!("test_help", help.stdout);
 }

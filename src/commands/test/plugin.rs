@@ -153,7 +153,7 @@ pub(super) struct Loaded {
 /// What put a `sys.path` entry there.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub(super) struct AddedBy {
-    /// `conftest`, `pth`, `pythonpath`, `cwd`, `collection` or `interpreter`.
+    /// `conftest`, `pth`, `pythonpath`, `ini_pythonpath`, `cwd`, `collection` or `interpreter`.
     pub(super) kind: String,
     pub(super) file: Option<PathBuf>,
 }

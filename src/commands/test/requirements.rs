@@ -1,5 +1,6 @@
 //! pytest for `cargo pyo3 test`: when the venv has none, what the project declares for its tests
-//! (a `test` or `dev` dependency group, a `tests` or `test` extra) is installed, else `pytest`.
+//! (the first of the `test`, `tests` or `dev` dependency group, the `tests` or `test` extra) is
+//! installed, else `pytest`.
 
 use anyhow::Result;
 
@@ -137,6 +138,32 @@ mod tests {
             requirements::resolve_selected(&project, &selection).unwrap(),
             ["pytest>=8", "ruff"]
         );
+    }
+
+    /// `cargo pyo3 test --help` and docs/test.md name what `declared` tries, in its order.
+    #[test]
+    fn the_help_and_the_docs_list_what_is_tried_in_order() {
+        use clap::CommandFactory;
+
+        fn listed(names: &[&str]) -> String {
+            let quoted: Vec<String> = names.iter().map(|name| format!("`{name}`")).collect();
+            let (last, rest) = quoted.split_last().unwrap();
+            format!("{} or {last}", rest.join(", "))
+        }
+        let groups = format!("the {} dependency group", listed(GROUPS));
+        let extras = format!("the {} extra", listed(EXTRAS));
+        let one_line = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+
+        let cargo = crate::cli::Cargo::command();
+        let test = cargo
+            .find_subcommand("pyo3")
+            .and_then(|pyo3| pyo3.find_subcommand("test"))
+            .unwrap();
+        let help = one_line(&test.get_long_about().unwrap().to_string());
+        assert!(help.contains(&format!("{groups}, or {extras}")), "{help}");
+        let docs = one_line(include_str!("../../../docs/test.md"));
+        assert!(docs.contains(&groups), "{groups}");
+        assert!(docs.contains(&extras), "{extras}");
     }
 
     #[test]

@@ -259,6 +259,12 @@ fn describe_origin(project: &Project, added_by: Option<&AddedBy>) -> String {
         Some(("conftest", file)) => format!("put there by `{}`", shown(file)),
         Some(("pth", file)) => format!("listed in the `.pth` file `{}`", shown(file)),
         Some(("pythonpath", _)) => "from `PYTHONPATH`".into(),
+        Some(("ini_pythonpath", file)) => {
+            format!(
+                "listed in pytest's `pythonpath` setting in `{}`",
+                shown(file)
+            )
+        }
         Some(("cwd", _)) => "the current directory, which `python -m pytest` puts first".into(),
         Some(("collection", _)) => {
             "put there while pytest collected the tests (its `prepend` import mode inserts each \
@@ -297,6 +303,14 @@ fn failed_proof_hint(project: &Project, failure: &ModuleProof) -> String {
         Some(added) if added.kind == "pythonpath" => {
             format!("unset `PYTHONPATH`, or remove the old build {file} from {entry}")
         }
+        Some(added) if added.kind == "ini_pythonpath" => format!(
+            "take {entry} out of the `pythonpath` setting in `{}`, or remove the old build {file}",
+            added
+                .file
+                .as_deref()
+                .map(|config| project.relative(config).display().to_string())
+                .unwrap_or_default()
+        ),
         Some(added) if added.kind == "collection" => format!(
             "remove the old build {file}, or run pytest with `-- --import-mode=importlib` so \
              test directories do not go first on `sys.path`"
