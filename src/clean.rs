@@ -6,7 +6,7 @@
 //! (`cp -p`, `tar x`, a restore, some editors' atomic saves) is never rebuilt, and the proof cannot
 //! see it (it proves the install matches the wheel, not that the wheel matches the sources).
 //! `cargo clean -p` also deletes the incremental cache, so every edit compiled the crate from
-//! scratch: 4.66 s against 1.51 s per edit on the 40-class fixture (`docs/performance.md`).
+//! scratch: 3.66 s against 1.17 s per edit on the 40-class fixture (`docs/performance.md`).
 
 use std::path::{Path, PathBuf};
 
