@@ -228,7 +228,7 @@ fn a_watch_rebuilds_on_every_save_and_survives_failures() {
         .assert_stderr_contains("interrupted while running `")
         .assert_stderr_contains("nothing was installed");
     assert!(
-        stopped < Duration::from_secs(3),
+        stopped < Duration::from_secs(2),
         "took {stopped:?}\n{run:?}"
     );
     wait_until("every child has ended", Duration::from_secs(5), || {
@@ -354,6 +354,22 @@ fn a_file_the_build_reads_with_include_str_is_watched() {
         "{saved}\n{}",
         watch.stderr_so_far()
     );
+    assert_answer(&project, 62);
+
+    // Ctrl-C while it waits for a save: exit 2 at once, the proven build untouched.
+    wait_until("the watch waits again", Duration::from_secs(30), || {
+        watch.stderr_so_far().matches("Watching ").count() == 2
+    });
+    let signalled = Instant::now();
+    let signal = Command::new("kill")
+        .args(["-INT", &watch.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(signal.success());
+    let run = watch.wait(Duration::from_secs(10));
+    assert!(signalled.elapsed() < Duration::from_secs(2), "{run:?}");
+    run.assert_code(2)
+        .assert_stderr_contains("interrupted while watching for changes");
     assert_answer(&project, 62);
 }
 
