@@ -35,10 +35,12 @@ pub(crate) struct Pyo3 {
 pub(crate) enum Command {
     /// Build, force-install and prove the fresh build is the one Python loads
     ///
-    /// The safe replacement for `maturin develop`: guard against uv's stale cache, clean the
-    /// package, `maturin build`, install the wheel into the venv, import it with the venv's
-    /// python from a neutral directory and prove by sha256 that the loaded extension is the one
-    /// just built. Writes a receipt that `verify` and `doctor` read.
+    /// The safe replacement for `maturin develop`: guard against uv's stale cache, make cargo
+    /// rebuild the package, `maturin build`, install the project's dependencies and the wheel
+    /// into the venv (editable for a project with Python sources: the extension beside them),
+    /// import it with the venv's python from a neutral directory and from the project root, and
+    /// prove by sha256 that both load the extension just built. Writes a receipt that `verify`
+    /// and `doctor` read.
     Dev(DevArgs),
     /// Prove names are exported by the installed module, and explain every miss
     ///
