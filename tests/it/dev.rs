@@ -309,6 +309,30 @@ fn a_crate_in_rust_subfolder_is_found_from_pyproject_and_works_from_the_python_r
     );
     let root = std::fs::canonicalize(&project.root).unwrap();
     assert_eq!(receipt["project_root"], root.to_str().unwrap());
+
+    // The uv guard works from the Python root too: the keys it asks for, and writes from inside
+    // the crate, are paths from the `pyproject.toml` to the crate's files.
+    assert!(
+        first
+            .stderr
+            .lines()
+            .any(|line| line.starts_with("warning:") && line.contains("`rust/Cargo.toml`")),
+        "{first:?}"
+    );
+    common::cargo_pyo3(&project.path("rust"))
+        .args(["dev", "--fix-uv"])
+        .run()
+        .assert_code(0);
+    let pyproject = project.read("pyproject.toml");
+    for key in ["rust/Cargo.toml", "rust/Cargo.lock", "rust/src/**/*.rs"] {
+        assert!(
+            pyproject.contains(&format!("{{ file = \"{key}\" }}")),
+            "{pyproject}"
+        );
+    }
+    let quiet = project.cargo_pyo3().arg("dev").run();
+    quiet.assert_code(0);
+    assert!(!quiet.stderr.contains("warning:"), "{quiet:?}");
 }
 
 #[test]
