@@ -46,6 +46,9 @@ pub(crate) struct ImportedModule {
     /// `file:line` of the innermost frame outside the import machinery.
     #[serde(default)]
     pub(crate) origin: Option<String>,
+    /// The name a `from <missing> import <name>` did not find in `missing`.
+    #[serde(default)]
+    pub(crate) name_not_found: Option<String>,
 }
 
 /// Why an extension could not be imported, as far as the import's exception tells.
@@ -56,6 +59,13 @@ pub(crate) enum ImportFailure {
     NoInitFunction,
     /// Another module, which the package imports, is not importable.
     MissingModule {
+        module: String,
+        imported_at: Option<String>,
+    },
+    /// `from <module> import <name>` found no `name` in `module`: when `module` is the
+    /// extension, a Rust item the package re-exports that the build does not define.
+    NameNotFound {
+        name: String,
         module: String,
         imported_at: Option<String>,
     },
@@ -176,14 +186,23 @@ pub(crate) fn prove(
         .filter_map(|path| fs_err::canonicalize(path).ok())
         .collect();
     let judge = |report: &Report| {
+        // A package whose `__init__` fails after it imported the extension leaves the extension
+        // in `sys.modules`, so a later import of it alone succeeds; a user's `import pkg`, which
+        // every import of `pkg._core` starts with, still fails. That failure is the verdict.
+        let package_failed = report
+            .modules
+            .iter()
+            .find(|module| module.name == *top_level_module && module.error.is_some());
         wheel
             .extensions
             .iter()
             .map(|extension| {
-                let imported = report
-                    .modules
-                    .iter()
-                    .find(|module| module.name == extension.module);
+                let imported = package_failed.or_else(|| {
+                    report
+                        .modules
+                        .iter()
+                        .find(|module| module.name == extension.module)
+                });
                 check_one(extension, imported, report, &venv_root, &placed)
             })
             .collect::<Result<Vec<_>>>()
@@ -236,16 +255,16 @@ fn check_one(
         return Ok(loaded);
     };
     if let Some(error) = &imported.error {
-        let failure = classify_import_error(imported, &extension.module);
+        let failure = classify_import_error(imported, &imported.name);
         loaded.problem = Some(match &failure {
             ImportFailure::MissingModule {
                 module,
                 imported_at: Some(at),
             } => format!(
                 "`import {}` failed: it imports `{module}` at `{at}`, which is not installed in the venv ({error})",
-                extension.module
+                imported.name
             ),
-            _ => format!("`import {}` failed: {error}", extension.module),
+            _ => format!("`import {}` failed: {error}", imported.name),
         });
         loaded.import_failure = Some(failure);
         return Ok(loaded);
@@ -313,6 +332,13 @@ fn classify_import_error(imported: &ImportedModule, module: &str) -> ImportFailu
     let error = imported.error.as_deref().unwrap_or_default();
     if error.contains("does not define module export function") {
         return ImportFailure::NoInitFunction;
+    }
+    if let (Some(name), Some(from)) = (&imported.name_not_found, &imported.missing) {
+        return ImportFailure::NameNotFound {
+            name: name.clone(),
+            module: from.clone(),
+            imported_at: imported.origin.clone(),
+        };
     }
     match (&imported.error_type, &imported.missing) {
         (Some(kind), Some(missing))
@@ -408,6 +434,7 @@ mod tests {
             error_type: None,
             missing: None,
             origin: None,
+            name_not_found: None,
         };
         let check = |report: &Report| check_one(&extension, Some(&imported), report, &venv, &[]);
 

@@ -420,6 +420,15 @@ fn failed_proof_hint(
                     return format!("{}: {fix}", judgement.summary);
                 }
             }
+            Some(proof::ImportFailure::NameNotFound {
+                name,
+                module,
+                imported_at,
+            }) => {
+                if let Some(hint) = name_not_found_hint(project, name, module, imported_at) {
+                    return hint;
+                }
+            }
             Some(proof::ImportFailure::MissingModule { module, .. }) => {
                 return format!(
                     "declare the distribution that provides `{module}` in `[project] dependencies` \
@@ -432,6 +441,40 @@ fn failed_proof_hint(
         }
     }
     "run `cargo pyo3 doctor` to list every copy of the extension and which one wins".into()
+}
+
+/// The package imports `name` from the extension (or one of its submodules), which the build
+/// does not define: the sources say why, as `verify` would (never registered, renamed, …), with
+/// the line that fixes it. `None` when `module` is not the extension.
+fn name_not_found_hint(
+    project: &Project,
+    name: &str,
+    module: &str,
+    imported_at: &Option<String>,
+) -> Option<String> {
+    let inside = if module == project.module_name {
+        String::new()
+    } else {
+        format!(
+            "{}.",
+            module.strip_prefix(&format!("{}.", project.module_name))?
+        )
+    };
+    let scan = rust_source::scan_crate(&project.lib_src, &project.project_dir).ok()?;
+    let explanation = scan
+        .exports(project.extension_name())
+        .explain(&scan, &format!("{inside}{name}"));
+    let at = imported_at
+        .as_deref()
+        .map(|at| {
+            let path = Path::new(at);
+            format!("`{}` imports", project.relative(path).display())
+        })
+        .unwrap_or_else(|| "the package imports".to_owned());
+    Some(format!(
+        "{at} `{name}` from `{module}`, which this build does not define: {}",
+        explanation.message
+    ))
 }
 
 /// `maturin (1.16.0)` → `1.16.0`.

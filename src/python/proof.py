@@ -7,8 +7,22 @@
 import importlib
 import json
 import os
+import re
 import sys
 import traceback
+
+
+def name_not_found(error):
+    """The name of a failed `from module import name`, when that is the failure: Python 3.12
+    keeps it as `name_from`; before that only CPython's message says it."""
+    if type(error) is not ImportError or error.name is None:
+        return None
+    name = getattr(error, "name_from", None)
+    if name is None:
+        match = re.match(r"cannot import name '([^']+)' from '", str(error))
+        name = match.group(1) if match else None
+    return name
+
 
 request = json.load(sys.stdin)
 modules = []
@@ -31,6 +45,7 @@ for name in request["modules"]:
                 "error": f"{type(error).__name__}: {error}",
                 "error_type": type(error).__name__,
                 "missing": getattr(error, "name", None) if isinstance(error, ImportError) else None,
+                "name_not_found": name_not_found(error),
                 "origin": origin,
             }
         )

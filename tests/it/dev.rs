@@ -480,6 +480,25 @@ fn a_failed_proof_names_its_cause_a_module_the_package_imports() {
     );
 }
 
+/// The mission's own case at first contact: a `#[pyclass]` that compiles but was never registered,
+/// re-exported by the package's `__init__.py`. The import fails with Python's "cannot import
+/// name"; the hint says why from the Rust sources, with the line to add, as `verify` would.
+#[test]
+fn a_failed_proof_names_its_cause_a_class_the_package_imports_that_was_never_registered() {
+    let project = TestProject::from_fixture("mixed");
+    project.append("src/lib.rs", "#[pyclass]\nstruct Stopwatch {}\n");
+    project.edit(
+        "python/mixedfix/__init__.py",
+        "import double",
+        "import double, Stopwatch",
+    );
+    let run = project.cargo_pyo3().arg("dev").without_uv().run();
+    assert_filtered_snapshot!(
+        "dev_proof_unregistered_class",
+        common::snapshot::render(&run, &project.root)
+    );
+}
+
 /// The editable install of a mixed project: the proven extension beside the Python sources, the
 /// venv pointed at them.
 #[track_caller]
