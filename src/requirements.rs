@@ -36,18 +36,19 @@ pub(crate) fn resolve_selected(project: &Project, selection: &Selection) -> Resu
 
 /// The normalised distribution name of a PEP 508 requirement (`pytest>=8` → `pytest`).
 pub(crate) fn distribution_name(requirement: &str) -> Option<String> {
-    Requirement::<VerbatimUrl>::from_str(requirement)
-        .ok()
-        .map(|requirement| normalize(requirement.name.as_ref()))
+    parse(requirement).map(|requirement| normalize(requirement.name.as_ref()))
 }
 
 /// The distribution a requirement installs wherever it is installed (no environment marker):
 /// the ones whose presence in a venv says the requirement is met.
 pub(crate) fn unconditional_distribution(requirement: &str) -> Option<String> {
-    Requirement::<VerbatimUrl>::from_str(requirement)
-        .ok()
+    parse(requirement)
         .filter(|requirement| requirement.marker.is_true())
         .map(|requirement| normalize(requirement.name.as_ref()))
+}
+
+fn parse(requirement: &str) -> Option<Requirement<VerbatimUrl>> {
+    Requirement::<VerbatimUrl>::from_str(requirement).ok()
 }
 
 fn collect(project: &Project, selection: &Selection, with_base: bool) -> Result<Vec<String>> {

@@ -89,7 +89,7 @@ fn restore_proven(
     install::install(install_from, &venv, &installer, &receipt.distribution)?;
 
     let expected = proof::Expected {
-        top_level_module: receipt.module.split('.').next().unwrap_or(&receipt.module),
+        top_level_module: project.top_level_module(),
         wheel: &built,
         placed: &placed,
         project_root: &receipt.project_root,

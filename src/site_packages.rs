@@ -48,14 +48,31 @@ impl Venv {
             .filter_map(|entry| entry.ok())
             .filter_map(|entry| {
                 let file_name = entry.file_name().to_string_lossy().into_owned();
-                let stem = file_name.strip_suffix(".dist-info")?;
-                let (name, version) = stem.rsplit_once('-')?;
+                let (name, version) = dist_info_name(&file_name)?;
                 (normalize_name(name) == wanted)
                     .then(|| read_dist_info(&site, &entry.path(), version))
             })
             .collect();
         found.sort_by(|a, b| a.dist_info.cmp(&b.dist_info));
         found
+    }
+
+    /// The PEP 503 names of every distribution with a `*.dist-info` in site-packages: one
+    /// directory listing, no file read.
+    pub(crate) fn installed_names(&self) -> std::collections::BTreeSet<String> {
+        let Some(entries) = self
+            .site_packages()
+            .and_then(|site| fs_err::read_dir(site).ok())
+        else {
+            return Default::default();
+        };
+        entries
+            .filter_map(|entry| entry.ok())
+            .filter_map(|entry| {
+                let file_name = entry.file_name().to_string_lossy().into_owned();
+                dist_info_name(&file_name).map(|(name, _)| normalize_name(name))
+            })
+            .collect()
     }
 
     /// What pip leaves behind when an uninstall is interrupted: `~`-prefixed entries.
@@ -74,6 +91,11 @@ impl Venv {
         leftovers.sort();
         leftovers
     }
+}
+
+/// `demo_pkg-1.0.dist-info` → (`demo_pkg`, `1.0`).
+fn dist_info_name(file_name: &str) -> Option<(&str, &str)> {
+    file_name.strip_suffix(".dist-info")?.rsplit_once('-')
 }
 
 fn read_dist_info(site: &Path, dist_info: &Path, version: &str) -> InstalledDistribution {

@@ -212,10 +212,10 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
     timings.build = lap(&mut step);
     process::check_interrupted()?;
     crate::digest::check_after_build(&project, &mut digest);
-    // What the build read beyond the digest: files cargo names, and inputs that appeared while
-    // it ran (the `Cargo.lock` a first build writes).
+    // What the build read beyond the digest: the files cargo names, and the `Cargo.lock` a first
+    // build writes (the one input a build makes).
     let mut read = crate::clean::files_rustc_read(&project, &build);
-    read.extend(crate::digest::inputs(&project));
+    read.push(project.cargo_lock.clone());
     digest.add_read_by_build(&read);
     digest.cargo_state = crate::clean::cargo_state(&project, &build);
     timings.digest += lap(&mut step);
@@ -394,12 +394,14 @@ fn dependencies_in_place(previous: Option<&Receipt>, requirements: &[String], ve
     let Some(previous) = previous else {
         return false;
     };
-    previous.dependencies == requirements
-        && previous.python.venv == venv.root
-        && requirements
-            .iter()
-            .filter_map(|requirement| requirements::unconditional_distribution(requirement))
-            .all(|distribution| !venv.installed_distributions(&distribution).is_empty())
+    if previous.dependencies != requirements || previous.python.venv != venv.root {
+        return false;
+    }
+    let installed = venv.installed_names();
+    requirements
+        .iter()
+        .filter_map(|requirement| requirements::unconditional_distribution(requirement))
+        .all(|distribution| installed.contains(&distribution))
 }
 
 /// What to do about a failed proof, from its cause: a missing init function gets the module-name
@@ -425,7 +427,9 @@ fn failed_proof_hint(
                 module,
                 imported_at,
             }) => {
-                if let Some(hint) = name_not_found_hint(project, name, module, imported_at) {
+                let found =
+                    name_not_found_hint(project, &failure.module, name, module, imported_at);
+                if let Some(hint) = found {
                     return hint;
                 }
             }
@@ -443,22 +447,20 @@ fn failed_proof_hint(
     "run `cargo pyo3 doctor` to list every copy of the extension and which one wins".into()
 }
 
-/// The package imports `name` from the extension (or one of its submodules), which the build
-/// does not define: the sources say why, as `verify` would (never registered, renamed, …), with
-/// the line that fixes it. `None` when `module` is not the extension.
+/// The package imports `name` from the extension `extension` (or one of its submodules), which
+/// the build does not define: the sources say why, as `verify` would (never registered,
+/// renamed, …), with the line that fixes it. `None` when `module` is not the extension.
 fn name_not_found_hint(
     project: &Project,
+    extension: &str,
     name: &str,
     module: &str,
     imported_at: &Option<String>,
 ) -> Option<String> {
-    let inside = if module == project.module_name {
+    let inside = if module == extension {
         String::new()
     } else {
-        format!(
-            "{}.",
-            module.strip_prefix(&format!("{}.", project.module_name))?
-        )
+        format!("{}.", module.strip_prefix(&format!("{extension}."))?)
     };
     let scan = rust_source::scan_crate(&project.lib_src, &project.project_dir).ok()?;
     let explanation = scan

@@ -497,6 +497,23 @@ fn a_failed_proof_names_its_cause_a_class_the_package_imports_that_was_never_reg
         "dev_proof_unregistered_class",
         common::snapshot::render(&run, &project.root)
     );
+
+    // The same in maturin's own `--mixed` template, whose extension `unreg.unreg` is not the
+    // module name (`unreg`): the name is looked up in the extension, not in the package.
+    let project = TestProject::maturin_new("unreg", true);
+    project.append("src/lib.rs", "#[pyo3::pyclass]\nstruct Counter {}\n");
+    project.write(
+        "python/unreg/__init__.py",
+        "from .unreg import sum_as_string, Counter\n",
+    );
+    let run = project.cargo_pyo3().arg("dev").without_uv().run();
+    run.assert_code(1).assert_stderr_contains(
+        "imports `Counter` from `unreg.unreg`, which this build does not define: `Counter` is \
+         defined in src/lib.rs:",
+    );
+    run.assert_stderr_contains(
+        "but never registered: add `#[pymodule_export] use crate::Counter;` to `mod unreg`",
+    );
 }
 
 /// The editable install of a mixed project: the proven extension beside the Python sources, the
