@@ -14,20 +14,12 @@ use anyhow::Result;
 use serde::Deserialize;
 
 use crate::digest::{InputsDigest, Stat, StatedFile};
-use crate::output::{self, user_error};
+use crate::failure::user_error;
+use crate::output;
 use crate::process::{self, Cmd};
 use crate::project::{self, Project};
 use crate::receipt::Receipt;
-use crate::settings::BuildSettings;
-
-/// What `dev --clean` does before the build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum CleanMode {
-    /// Invalidate the package's fingerprint; keep its incremental cache
-    Package,
-    /// `cargo clean -p <package>`: the incremental cache goes too
-    Full,
-}
+use crate::settings::{BuildSettings, CleanMode};
 
 /// Runs the clean `mode` asks for (`None`: `--no-clean`) and returns what it did, for the receipt:
 /// `package`, `full` (asked for, or the fallback) or `none`. `previous` is the last receipt and

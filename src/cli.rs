@@ -4,11 +4,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
-
-use crate::clean::CleanMode;
-use crate::output::ColorChoice;
-use crate::scaffold::{Layout, Vcs};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Cargo runs `cargo-pyo3 pyo3 <args>`; this enum gives the binary that shape.
 #[derive(Debug, Parser)]
@@ -315,6 +311,44 @@ pub(crate) fn parse() -> Pyo3 {
     }
     let Cargo::Pyo3(pyo3) = Cargo::parse_from(args);
     pyo3
+}
+
+// The values of the flags that take one. These are clap's types only: the settings and the
+// commands map each onto the domain's own enum, so nothing below `commands/` sees them.
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// `--clean`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CleanMode {
+    /// Invalidate the package's fingerprint; keep its incremental cache
+    Package,
+    /// `cargo clean -p <package>`: the incremental cache goes too
+    Full,
+}
+
+/// `--layout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Layout {
+    /// Rust only: the extension is the whole package
+    Pure,
+    /// Python package in `python/` around the extension `<module>._core`
+    Mixed,
+}
+
+/// `--vcs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Vcs {
+    /// `git init` unless the directory is already inside a repository
+    Git,
+    /// No version control
+    None,
 }
 
 #[cfg(test)]

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::project::Project;
-use crate::receipt::Receipt;
 
 /// The build inputs' content as `dev` hashed them right before the build.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -32,7 +31,7 @@ pub(crate) struct InputsDigest {
     #[serde(default)]
     pub(crate) checked_at_unix_ms: u64,
     /// cargo's fingerprint and library files of the package as this build left them
-    /// ([`crate::clean::cargo_state`]): while they and the inputs are unchanged, the next `dev`
+    /// (`clean::cargo_state`): while they and the inputs are unchanged, the next `dev`
     /// has nothing to invalidate.
     #[serde(default)]
     pub(crate) cargo_state: Vec<StatedFile>,
@@ -209,7 +208,7 @@ pub(crate) fn changed_files(digest: &InputsDigest) -> Vec<PathBuf> {
 /// (cargo and maturin read the sources at moments of their own, so the wheel may hold either
 /// version) and records them and the moment in `before`, for the receipt.
 pub(crate) fn check_after_build(project: &Project, before: &mut InputsDigest) {
-    before.checked_at_unix_ms = crate::receipt::now_unix_ms();
+    before.checked_at_unix_ms = crate::clock::now_unix_ms();
     let changed = changed_files(before);
     if !changed.is_empty() {
         let names: Vec<String> = changed
@@ -255,42 +254,6 @@ pub(crate) fn changed_between(
             .map(|path| path.to_path_buf()),
     );
     Some(changed)
-}
-
-/// The freshness seam: the build inputs that changed since `receipt`'s build, by content, newest
-/// first; `None` when the receipt holds no digest (written before there was one), so the caller
-/// falls back to modification times.
-///
-/// Every recorded file is checked (a deleted one has changed); of `inputs`, those the digest
-/// does not cover (a file created since, a `#[path]` module the scan found that no build has
-/// read yet) count when they were modified after the check that
-/// followed the build, since there is no content to compare with.
-pub(crate) fn changed_since(receipt: &Receipt, inputs: &[PathBuf]) -> Option<Vec<PathBuf>> {
-    let digest = receipt.inputs.as_ref()?;
-    let mut changed = changed_files(digest);
-    let recorded: std::collections::BTreeSet<&Path> = digest
-        .files
-        .iter()
-        .map(|file| file.path.as_path())
-        .collect();
-    let since = match digest.checked_at_unix_ms {
-        0 => receipt.built_at_unix_ms,
-        checked => checked,
-    };
-    changed.extend(
-        inputs
-            .iter()
-            .filter(|input| !recorded.contains(input.as_path()))
-            .filter(|input| crate::receipt::modified_unix_ms(input).is_some_and(|ms| ms > since))
-            .cloned(),
-    );
-    let mut dated: Vec<(u64, PathBuf)> = changed
-        .into_iter()
-        .map(|path| (crate::receipt::modified_unix_ms(&path).unwrap_or(0), path))
-        .collect();
-    dated.sort_by(|left, right| right.cmp(left));
-    dated.dedup_by(|left, right| left.1 == right.1);
-    Some(dated.into_iter().map(|(_, path)| path).collect())
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::output::user_error;
+use crate::failure::user_error;
 use crate::toolchain::Installer;
 use crate::venv::Venv;
 

@@ -8,7 +8,9 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use fs_err::File;
 
-use crate::output::{self, user_error};
+use crate::output;
+
+use crate::failure::user_error;
 use crate::process;
 
 /// Held for the lifetime of the value; the OS releases it when the process ends, however it ends.

@@ -3,10 +3,12 @@
 
 mod clean;
 mod cli;
+mod clock;
 mod commands;
 mod digest;
 mod editable;
 mod env;
+mod failure;
 mod fs_atomic;
 mod install;
 mod lock;
@@ -14,6 +16,7 @@ mod maturin;
 mod module_name;
 mod outcome;
 mod output;
+mod pipeline;
 mod platform;
 mod process;
 mod project;
@@ -37,7 +40,11 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = cli::parse();
-    output::init(args.global.quiet, args.global.verbose, args.global.color);
+    output::init(
+        args.global.quiet,
+        args.global.verbose,
+        args.global.color.into(),
+    );
     process::install_interrupt_handler();
     let status = commands::run(args.command).unwrap_or_else(|error| outcome::report(&error));
     ExitCode::from(status.code())

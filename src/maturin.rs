@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::output::user_error;
+use crate::failure::user_error;
 use crate::process::Cmd;
 use crate::project::Project;
 use crate::settings::BuildSettings;

@@ -1,66 +1,13 @@
-//! How a run ends, decided in one place: the exit-code contract (`docs/exit-codes.md`), the
-//! kinds of failure that map onto it, and how each kind is reported. Commands return an
-//! [`ExitStatus`] for what they judged themselves (a proof that failed, a `verify` miss) and an
-//! error for everything else; [`report`] classifies that error once and words it.
+//! How a run ends, decided in one place: which kind of failure an error is, and how each kind
+//! is worded. Commands return an [`ExitStatus`] for what they judged themselves (a proof that
+//! failed, a `verify` miss) and an error for everything else; [`report`] classifies that error
+//! once and words it. The kinds and the exit-code contract themselves are plain data in
+//! `failure.rs`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::output::{self, UserError};
-use crate::process;
-
-/// How the process ends: the contract documented in `docs/exit-codes.md`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ExitStatus {
-    /// Everything asked for was done and proven.
-    Success,
-    /// A check failed: a proof mismatch, a `verify` miss, a `doctor` problem, a crashed import.
-    CheckFailed,
-    /// An error: bad arguments, not a PyO3 project, a missing tool, a failed build or install,
-    /// an interrupt.
-    Error,
-    /// The uv guard refused to proceed.
-    Refused,
-    /// The exit code of the command `cargo pyo3 run` ran, passed through.
-    External(u8),
-}
-
-impl ExitStatus {
-    pub(crate) fn code(self) -> u8 {
-        match self {
-            ExitStatus::Success => 0,
-            ExitStatus::CheckFailed => 1,
-            ExitStatus::Error => 2,
-            ExitStatus::Refused => 3,
-            ExitStatus::External(code) => code,
-        }
-    }
-}
-
-/// Why a run that returned an error failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Failure {
-    /// The user pressed Ctrl-C (or sent SIGTERM): whatever error the step returned afterwards is
-    /// a consequence, never the cause.
-    Interrupted,
-    /// The interpreter crashed (a signal, an NTSTATUS) while importing the module: the module
-    /// fails the check, the tool did not.
-    Crashed,
-    /// The uv guard refused.
-    Refused,
-    /// Anything else: the tool could not do what was asked.
-    Error,
-}
-
-impl Failure {
-    /// The one mapping from a kind of failure to the documented exit code.
-    pub(crate) fn exit_status(self) -> ExitStatus {
-        match self {
-            Failure::Interrupted | Failure::Error => ExitStatus::Error,
-            Failure::Crashed => ExitStatus::CheckFailed,
-            Failure::Refused => ExitStatus::Refused,
-        }
-    }
-}
+use crate::failure::{ExitStatus, Failure, UserError};
+use crate::{output, process};
 
 /// Classifies an error: an interrupt wins over whatever the interrupted step made of it, then
 /// the kind of the first [`UserError`] in the chain that has one.
@@ -144,7 +91,7 @@ pub(crate) fn refused(error: anyhow::Error) -> anyhow::Error {
         Err(error) => anyhow::Error::new(UserError {
             kind: Some(Failure::Refused),
             message: "refused by the uv guard".to_owned(),
-            hint: output::hint_of(&error).map(str::to_owned),
+            hint: crate::failure::hint_of(&error).map(str::to_owned),
             source: Some(error),
         }),
     }
@@ -186,13 +133,13 @@ mod tests {
 
     #[test]
     fn a_kind_survives_context() {
-        let refusal = refused(output::user_error("uv would reinstall", "fix it"));
+        let refusal = refused(crate::failure::user_error("uv would reinstall", "fix it"));
         assert_eq!(refusal.to_string(), "uv would reinstall");
-        assert_eq!(output::hint_of(&refusal), Some("fix it"));
+        assert_eq!(crate::failure::hint_of(&refusal), Some("fix it"));
         let wrapped = refusal.context("while checking");
         assert_eq!(classify(&wrapped), Failure::Refused);
         assert_eq!(
-            classify(&output::user_error("plain", "hint")),
+            classify(&crate::failure::user_error("plain", "hint")),
             Failure::Error
         );
         assert_eq!(classify(&anyhow::anyhow!("no hint")), Failure::Error);

@@ -5,55 +5,10 @@ use std::fmt;
 use std::io::{IsTerminal, Write};
 use std::sync::OnceLock;
 
-pub(crate) use crate::outcome::ExitStatus;
+use crate::failure::hint_of;
 
-/// An error meant for the user, with the fix in a `hint:` line.
-///
-/// Anything that knows what the user should do next returns this (usually through
-/// [`user_error`]); `main` finds it anywhere in the error chain and prints the hint last. Its
-/// `kind`, when set, is how [`crate::outcome::classify`] tells a crash or a refusal from an error.
-#[derive(Debug)]
-pub(crate) struct UserError {
-    pub(crate) kind: Option<crate::outcome::Failure>,
-    pub(crate) message: String,
-    pub(crate) hint: Option<String>,
-    /// What it happened because of, shown as `caused by:` lines.
-    pub(crate) source: Option<anyhow::Error>,
-}
-
-impl fmt::Display for UserError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for UserError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_deref()
-            .map(|source| source as &(dyn std::error::Error + 'static))
-    }
-}
-
-/// Builds an error that carries a hint.
-pub(crate) fn user_error(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(UserError {
-        kind: None,
-        message: message.into(),
-        hint: Some(hint.into()),
-        source: None,
-    })
-}
-
-/// The hint of the first [`UserError`] in an error chain, if any.
-pub(crate) fn hint_of(error: &anyhow::Error) -> Option<&str> {
-    error
-        .chain()
-        .find_map(|cause| cause.downcast_ref::<UserError>())
-        .and_then(|user_error| user_error.hint.as_deref())
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// When our messages are coloured (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ColorChoice {
     Auto,
     Always,

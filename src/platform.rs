@@ -211,7 +211,7 @@ pub(crate) fn mapped_unavailable() -> Option<String> {
 /// OS error says a process holds the file.
 fn replace_failed(target: &Path, error: std::io::Error, held: bool) -> anyhow::Error {
     if held {
-        crate::output::user_error(
+        crate::failure::user_error(
             format!(
                 "`{}` could not be replaced ({error}): a running process has it loaded, and \
                  Windows does not let a loaded `.pyd` be replaced",
@@ -262,7 +262,7 @@ mod tests {
             "{held}"
         );
         assert!(
-            crate::output::hint_of(&held).is_some_and(|hint| hint.contains("cargo pyo3 dev")),
+            crate::failure::hint_of(&held).is_some_and(|hint| hint.contains("cargo pyo3 dev")),
             "{held:?}"
         );
     }

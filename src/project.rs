@@ -11,7 +11,7 @@ use cargo_metadata::{Metadata, Package};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::output::user_error;
+use crate::failure::user_error;
 use crate::process::Cmd;
 use crate::settings::ProjectSettings;
 
@@ -148,6 +148,15 @@ pub(crate) struct MaturinTable {
 }
 
 impl Project {
+    /// Where pytest starts and `test --watch` looks for the tests: the directory of
+    /// `pyproject.toml`, as a user runs them.
+    pub(crate) fn pyproject_dir(&self) -> &Path {
+        self.pyproject_path
+            .as_deref()
+            .and_then(Path::parent)
+            .unwrap_or(&self.project_dir)
+    }
+
     /// `path` relative to the project directory when it lies inside, else as it is: for messages.
     pub(crate) fn relative(&self, path: &Path) -> PathBuf {
         path.strip_prefix(&self.project_dir)

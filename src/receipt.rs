@@ -3,11 +3,11 @@
 //! writing it; and the freshness assessment ([`assess`]) that `verify` and `doctor` both report.
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::clock::modified_unix_ms;
 use crate::proof::LoadedExtension;
 use crate::toolchain::InstallerKind;
 
@@ -220,19 +220,6 @@ pub(crate) fn write(state_dir: &Path, receipt: &Receipt) -> Result<()> {
     .with_context(|| format!("failed to write the receipt `{}`", target.display()))
 }
 
-pub(crate) fn now_unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-/// The modification time of a file in milliseconds since the Unix epoch.
-pub(crate) fn modified_unix_ms(path: &Path) -> Option<u64> {
-    let modified = fs_err::metadata(path).ok()?.modified().ok()?;
-    Some(modified.duration_since(UNIX_EPOCH).ok()?.as_millis() as u64)
-}
-
 impl Receipt {
     /// The extension this receipt proved for `extension_module`: the one of that name, else the
     /// first (a receipt written before a module rename still judges the one extension it has).
@@ -382,8 +369,8 @@ fn judge(
 /// first: today a file modified after the build started.
 fn sources_changed(receipt: &Receipt, inputs: &[PathBuf]) -> Vec<PathBuf> {
     // By content when the receipt has a digest (mtimes only pre-check it), else by mtime.
-    let mut changed = crate::digest::changed_since(receipt, inputs)
-        .unwrap_or_else(|| newer_inputs(inputs, receipt));
+    let mut changed =
+        changed_since(receipt, inputs).unwrap_or_else(|| newer_inputs(inputs, receipt));
     // An editable install loads the Python sources where they are: an edit there is live, not
     // stale. Anywhere else (a plain wheel) the wheel holds a copy, which an edit leaves behind.
     if let Some(editable) = &receipt.editable {
@@ -395,6 +382,42 @@ fn sources_changed(receipt: &Receipt, inputs: &[PathBuf]) -> Vec<PathBuf> {
         });
     }
     changed
+}
+
+/// The freshness seam: the build inputs that changed since `receipt`'s build, by content, newest
+/// first; `None` when the receipt holds no digest (written before there was one), so the caller
+/// falls back to modification times.
+///
+/// Every recorded file is checked (a deleted one has changed); of `inputs`, those the digest
+/// does not cover (a file created since, a `#[path]` module the scan found that no build has
+/// read yet) count when they were modified after the check that
+/// followed the build, since there is no content to compare with.
+fn changed_since(receipt: &Receipt, inputs: &[PathBuf]) -> Option<Vec<PathBuf>> {
+    let digest = receipt.inputs.as_ref()?;
+    let mut changed = crate::digest::changed_files(digest);
+    let recorded: std::collections::BTreeSet<&Path> = digest
+        .files
+        .iter()
+        .map(|file| file.path.as_path())
+        .collect();
+    let since = match digest.checked_at_unix_ms {
+        0 => receipt.built_at_unix_ms,
+        checked => checked,
+    };
+    changed.extend(
+        inputs
+            .iter()
+            .filter(|input| !recorded.contains(input.as_path()))
+            .filter(|input| modified_unix_ms(input).is_some_and(|ms| ms > since))
+            .cloned(),
+    );
+    let mut dated: Vec<(u64, PathBuf)> = changed
+        .into_iter()
+        .map(|path| (modified_unix_ms(&path).unwrap_or(0), path))
+        .collect();
+    dated.sort_by(|left, right| right.cmp(left));
+    dated.dedup_by(|left, right| left.1 == right.1);
+    Some(dated.into_iter().map(|(_, path)| path).collect())
 }
 
 /// Inputs modified after the build started, newest first: the judgement for receipts written
@@ -531,7 +554,7 @@ mod tests {
                 reason: "why".into()
             }
         );
-        let later = now_unix_ms() + 60_000;
+        let later = crate::clock::now_unix_ms() + 60_000;
         assert_eq!(
             assess_with(
                 &receipt(later, &loaded_sha256),

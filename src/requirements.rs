@@ -10,16 +10,9 @@ use std::str::FromStr;
 use anyhow::Result;
 use pep508_rs::{Requirement, VerbatimUrl};
 
-use crate::output::user_error;
+use crate::failure::user_error;
 use crate::project::{GroupEntry, Project};
-
-/// Which optional parts to install, as the flags say.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Selection {
-    pub(crate) extras: Vec<String>,
-    /// `--group`; empty means the `dev` group when there is one.
-    pub(crate) groups: Vec<String>,
-}
+use crate::settings::Selection;
 
 /// The requirement strings to install, sorted and without duplicates; the project's own
 /// distribution never among them (a self-reference like `pkg[test]` is replaced by the

@@ -7,7 +7,9 @@
 
 use anyhow::Result;
 
-use crate::output::{self, UserError, short_hash};
+use crate::output::{self, short_hash};
+
+use crate::failure::UserError;
 use crate::project;
 use crate::receipt;
 use crate::settings::DevSettings;

@@ -6,8 +6,6 @@ pub(crate) mod names;
 pub(crate) mod vcs;
 pub(crate) mod workspace;
 
-pub(crate) use vcs::Vcs;
-
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
@@ -17,7 +15,7 @@ use crate::output;
 use names::ProjectName;
 
 /// The project layout `new` and `init` write (`--layout`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum Layout {
     /// Rust only: the extension is the whole package
     #[default]
@@ -336,7 +334,7 @@ impl Plan {
             {
                 Ok(handle) => handle,
                 Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-                    return Err(output::user_error(
+                    return Err(crate::failure::user_error(
                         format!(
                             "refusing to overwrite `{}`, which appeared while the project was \
                              being written",
@@ -442,7 +440,7 @@ pub(crate) fn resolve_destination(path: &Path) -> anyhow::Result<PathBuf> {
     }
     let missing = &components[existing_count..];
     if missing.contains(&Component::ParentDir) {
-        return Err(output::user_error(
+        return Err(crate::failure::user_error(
             format!(
                 "`{}` goes through `..` below a directory that does not exist",
                 path.display()

@@ -3,9 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::clean::CleanMode;
-use crate::cli::{BuildArgs, DevArgs, ProjectArgs};
-use crate::requirements::Selection;
+use crate::cli::{self, BuildArgs, DevArgs, ProjectArgs};
 
 /// Which project, package and venv a command works on.
 #[derive(Debug, Clone, Default)]
@@ -115,6 +113,60 @@ impl BuildSettings {
     }
 }
 
+impl From<cli::ColorChoice> for crate::output::ColorChoice {
+    fn from(choice: cli::ColorChoice) -> Self {
+        match choice {
+            cli::ColorChoice::Auto => Self::Auto,
+            cli::ColorChoice::Always => Self::Always,
+            cli::ColorChoice::Never => Self::Never,
+        }
+    }
+}
+
+impl From<cli::Layout> for crate::scaffold::Layout {
+    fn from(layout: cli::Layout) -> Self {
+        match layout {
+            cli::Layout::Pure => Self::Pure,
+            cli::Layout::Mixed => Self::Mixed,
+        }
+    }
+}
+
+impl From<cli::Vcs> for crate::scaffold::vcs::Vcs {
+    fn from(vcs: cli::Vcs) -> Self {
+        match vcs {
+            cli::Vcs::Git => Self::Git,
+            cli::Vcs::None => Self::None,
+        }
+    }
+}
+
+/// What `dev --clean` does before the build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CleanMode {
+    /// Invalidate the package's fingerprint; keep its incremental cache.
+    Package,
+    /// `cargo clean -p <package>`: the incremental cache goes too.
+    Full,
+}
+
+impl From<cli::CleanMode> for CleanMode {
+    fn from(mode: cli::CleanMode) -> CleanMode {
+        match mode {
+            cli::CleanMode::Package => CleanMode::Package,
+            cli::CleanMode::Full => CleanMode::Full,
+        }
+    }
+}
+
+/// Which optional parts to install, as the flags say.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Selection {
+    pub(crate) extras: Vec<String>,
+    /// `--group`; empty means the `dev` group when there is one.
+    pub(crate) groups: Vec<String>,
+}
+
 /// What `dev` does when the uv guard finds that uv would put a stale build back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum UvPolicy {
@@ -168,7 +220,7 @@ impl DevSettings {
         DevSettings {
             project: ProjectSettings::resolve(project),
             build: BuildSettings::resolve(build),
-            clean: (!no_clean).then_some(clean),
+            clean: (!no_clean).then_some(clean.into()),
             requirements: (!no_deps).then_some(Selection { extras, groups }),
             editable: !no_editable,
             python,

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use crate::output::{self, user_error};
+use crate::output;
+
+use crate::failure::user_error;
 use crate::process::Cmd;
 use crate::venv::Venv;
 

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::output::{self, user_error};
+use crate::output;
+
+use crate::failure::user_error;
 use crate::platform::{self, VenvLayout};
 use crate::process::Cmd;
 
@@ -267,6 +269,27 @@ impl Venv {
         self.site_packages()
             .is_some_and(|site| site.join("pip").join("__init__.py").is_file())
     }
+
+    /// `command` with the venv activated as `bin/activate` does it: `VIRTUAL_ENV` set, the venv's
+    /// `bin/` first on `PATH`, `PYTHONHOME` unset. A bare program name is then looked up on that
+    /// `PATH` (std's `Command` searches the child's `PATH` when it is set), so `python` is the venv's.
+    pub(crate) fn activated(&self, command: Cmd) -> Result<Cmd> {
+        let bin = self.scripts_dir();
+        let inherited = std::env::var_os(crate::env::PATH).unwrap_or_default();
+        let path = std::env::join_paths(
+            std::iter::once(bin.clone()).chain(std::env::split_paths(&inherited)),
+        )
+        .map_err(|error| {
+            user_error(
+                format!("cannot put `{}` on `PATH`: {error}", bin.display()),
+                "move the venv to a path without `:` in it",
+            )
+        })?;
+        Ok(command
+            .env(crate::env::VIRTUAL_ENV, &self.root)
+            .env(crate::env::PATH, path)
+            .env_remove(crate::env::PYTHONHOME))
+    }
 }
 
 /// `pyvenv.cfg` is `key = value` lines, the way CPython's `site` module reads it.
@@ -398,7 +421,7 @@ mod tests {
             "{error}"
         );
         assert!(
-            output::hint_of(&error).is_some_and(|hint| hint.contains("uv venv")),
+            crate::failure::hint_of(&error).is_some_and(|hint| hint.contains("uv venv")),
             "{error:?}"
         );
     }

@@ -276,7 +276,7 @@ fn changed(baseline: &InputsDigest, scope: &Scope) -> Vec<PathBuf> {
 /// build left it, and the files the new scope adds (a module the cycle's sources declared) as
 /// they are now, when they are older than the cycle. There is no earlier content to compare a
 /// newer one with: it was written while the cycle ran, so it counts as changed (as
-/// `digest::changed_since` counts an unrecorded input).
+/// `receipt::changed_since` counts an unrecorded input).
 fn rebase(mut before: InputsDigest, scope: &Scope, started_unix_ms: u64) -> InputsDigest {
     let known: BTreeSet<PathBuf> = before
         .files
@@ -293,7 +293,7 @@ fn rebase(mut before: InputsDigest, scope: &Scope, started_unix_ms: u64) -> Inpu
         .filter(|file| !known.contains(*file))
         .filter(|file| {
             Some(*file) == scope.lockfile.as_ref()
-                || crate::receipt::modified_unix_ms(file).is_some_and(|ms| ms < started_unix_ms)
+                || crate::clock::modified_unix_ms(file).is_some_and(|ms| ms < started_unix_ms)
         })
         .cloned()
         .collect();
@@ -317,7 +317,7 @@ fn describe_change(scope: &Scope, changed: &[PathBuf]) -> String {
 
 /// The wall-clock time of day, UTC, for the cycle line.
 fn clock() -> String {
-    let seconds = crate::receipt::now_unix_ms() / 1000 % 86_400;
+    let seconds = crate::clock::now_unix_ms() / 1000 % 86_400;
     format!(
         "{:02}:{:02}:{:02} UTC",
         seconds / 3600,
@@ -338,7 +338,7 @@ pub(crate) fn run(
     mut next_scope: impl FnMut() -> Result<Scope>,
     mut cycle: impl FnMut(&[PathBuf]) -> Result<Cycle>,
     mut restore: impl FnMut() -> Result<Option<String>>,
-) -> Result<output::ExitStatus> {
+) -> Result<crate::failure::ExitStatus> {
     let mut watcher = Watcher::new()?;
     watcher.follow(&scope);
     let mut installed: Option<String> = None;
@@ -346,7 +346,7 @@ pub(crate) fn run(
     loop {
         let before = digest::take(&scope.files);
         let started = Instant::now();
-        let started_unix_ms = crate::receipt::now_unix_ms();
+        let started_unix_ms = crate::clock::now_unix_ms();
         let ended = cycle(&changes).or_else(|error| {
             if process::interrupted() {
                 return Err(error);
@@ -354,8 +354,8 @@ pub(crate) fn run(
             let status = crate::outcome::report(&error);
             Ok(Cycle {
                 result: match crate::outcome::classify(&error) {
-                    crate::outcome::Failure::Refused => "refused by the uv guard".to_owned(),
-                    crate::outcome::Failure::Crashed => "the import crashed".to_owned(),
+                    crate::failure::Failure::Refused => "refused by the uv guard".to_owned(),
+                    crate::failure::Failure::Crashed => "the import crashed".to_owned(),
                     _ => format!("failed (exit {})", status.code()),
                 },
                 proven: None,
@@ -480,7 +480,7 @@ mod tests {
         let before = digest::take(&scope.files);
         // The build writes the lockfile: its own write, not a save.
         fs_err::write(dir.path().join("Cargo.lock"), "version = 4\n").unwrap();
-        let baseline = rebase(before, &scope, crate::receipt::now_unix_ms());
+        let baseline = rebase(before, &scope, crate::clock::now_unix_ms());
         assert!(changed(&baseline, &scope).is_empty());
         fs_err::write(dir.path().join("src/lib.rs"), "fn a() {}\n").unwrap();
         assert!(changed(&baseline, &scope).is_empty(), "same content");
@@ -497,7 +497,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs_err::write(dir.path().join("old.py"), "").unwrap();
         let before = digest::take(&[]);
-        let started = crate::receipt::now_unix_ms() + 1;
+        let started = crate::clock::now_unix_ms() + 1;
         std::thread::sleep(Duration::from_millis(5));
         fs_err::write(dir.path().join("new.py"), "").unwrap();
         let scope = scope_of(dir.path(), &["old.py", "new.py"]);

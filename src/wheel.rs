@@ -11,7 +11,7 @@ use base64::Engine;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::output::user_error;
+use crate::failure::user_error;
 use crate::platform;
 
 /// A built wheel and the extension modules inside it.

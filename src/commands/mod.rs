@@ -9,7 +9,7 @@ pub(crate) mod test;
 pub(crate) mod verify;
 
 use crate::cli::Command;
-use crate::output::ExitStatus;
+use crate::failure::ExitStatus;
 
 pub(crate) fn run(command: Command) -> anyhow::Result<ExitStatus> {
     match command {

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::cli::{InitArgs, NewArgs, ScaffoldArgs};
-use crate::output::{self, ExitStatus};
+use crate::failure::ExitStatus;
+use crate::output;
 use crate::scaffold::Layout;
 use crate::scaffold::names::{self, ProjectName};
 use crate::scaffold::vcs::{self, GitDecision};
@@ -59,14 +60,14 @@ fn check_new_destination(path: &Path) -> anyhow::Result<()> {
         metadata
     };
     if !metadata.is_dir() {
-        return Err(output::user_error(
+        return Err(crate::failure::user_error(
             format!("`{shown}` already exists and is not a directory"),
             "choose another path",
         ));
     }
     let mut entries = fs_err::read_dir(path)?;
     if entries.next().is_some() {
-        return Err(output::user_error(
+        return Err(crate::failure::user_error(
             format!("destination `{shown}` already exists and is not empty"),
             format!(
                 "choose another path, or run `cargo pyo3 init {}` to add a project to this \
@@ -84,13 +85,13 @@ fn check_init_destination(path: &Path) -> anyhow::Result<()> {
     match fs_err::metadata(path) {
         Ok(metadata) if metadata.is_dir() => {}
         Ok(_) => {
-            return Err(output::user_error(
+            return Err(crate::failure::user_error(
                 format!("`{shown}` is not a directory"),
                 "give `cargo pyo3 init` a directory",
             ));
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return Err(output::user_error(
+            return Err(crate::failure::user_error(
                 format!("directory `{shown}` does not exist"),
                 format!("`cargo pyo3 new {}` creates it", shell_word(path)),
             ));
@@ -104,7 +105,7 @@ fn check_init_destination(path: &Path) -> anyhow::Result<()> {
         }
     }
     if !manifests.is_empty() {
-        return Err(output::user_error(
+        return Err(crate::failure::user_error(
             format!(
                 "`{shown}` already holds {}: `cargo pyo3 init` never overwrites a project",
                 manifests.join(" and ")
@@ -122,6 +123,7 @@ fn create_project(
     scaffold_args: ScaffoldArgs,
 ) -> anyhow::Result<ExitStatus> {
     let ScaffoldArgs { name, layout, vcs } = scaffold_args;
+    let (layout, vcs): (Layout, scaffold::vcs::Vcs) = (layout.into(), vcs.into());
     let root = scaffold::resolve_destination(path)?;
     let name = project_name(subcommand, path, &root, name)?;
     let enclosing = workspace::enclosing_workspace(&root);
@@ -210,7 +212,7 @@ fn initialize_git(decision: GitDecision, path: &Path, root: &Path) -> anyhow::Re
                      `--vcs none`",
                     path.display()
                 );
-                output::user_error(format!("{error:#}"), hint)
+                crate::failure::user_error(format!("{error:#}"), hint)
                     .context("created the project, but `git init` failed")
             })?;
             output::status("Initialized", "git repository");
@@ -240,7 +242,7 @@ fn project_name(
         Some(name) => name,
         None => {
             let Some(file_name) = path.file_name().or_else(|| root.file_name()) else {
-                return Err(output::user_error(
+                return Err(crate::failure::user_error(
                     format!("cannot take a project name from `{}`", path.display()),
                     "pass one with `--name NAME`",
                 ));
@@ -256,12 +258,12 @@ fn project_name(
             command.push_str(&shell_word(path));
         }
         if from_flag {
-            output::user_error(
+            crate::failure::user_error(
                 format!("invalid project name: {invalid}"),
                 format!("`{suggestion}` would work: `{command} --name {suggestion}`"),
             )
         } else {
-            output::user_error(
+            crate::failure::user_error(
                 format!("invalid project name `{name}`, taken from the directory name: {invalid}"),
                 format!(
                     "name the project differently from its directory: \
@@ -293,7 +295,7 @@ fn blocked_error(path: &Path, existing: &scaffold::Existing) -> anyhow::Error {
             quoted(&existing.not_directories)
         ));
     }
-    output::user_error(
+    crate::failure::user_error(
         format!(
             "cannot create the project in `{}`: {}",
             path.display(),

@@ -5,11 +5,10 @@
 use anyhow::Result;
 
 use crate::cli::RunArgs;
-use crate::commands::dev;
-use crate::output::{ExitStatus, user_error};
+use crate::failure::{ExitStatus, user_error};
+use crate::pipeline;
 use crate::process::{self, Cmd, ProcessError, Stdout};
 use crate::settings::DevSettings;
-use crate::venv::Venv;
 
 pub(crate) fn run(args: RunArgs) -> Result<ExitStatus> {
     let RunArgs { dev, command } = args;
@@ -30,11 +29,11 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitStatus> {
     let (program, arguments) = command
         .split_first()
         .expect("clap requires at least one word after `--`");
-    let (status, developed) = dev::develop(DevSettings::resolve(dev))?;
+    let (status, developed) = pipeline::develop(DevSettings::resolve(dev))?;
     let Some(developed) = developed else {
         return Ok(status);
     };
-    let command = activated(Cmd::new(program), &developed.venv)?.args(arguments);
+    let command = developed.venv.activated(Cmd::new(program))?.args(arguments);
     match command.run_attached(Stdout::Inherit) {
         Ok(status) => Ok(ExitStatus::External(process::shell_code(status))),
         Err(error @ ProcessError::CouldNotExecute { .. }) => Err(user_error(
@@ -46,24 +45,4 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitStatus> {
         )),
         Err(error) => Err(error.into()),
     }
-}
-
-/// `command` with the venv activated as `bin/activate` does it: `VIRTUAL_ENV` set, the venv's
-/// `bin/` first on `PATH`, `PYTHONHOME` unset. A bare program name is then looked up on that
-/// `PATH` (std's `Command` searches the child's `PATH` when it is set), so `python` is the venv's.
-pub(crate) fn activated(command: Cmd, venv: &Venv) -> Result<Cmd> {
-    let bin = venv.scripts_dir();
-    let inherited = std::env::var_os(crate::env::PATH).unwrap_or_default();
-    let path =
-        std::env::join_paths(std::iter::once(bin.clone()).chain(std::env::split_paths(&inherited)))
-            .map_err(|error| {
-                user_error(
-                    format!("cannot put `{}` on `PATH`: {error}", bin.display()),
-                    "move the venv to a path without `:` in it",
-                )
-            })?;
-    Ok(command
-        .env(crate::env::VIRTUAL_ENV, &venv.root)
-        .env(crate::env::PATH, path)
-        .env_remove(crate::env::PYTHONHOME))
 }

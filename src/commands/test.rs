@@ -8,17 +8,16 @@ mod requirements;
 mod verdict;
 
 use std::ffi::OsString;
-use std::path::Path;
 
 use anyhow::Result;
 use serde::Serialize;
 
 use crate::cli::TestArgs;
-use crate::commands::dev::{self, Developed};
-use crate::commands::run::activated;
-use crate::output::{self, ExitStatus, user_error};
+use crate::failure::{ExitStatus, user_error};
+use crate::output;
+use crate::pipeline::{self, Developed};
 use crate::process::{Cmd, Stdout};
-use crate::project::{self, Project};
+use crate::project;
 use crate::receipt::Receipt;
 use crate::settings::DevSettings;
 use plugin::{Counts, PLUGIN_MODULE, Plugin, PluginReport};
@@ -57,13 +56,13 @@ pub(crate) fn run(args: TestArgs) -> Result<ExitStatus> {
     let watch = std::mem::take(&mut dev.watch);
     let settings = DevSettings::resolve(dev);
     if !watch {
-        let (status, developed) = dev::develop(settings)?;
+        let (status, developed) = pipeline::develop(settings)?;
         return match developed {
             Some(developed) => run_tests(&developed, &pytest_args, json),
             None => Ok(status),
         };
     }
-    let scope = || dev::watch_scope(&project::discover(&settings.project)?, true);
+    let scope = || pipeline::watch_scope(&project::discover(&settings.project)?, true);
     // The last proven build: while the Rust inputs are as it was built from, a change to the
     // Python sources of an editable install or to the tests only needs the tests run again.
     let mut proven: Option<Developed> = None;
@@ -75,7 +74,7 @@ pub(crate) fn run(args: TestArgs) -> Result<ExitStatus> {
                 .as_ref()
                 .is_some_and(|developed| !changed.is_empty() && tests_only(developed, changed));
             if !tests_only {
-                let (status, developed) = dev::develop(settings.clone())?;
+                let (status, developed) = pipeline::develop(settings.clone())?;
                 match developed {
                     Some(developed) => {
                         // Proven and receipted: a failure of the tests from here on leaves this
@@ -86,7 +85,7 @@ pub(crate) fn run(args: TestArgs) -> Result<ExitStatus> {
                     None => {
                         // The next change builds again, whatever it is.
                         proven = None;
-                        return Ok(dev::cycle_of((status, None)));
+                        return Ok(pipeline::cycle_of((status, None)));
                     }
                 }
             }
@@ -143,12 +142,12 @@ fn run_tests(developed: &Developed, pytest_args: &[OsString], json: bool) -> Res
         .collect();
     let plugin = Plugin::prepare(&modules)?;
 
-    let root = python_root(project);
+    let root = project.pyproject_dir();
     let command = Cmd::new(&venv.python)
         .args(["-m", "pytest", "-p", PLUGIN_MODULE])
         .args(pytest_args)
         .dir(root);
-    let command = plugin.load_into(activated(command, venv)?)?;
+    let command = plugin.load_into(venv.activated(command)?)?;
     output::status("Running", format!("`{command}` in `{}`", root.display()));
     let stdout = if json {
         Stdout::ToStderr
@@ -203,13 +202,4 @@ fn run_tests(developed: &Developed, pytest_args: &[OsString], json: bool) -> Res
         })?;
     }
     Ok(status)
-}
-
-/// Where pytest starts: the directory of `pyproject.toml`, as a user runs it.
-pub(super) fn python_root(project: &Project) -> &Path {
-    project
-        .pyproject_path
-        .as_deref()
-        .and_then(Path::parent)
-        .unwrap_or(&project.project_dir)
 }

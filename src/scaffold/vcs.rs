@@ -9,7 +9,7 @@ use anyhow::Context;
 use crate::process::Cmd;
 
 /// Whether `new` and `init` start a repository (`--vcs`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum Vcs {
     /// `git init` unless the directory is already inside a repository
     #[default]

@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde::Serialize;
 use toml_edit::{DocumentMut, InlineTable, Value};
 
-use crate::output::user_error;
+use crate::failure::user_error;
 
 /// Where the cache keys uv uses come from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -426,7 +426,7 @@ mod tests {
         );
         assert!(report.uncovered.contains(&"src/lib.rs".to_owned()));
         let error = fix(&project).unwrap_err();
-        assert!(crate::output::hint_of(&error).is_some(), "{error:#}");
+        assert!(crate::failure::hint_of(&error).is_some(), "{error:#}");
         assert_eq!(
             fs_err::read_to_string(dir.path().join("pyproject.toml")).unwrap(),
             text

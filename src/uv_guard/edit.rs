@@ -10,7 +10,7 @@ use super::cache_keys::{CacheKeysState, parse_pyproject, read_cache_keys, render
 use super::coverage::Coverage;
 use super::paths::relative_display;
 use super::plan::{build_inputs, plan_missing_keys};
-use crate::output::user_error;
+use crate::failure::user_error;
 use crate::project::Project;
 
 /// Writes the missing keys into pyproject.toml; returns the diff it made (None when nothing to do).

@@ -3,7 +3,7 @@
 use super::cache_keys::CacheKeysState;
 use super::check::GuardReport;
 use super::dry_run::{DryRun, SyncAction};
-use crate::output::user_error;
+use crate::failure::user_error;
 
 impl GuardReport {
     /// The refusal as an error whose message says what uv would do and why it is stale, with the
@@ -169,7 +169,7 @@ mod tests {
         });
         let error = report.refusal();
         let message = error.to_string();
-        let hint = crate::output::hint_of(&error).unwrap();
+        let hint = crate::failure::hint_of(&error).unwrap();
         assert!(
             message.contains("would reinstall `demo 0.1.0` from uv's cache"),
             "{message}"

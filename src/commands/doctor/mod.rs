@@ -14,7 +14,8 @@ use serde_json::json;
 
 use self::report::{Check, Report, Verdict};
 use crate::cli::DoctorArgs;
-use crate::output::{self, ExitStatus};
+use crate::failure::ExitStatus;
+use crate::output;
 use crate::project::{self, Project, same_file};
 use crate::proof::{self, Vantage};
 use crate::receipt;
@@ -180,7 +181,7 @@ fn check_venv(venv: &Result<Option<Venv>>) -> Check {
         .fix("run `cargo pyo3 dev`, which creates `.venv` in the project directory"),
         Err(error) => {
             let mut check = Check::new("venv", Verdict::Problem, error.to_string());
-            if let Some(hint) = output::hint_of(error) {
+            if let Some(hint) = crate::failure::hint_of(error) {
                 check = check.fix(hint);
             }
             check
@@ -483,7 +484,7 @@ fn check_uv(project: &Project, uv: Option<&Path>, fix: bool) -> Result<Check> {
     let refusal = guard.refusal();
     let mut check = Check::new("uv", Verdict::Problem, refusal.to_string()).evidence(evidence);
     check.fix = Some(
-        output::hint_of(&refusal)
+        crate::failure::hint_of(&refusal)
             .map(str::to_owned)
             .unwrap_or_else(|| "run `cargo pyo3 doctor --fix`".into()),
     );

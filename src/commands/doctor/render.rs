@@ -38,7 +38,7 @@ pub(crate) fn render(report: &Report, quiet: bool, out: &mut impl Write) -> io::
 mod tests {
     use super::*;
     use crate::commands::doctor::report::Check;
-    use crate::output::ExitStatus;
+    use crate::failure::ExitStatus;
 
     fn rendered(report: &Report, quiet: bool) -> String {
         let mut out = Vec::new();

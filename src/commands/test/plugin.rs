@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::output::user_error;
+use crate::failure::user_error;
 use crate::process::Cmd;
 
 const PLUGIN_SOURCE: &str = include_str!("../../python/pytest_proof.py");

@@ -4,10 +4,12 @@
 
 use anyhow::Result;
 
+use crate::failure::user_error;
 use crate::install;
-use crate::output::{self, user_error};
+use crate::output;
 use crate::project::Project;
-use crate::requirements::{self, Selection};
+use crate::requirements;
+use crate::settings::Selection;
 use crate::site_packages::normalize_name;
 use crate::toolchain::Installer;
 use crate::venv::Venv;

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::plugin::{AddedBy, Counts, Loaded, PLUGIN_MODULE, PluginReport};
-use super::python_root;
-use crate::output::{self, ExitStatus, short_hash};
+use crate::failure::ExitStatus;
+use crate::output::{self, short_hash};
 use crate::process;
 use crate::project::Project;
 use crate::receipt::Receipt;
@@ -120,7 +120,7 @@ pub(super) fn conclude(
         PYTEST_NO_TESTS_COLLECTED => {
             output::error(format_args!(
                 "pytest collected no tests in `{}`",
-                python_root(project).display()
+                project.pyproject_dir().display()
             ));
             output::line("");
             output::hint(

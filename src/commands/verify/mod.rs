@@ -20,7 +20,8 @@ use serde::Deserialize;
 use self::render::{RenderOptions, count};
 use self::report::{Freshness, FreshnessStatus, InternalReport, NameReport, NameStatus, Report};
 use crate::cli::VerifyArgs;
-use crate::output::{self, ExitStatus, short_hash, user_error};
+use crate::failure::{ExitStatus, user_error};
+use crate::output::{self, short_hash};
 use crate::project::{self, Project};
 use crate::python;
 use crate::receipt;
@@ -483,7 +484,7 @@ fn runtime_only(scan: &CrateScan) -> bool {
 
 /// "12 s ago", "4 min ago", "2 h ago", "3 days ago".
 fn describe_age(unix_ms: u64) -> String {
-    let seconds = receipt::now_unix_ms().saturating_sub(unix_ms) / 1000;
+    let seconds = crate::clock::now_unix_ms().saturating_sub(unix_ms) / 1000;
     match seconds {
         0..60 => format!("{seconds} s ago"),
         60..3600 => format!("{} min ago", seconds / 60),
@@ -531,6 +532,6 @@ mod tests {
     fn invalid_names_are_user_errors() {
         let error = validate_names(&["ok".into(), "a;b".into(), String::new()]).unwrap_err();
         assert_eq!(error.to_string(), "not a dotted Python name: \"a;b\", \"\"");
-        assert!(output::hint_of(&error).is_some());
+        assert!(crate::failure::hint_of(&error).is_some());
     }
 }

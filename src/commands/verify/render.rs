@@ -334,7 +334,7 @@ mod tests {
     use crate::commands::verify::report::{
         Freshness, InternalReport, NameReport, StubFile, StubMismatch, StubsChecker,
     };
-    use crate::output::ExitStatus;
+    use crate::failure::ExitStatus;
     use crate::rust_source::{MissReason, UnregisteredReport};
 
     fn found(name: &str, kind: &str) -> NameReport {
@@ -587,9 +587,12 @@ mod tests {
         insta::assert_snapshot!("stale_allowed", rendered(&report, allowed));
         assert_eq!(
             report.exit_status(false),
-            crate::output::ExitStatus::CheckFailed
+            crate::failure::ExitStatus::CheckFailed
         );
-        assert_eq!(report.exit_status(true), crate::output::ExitStatus::Success);
+        assert_eq!(
+            report.exit_status(true),
+            crate::failure::ExitStatus::Success
+        );
 
         // With `--stubs`, `--allow-stale` does not let the stubs through: they were not checked,
         // which fails, and says what to do.
@@ -608,7 +611,7 @@ mod tests {
         );
         assert_eq!(
             with_stubs.exit_status(true),
-            crate::output::ExitStatus::CheckFailed
+            crate::failure::ExitStatus::CheckFailed
         );
     }
 
@@ -628,7 +631,7 @@ mod tests {
         );
         assert_eq!(
             report_unknown.exit_status(false),
-            crate::output::ExitStatus::Success
+            crate::failure::ExitStatus::Success
         );
 
         let mut broken = report(
@@ -645,7 +648,7 @@ mod tests {
         insta::assert_snapshot!("import_error", rendered(&broken, NAMES));
         assert_eq!(
             broken.exit_status(false),
-            crate::output::ExitStatus::CheckFailed
+            crate::failure::ExitStatus::CheckFailed
         );
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::output::ExitStatus;
+use crate::failure::ExitStatus;
 use crate::rust_source::{MissReason, UnregisteredReport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -9,7 +9,8 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use super::report::{StubFile, StubMismatch, StubProblem, StubsChecker, StubsReport};
-use crate::output::{self, user_error};
+use crate::failure::user_error;
+use crate::output;
 use crate::project::Project;
 use crate::python;
 use crate::rust_source::Exports;

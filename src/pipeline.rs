@@ -1,0 +1,403 @@
+//! The workflow `dev`, `test`, `run` and their `--watch` share: lock → venv → uv guard → digest
+//! and clean → build → inspect → runtime dependencies → install (editable when there are Python
+//! sources) → prove → receipt. Each step is a call into its own module; this one sequences and
+//! times them. The commands above it decide what to do with a proven build.
+
+mod hint;
+mod report;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Result;
+
+use crate::failure::ExitStatus;
+use crate::output;
+use crate::process::{self, Cmd};
+use crate::project::{self, Project};
+use crate::receipt::{
+    self, Receipt, ReceiptEditable, ReceiptPython, ReceiptTools, ReceiptWheel, Timings,
+};
+use crate::settings::{DevSettings, UvPolicy};
+use crate::toolchain::{self, Installer, Toolchain};
+use crate::venv::Venv;
+use crate::{
+    editable, install, lock, maturin, outcome, proof, requirements, uv_guard, wheel, wheel_store,
+};
+
+/// Milliseconds since `step`, restarting it.
+fn lap(step: &mut Instant) -> u64 {
+    let elapsed = step.elapsed().as_millis() as u64;
+    *step = Instant::now();
+    elapsed
+}
+
+/// What `--watch` watches for a project: the build inputs the digest covers (with the files the
+/// last build read beyond the walker's, as its receipt recorded them), and with `tests` the
+/// Python files under the Python project root (its tests).
+pub(crate) fn watch_scope(project: &Project, tests: bool) -> Result<crate::watch::Scope> {
+    let mut files = crate::digest::inputs(project);
+    let recorded = receipt::read(&project.state_dir());
+    if let Some(digest) = recorded
+        .receipt()
+        .and_then(|receipt| receipt.inputs.as_ref())
+    {
+        files.extend(digest.paths().map(Path::to_path_buf));
+        files.sort();
+        files.dedup();
+    }
+    let mut roots: Vec<PathBuf> = project
+        .source_dirs()
+        .into_iter()
+        .map(|source| source.dir)
+        .collect();
+    roots.extend(project.python_package());
+    if tests {
+        let root = project.pyproject_dir();
+        files.extend(crate::watch::python_files(root, &project.target_dir));
+        roots.push(root.to_path_buf());
+        files.sort();
+        files.dedup();
+    }
+    Ok(crate::watch::Scope {
+        files,
+        roots,
+        lockfile: Some(project.cargo_lock.clone()),
+        base: project.project_dir.clone(),
+        target_dir: project.target_dir.clone(),
+    })
+}
+
+/// How a `develop` that returned ended, for the watch's cycle line.
+pub(crate) fn cycle_of(
+    (status, developed): (ExitStatus, Option<Developed>),
+) -> crate::watch::Cycle {
+    let proven = developed
+        .as_ref()
+        .and_then(|developed| developed.receipt.extensions.first())
+        .map(|extension| extension.wheel_sha256.clone());
+    crate::watch::Cycle {
+        result: match status {
+            ExitStatus::Success => "proven".to_owned(),
+            ExitStatus::CheckFailed => "proof failed".to_owned(),
+            other => format!("failed (exit {})", other.code()),
+        },
+        proven,
+    }
+}
+
+/// What a proven `dev` hands to the commands that go on from it (`test`, `run`).
+pub(crate) struct Developed {
+    pub(crate) project: Project,
+    pub(crate) venv: Venv,
+    pub(crate) installer: Installer,
+    pub(crate) receipt: Receipt,
+}
+
+/// The whole workflow, on resolved settings; the build is `Some` exactly when the status is a
+/// success.
+pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Developed>)> {
+    // Destructured whole, so a new setting cannot be silently ignored here.
+    let DevSettings {
+        project: project_settings,
+        build,
+        clean: clean_mode,
+        requirements: selection,
+        editable: editable_wanted,
+        python,
+        uv_policy,
+        wait,
+        json,
+    } = settings;
+    let started = Instant::now();
+    let mut step = Instant::now();
+    let mut timings = Timings::default();
+
+    let project = project::discover(&project_settings)?;
+    timings.discover = lap(&mut step);
+    // Before anything that writes: two runs at once would otherwise race to create the same
+    // `.venv`, install maturin into it, or edit pyproject.toml.
+    let _lock = lock::acquire(&project.lock_path(), wait)?;
+    timings.lock = lap(&mut step);
+
+    let toolchain = Toolchain::find();
+    let uv = toolchain.uv.as_deref();
+    let venv = match Venv::find(project_settings.venv.as_deref(), &project.project_dir)? {
+        Some(venv) => venv,
+        None => Venv::create(&project.project_dir, python.as_deref(), uv)?,
+    };
+    output::verbose(format_args!(
+        "venv `{}` ({})",
+        venv.root.display(),
+        venv.origin.describe()
+    ));
+    timings.venv = lap(&mut step);
+
+    // Before anything is built, so that a refusal costs milliseconds.
+    let guard = uv_guard::check(&project, uv)?;
+    if guard.refuses() || guard.warns() {
+        match uv_policy {
+            UvPolicy::Fix => {
+                if let Some(diff) = uv_guard::fix(&project)? {
+                    output::status("Fixed", "`[tool.uv] cache-keys` in pyproject.toml");
+                    output::line(diff.trim_end());
+                }
+            }
+            _ if guard.warns() => output::warning(guard.risk_warning()),
+            UvPolicy::Allow => output::warning(format_args!(
+                "{} (proceeding because of `--allow-uv-cache`)",
+                guard.refusal()
+            )),
+            UvPolicy::Guard => return Err(outcome::refused(guard.refusal())),
+        }
+    }
+    timings.guard = lap(&mut step);
+
+    // Read before anything is built, so a bad requirement or an unknown extra costs nothing.
+    let requirements = match &selection {
+        Some(selection) => requirements::resolve(&project, selection)?,
+        None => Vec::new(),
+    };
+    let installer = toolchain.installer(&venv)?;
+    let maturin = toolchain.maturin(&venv, &installer)?;
+
+    let state_dir = project.state_dir();
+    let previous = receipt::read(&state_dir).receipt().cloned();
+    // The walker's files, and those the last build read beyond them (`include_str!`, a
+    // `#[path]` module elsewhere), which only cargo's list of them named.
+    let mut inputs = crate::digest::inputs(&project);
+    if let Some(recorded) = previous
+        .as_ref()
+        .and_then(|receipt| receipt.inputs.as_ref())
+    {
+        inputs.extend(recorded.paths().map(Path::to_path_buf));
+        inputs.sort();
+        inputs.dedup();
+    }
+    let mut digest = crate::digest::take(&inputs);
+    timings.digest = lap(&mut step);
+    digest.clean =
+        crate::clean::before_build(&project, &build, clean_mode, previous.as_ref(), &digest)?
+            .into();
+    timings.clean = lap(&mut step);
+    process::check_interrupted()?;
+
+    // Facts for the receipt that nothing waits on are gathered while maturin works.
+    let built_at_unix_ms = crate::clock::now_unix_ms();
+    let interpreter = venv.base_interpreter();
+    let out_dir = tempfile::Builder::new()
+        .prefix("cargo-pyo3-wheel-")
+        .tempdir()?;
+    let (wheel_path, uv_version, git_commit) = std::thread::scope(|scope| -> Result<_> {
+        let uv_version = scope.spawn(|| uv.and_then(toolchain::version));
+        let git_commit = scope.spawn(|| git_commit(&project.project_dir));
+        let wheel_path = maturin::build(&maturin, &project, &build, &interpreter, out_dir.path());
+        let uv_version = uv_version.join().ok().flatten();
+        let git_commit = git_commit.join().ok().flatten();
+        Ok((wheel_path?, uv_version, git_commit))
+    })?;
+    timings.build = lap(&mut step);
+    process::check_interrupted()?;
+    crate::digest::check_after_build(&project, &mut digest);
+    // What the build read beyond the digest: the files cargo names, and the `Cargo.lock` a first
+    // build writes (the one input a build makes).
+    let mut read = crate::clean::files_rustc_read(&project, &build);
+    read.push(project.cargo_lock.clone());
+    digest.add_read_by_build(&read);
+    digest.cargo_state = crate::clean::cargo_state(&project, &build);
+    timings.digest += lap(&mut step);
+
+    let wheel = wheel::inspect(&wheel_path)?;
+    // Installed from where it is kept, so the distribution's `direct_url.json` names a file that
+    // outlives this run; the wheels the last receipt names stay until this build is proven.
+    let kept_wheel = wheel_store::store(&state_dir, &wheel_path, &wheel.file_name, &wheel.sha256)?;
+    let editable = (editable_wanted && project.python_package().is_some())
+        .then(|| -> Result<_> {
+            let staging = tempfile::tempdir()?;
+            let made = editable::editable_wheel(
+                &kept_wheel,
+                &wheel,
+                &project.python_root,
+                staging.path(),
+            )?;
+            let sha256 = wheel::sha256_file(&made)?;
+            wheel_store::store(&state_dir, &made, &wheel.file_name, &sha256)
+        })
+        .transpose()?;
+    let mut keep = vec![kept_wheel.as_path()];
+    keep.extend(editable.as_deref());
+    if let Some(previous) = &previous {
+        keep.extend(previous.kept_wheels());
+    }
+    wheel_store::prune(&state_dir, &keep)?;
+    timings.inspect = lap(&mut step);
+
+    // Skipped when the last proven install into this venv had the same requirements and they are
+    // still there, so an edit loop pays nothing for it.
+    let unchanged = dependencies_in_place(previous.as_ref(), &requirements, &venv);
+    outcome::install_started();
+    if !requirements.is_empty() && !unchanged {
+        output::status(
+            "Installing",
+            format!(
+                "{} {} into `{}`",
+                requirements.len(),
+                if requirements.len() == 1 {
+                    "dependency"
+                } else {
+                    "dependencies"
+                },
+                project.relative(&venv.root).display()
+            ),
+        );
+        install::install_requirements(
+            &requirements,
+            &venv,
+            &installer,
+            "the project's dependencies",
+            "fix or remove the requirement the installer names above (in `pyproject.toml`), or \
+             skip this step with `--no-deps`; the venv's previous install is untouched",
+        )?;
+    }
+    timings.dependencies = lap(&mut step);
+
+    install::install(
+        editable.as_deref().unwrap_or(&kept_wheel),
+        &venv,
+        &installer,
+        &project.dist_name,
+    )?;
+    // After the installer, which fails far more often than a rename: until then the sources
+    // still hold the extension the last proven editable install placed.
+    let placed = match (&editable, &previous) {
+        (Some(_), _) => editable::place_extensions(&kept_wheel, &wheel, &project.python_root)?,
+        (None, Some(previous)) => {
+            for removed in editable::remove_placed(previous)? {
+                output::verbose(format_args!(
+                    "removed `{}`, which the last editable install placed",
+                    project.relative(&removed).display()
+                ));
+            }
+            Vec::new()
+        }
+        (None, None) => Vec::new(),
+    };
+    timings.install = lap(&mut step);
+
+    let expected = proof::Expected {
+        top_level_module: project.top_level_module(),
+        wheel: &wheel,
+        placed: &placed,
+        project_root: &project.project_dir,
+    };
+    let (report, extensions) = proof::prove(&venv, &expected)?;
+    timings.prove = lap(&mut step);
+
+    let failures: Vec<&proof::LoadedExtension> = extensions
+        .iter()
+        .filter(|extension| !extension.holds())
+        .collect();
+    if !failures.is_empty() {
+        for failure in &failures {
+            output::error(format_args!(
+                "proof failed for `{}`: {}",
+                failure.module,
+                failure.problem.as_deref().unwrap_or_default()
+            ));
+        }
+        output::line("");
+        output::hint(hint::failed_proof(&project, &venv, &failures));
+        return Ok((ExitStatus::CheckFailed, None));
+    }
+
+    let mut keep = vec![kept_wheel.as_path()];
+    keep.extend(editable.as_deref());
+    wheel_store::prune(&state_dir, &keep)?;
+    timings.receipt = lap(&mut step);
+    timings.total = started.elapsed().as_millis() as u64;
+    let receipt = Receipt {
+        schema_version: receipt::SCHEMA_VERSION,
+        tool: env!("CARGO_PKG_NAME").into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        package: project.package_name.clone(),
+        version: project.version.clone(),
+        distribution: project.dist_name.clone(),
+        distribution_version: wheel
+            .version()
+            .unwrap_or(project.display_version())
+            .to_owned(),
+        module: project.module_name.clone(),
+        manifest_path: project.manifest_path.clone(),
+        project_root: project.project_dir.clone(),
+        profile: build.profile_name().into(),
+        features: build.feature_args(),
+        wheel: ReceiptWheel {
+            file_name: wheel.file_name.clone(),
+            path: kept_wheel,
+            sha256: wheel.sha256.clone(),
+        },
+        extensions,
+        dependencies: requirements,
+        editable: editable.map(|wheel| ReceiptEditable {
+            python_root: project.python_root.clone(),
+            wheel,
+            placed,
+        }),
+        python: ReceiptPython {
+            version: report.version.clone(),
+            executable: report.executable.clone(),
+            venv: venv.root.clone(),
+            build_interpreter: interpreter.clone(),
+        },
+        tools: ReceiptTools {
+            maturin: wheel.generator.as_deref().and_then(report::maturin_version),
+            uv: uv_version,
+            installer: installer.kind(),
+        },
+        built_at_unix_ms,
+        git_commit,
+        inputs: Some(digest),
+        timings_ms: timings,
+    };
+    receipt::write(&state_dir, &receipt)?;
+
+    report::summarize(&receipt, &project, guard.in_play);
+    if json {
+        output::json(&receipt)?;
+    }
+    let developed = Developed {
+        project,
+        venv,
+        installer,
+        receipt,
+    };
+    Ok((ExitStatus::Success, Some(developed)))
+}
+
+/// Whether the last proven install into `venv` had exactly `requirements`, and every one of them
+/// that applies everywhere is still installed: a venv made anew at the same path, an exact
+/// `uv sync` or a `pip uninstall` since then removed them, and the receipt cannot know.
+fn dependencies_in_place(previous: Option<&Receipt>, requirements: &[String], venv: &Venv) -> bool {
+    let Some(previous) = previous else {
+        return false;
+    };
+    if previous.dependencies != requirements || previous.python.venv != venv.root {
+        return false;
+    }
+    let installed = venv.installed_names();
+    requirements
+        .iter()
+        .filter_map(|requirement| requirements::unconditional_distribution(requirement))
+        .all(|distribution| installed.contains(&distribution))
+}
+
+/// The commit the sources are at, when the project is in a git repository.
+fn git_commit(dir: &Path) -> Option<String> {
+    let git = which::which("git").ok()?;
+    let captured = Cmd::new(git)
+        .args(["rev-parse", "--verify", "--quiet", "HEAD"])
+        .dir(dir)
+        .run_captured()
+        .ok()?;
+    Some(captured.stdout.trim().to_owned()).filter(|commit| !commit.is_empty())
+}
