@@ -13,6 +13,7 @@ mod common;
 mod clean;
 mod dev;
 mod doctor;
+mod layers;
 mod new;
 mod new_e2e;
 mod platforms;
@@ -24,7 +25,7 @@ mod verify;
 mod watch;
 
 // The tool is a binary crate: `platforms` tests its wheel and symbol readers compiled from their
-// own sources, which need nothing else from the tool but `output::user_error` and the
+// own sources, which need nothing else from the tool but `failure::user_error` and the
 // platform's file names.
 #[path = "../../src/wheel.rs"]
 #[expect(
@@ -41,9 +42,11 @@ mod platform {
     pub(crate) use super::names::{c_symbol_name, extension_stem, is_identifier};
 }
 
-/// What `src/wheel.rs` needs from `src/output.rs`: an error that carries a hint.
-mod output {
-    pub(crate) fn user_error(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
-        anyhow::anyhow!("{}\nhint: {}", message.into(), hint.into())
-    }
-}
+// What `src/wheel.rs` needs besides: the error that carries a hint, from its own file (it imports
+// nothing of the tool).
+#[path = "../../src/failure.rs"]
+#[expect(
+    dead_code,
+    reason = "the wheel reader only builds errors with hints; the rest is the tool's exit contract"
+)]
+mod failure;

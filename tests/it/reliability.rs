@@ -1321,7 +1321,7 @@ fn names_from_a_wheel_never_become_python_code() {
 }
 
 /// Every file of the tool's own code, whole.
-fn tool_sources() -> Vec<(PathBuf, String)> {
+pub(crate) fn tool_sources() -> Vec<(PathBuf, String)> {
     fn walk(dir: &Path, found: &mut Vec<(PathBuf, String)>) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
