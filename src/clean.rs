@@ -1,6 +1,6 @@
 //! The step before `dev`'s build that makes cargo rebuild the package from its sources
 //! (issue 13): by default by invalidating its fingerprint, keeping the incremental cache;
-//! `--clean full` by `cargo clean -p`; `--no-clean` not at all.
+//! `--clean full` by `cargo clean -p`. (`--no-clean`, which skipped it, now means the default.)
 //!
 //! Why a clean at all: cargo decides freshness by mtime, so an edit whose mtime lies in the past
 //! (`cp -p`, `tar x`, a restore, some editors' atomic saves) is never rebuilt, and the proof cannot
@@ -21,7 +21,7 @@ use crate::project::{self, Project};
 use crate::receipt::Receipt;
 use crate::settings::{BuildSettings, CleanMode};
 
-/// Runs the clean `mode` asks for (`None`: `--no-clean`) and returns what it did, for the receipt:
+/// Runs the clean `mode` asks for (`None`: none, which no flag asks for any more) and returns what it did, for the receipt:
 /// `package`, `full` (asked for, or the fallback) or `none`. `previous` is the last receipt and
 /// `current` the digest just taken: together they say which path dependencies changed.
 pub(crate) fn before_build(
@@ -391,8 +391,8 @@ fn cargo_clean(project: &Project, build: &BuildSettings, packages: &[&str]) -> R
             // gets past what stopped it.
             _ => user_error(
                 format!("failed to clean the package before building: {error}"),
-                "fix the error above (the build would meet it too), or skip this step with \
-                 `--no-clean`",
+                "fix the error above (the build would meet it too), or use the default \
+                 `--clean package`, which only removes cargo's fingerprint",
             ),
         })?;
     Ok(())

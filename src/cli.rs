@@ -143,9 +143,22 @@ pub(crate) struct DevArgs {
     #[arg(long, value_enum, value_name = "MODE", default_value_t = CleanMode::Package)]
     pub(crate) clean: CleanMode,
 
-    /// Skip the clean before building: cargo's mtime check alone decides (the proof still holds)
-    #[arg(long, conflicts_with = "clean")]
+    /// Accepted for scripts; the default now does what it was for
+    ///
+    /// The default leaves cargo's fingerprint alone when the build inputs' content is as the last
+    /// proven build's, and invalidates it when the content changed, which `--no-clean` (cargo's
+    /// mtime check alone) could miss. So `--no-clean` behaves as `--clean package`.
+    #[arg(long, conflicts_with = "clean", hide = true)]
     pub(crate) no_clean: bool,
+
+    /// Build and install even when nothing changed since the proven build
+    ///
+    /// Without it, `dev` skips the build and the install when the build inputs and the build key
+    /// (toolchain, maturin, interpreter, environment, features, profile) are as the receipt
+    /// recorded them and the installed files are intact; the import-and-hash proof runs either
+    /// way. `--force` also invalidates cargo's fingerprint of the package.
+    #[arg(long)]
+    pub(crate) force: bool,
 
     /// Also install these extras (`[project.optional-dependencies]`), comma separated
     #[arg(short = 'E', long, value_name = "EXTRAS", value_delimiter = ',')]

@@ -17,7 +17,7 @@ pub(crate) struct InputsDigest {
     /// sha256 over every file's path and sha256, in path order: one value to compare.
     pub(crate) sha256: String,
     /// What made cargo rebuild the package before this build: `package` (its fingerprint
-    /// removed), `full` (`cargo clean -p`) or `none` (`--no-clean`: cargo's mtime check alone, so
+    /// removed), `full` (`cargo clean -p`) or `none` (`--no-clean` before it meant the default: cargo's mtime check alone, so
     /// the build may be older than these sources).
     #[serde(default)]
     pub(crate) clean: String,

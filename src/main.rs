@@ -1,6 +1,7 @@
 //! `cargo pyo3`: parse, run the command, then turn its outcome into the documented exit code
 //! (`outcome.rs` classifies and words a failure once).
 
+mod build_key;
 mod clean;
 mod cli;
 mod clock;

@@ -5,6 +5,7 @@
 
 mod hint;
 mod report;
+mod reuse;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -18,7 +19,7 @@ use crate::project::{self, Project};
 use crate::receipt::{
     self, Receipt, ReceiptEditable, ReceiptPython, ReceiptTools, ReceiptWheel, Timings,
 };
-use crate::settings::{DevSettings, UvPolicy};
+use crate::settings::{CleanMode, DevSettings, UvPolicy};
 use crate::toolchain::{self, Installer, Toolchain};
 use crate::venv::Venv;
 use crate::{
@@ -108,6 +109,7 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         uv_policy,
         wait,
         json,
+        force,
     } = settings;
     let started = Instant::now();
     let mut step = Instant::now();
@@ -174,17 +176,81 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         inputs.sort();
         inputs.dedup();
     }
-    let mut digest = crate::digest::take(&inputs);
+    // The key's `rustc -vV` and `cargo -V` run while the inputs are hashed.
+    let interpreter = venv.base_interpreter();
+    let (mut digest, key) = std::thread::scope(|scope| {
+        let key =
+            scope.spawn(|| crate::build_key::compute(&project, &build, &maturin, &interpreter));
+        let digest = crate::digest::take(&inputs);
+        (
+            digest,
+            key.join().expect("computing the build key panicked"),
+        )
+    });
     timings.digest = lap(&mut step);
+
+    let editable_install = editable_wanted && project.python_package().is_some();
+    // `--clean full` asks for a build from scratch by name: it is never answered by a reuse.
+    let force = force || clean_mode == Some(CleanMode::Full);
+    if let Some(previous) = previous.as_ref().filter(|_| !force) {
+        let now = reuse::Now {
+            project: &project,
+            venv: &venv,
+            key: &key,
+            digest: &digest,
+            requirements: &requirements,
+            editable: editable_install,
+        };
+        match reuse::check(previous, &now) {
+            Err(why) => output::verbose(format_args!("building: {why}")),
+            Ok(wheel) => {
+                timings.inspect = lap(&mut step);
+                if let Some((report, extensions)) = reuse::prove(previous, &wheel, &project, &venv)?
+                {
+                    timings.prove = lap(&mut step);
+                    let mut receipt = previous.clone();
+                    receipt.extensions = extensions;
+                    receipt.python.version = report.version.clone();
+                    receipt.python.executable = report.executable.clone();
+                    receipt.reused = true;
+                    timings.receipt = lap(&mut step);
+                    timings.total = started.elapsed().as_millis() as u64;
+                    receipt.timings_ms = timings;
+                    receipt::write(&state_dir, &receipt)?;
+                    output::status(
+                        "Fresh",
+                        format_args!(
+                            "`{}`: nothing changed since the proven build, so it is proven \
+                             again, not rebuilt (`--force` rebuilds)",
+                            project.dist_name
+                        ),
+                    );
+                    report::summarize(&receipt, &project, guard.in_play);
+                    if json {
+                        output::json(&receipt)?;
+                    }
+                    let developed = Developed {
+                        project,
+                        venv,
+                        installer,
+                        receipt,
+                    };
+                    return Ok((ExitStatus::Success, Some(developed)));
+                }
+            }
+        }
+    }
+
+    // `--force` leaves the clean no baseline to vouch for cargo's files: the package is
+    // invalidated and rebuilt.
+    let baseline = previous.as_ref().filter(|_| !force);
     digest.clean =
-        crate::clean::before_build(&project, &build, clean_mode, previous.as_ref(), &digest)?
-            .into();
+        crate::clean::before_build(&project, &build, clean_mode, baseline, &digest)?.into();
     timings.clean = lap(&mut step);
     process::check_interrupted()?;
 
     // Facts for the receipt that nothing waits on are gathered while maturin works.
     let built_at_unix_ms = crate::clock::now_unix_ms();
-    let interpreter = venv.base_interpreter();
     let out_dir = tempfile::Builder::new()
         .prefix("cargo-pyo3-wheel-")
         .tempdir()?;
@@ -211,7 +277,7 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
     // Installed from where it is kept, so the distribution's `direct_url.json` names a file that
     // outlives this run; the wheels the last receipt names stay until this build is proven.
     let kept_wheel = wheel_store::store(&state_dir, &wheel_path, &wheel.file_name, &wheel.sha256)?;
-    let editable = (editable_wanted && project.python_package().is_some())
+    let editable = editable_install
         .then(|| -> Result<_> {
             let staging = tempfile::tempdir()?;
             let made = editable::editable_wheel(
@@ -357,6 +423,9 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         built_at_unix_ms,
         git_commit,
         inputs: Some(digest),
+        // The build scripts that ran may have declared variables the key did not know of yet.
+        build_key: Some(key.refreshed(&project)),
+        reused: false,
         timings_ms: timings,
     };
     receipt::write(&state_dir, &receipt)?;

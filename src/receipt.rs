@@ -57,6 +57,14 @@ pub(crate) struct Receipt {
     /// receipts written before it existed: freshness then falls back to modification times.
     #[serde(default)]
     pub(crate) inputs: Option<crate::digest::InputsDigest>,
+    /// What else the build depended on (`docs/receipt.md`): with it and `inputs` unchanged, the
+    /// next `dev` proves this build again instead of rebuilding it.
+    #[serde(default)]
+    pub(crate) build_key: Option<crate::build_key::BuildKey>,
+    /// Whether this run found nothing changed and proved the build made at
+    /// `built_at_unix_ms` again, without building or installing.
+    #[serde(default)]
+    pub(crate) reused: bool,
     pub(crate) timings_ms: Timings,
 }
 

@@ -183,8 +183,11 @@ pub(crate) enum UvPolicy {
 pub(crate) struct DevSettings {
     pub(crate) project: ProjectSettings,
     pub(crate) build: BuildSettings,
-    /// How to make cargo rebuild the package; `None` with `--no-clean`.
+    /// How to make cargo rebuild the package; `None` only where a caller asks for cargo's
+    /// mtime check alone (`--no-clean` now means the default).
     pub(crate) clean: Option<CleanMode>,
+    /// Build and install even when nothing changed (`--force`).
+    pub(crate) force: bool,
     /// The requirements to install before the project; `None` with `--no-deps`.
     pub(crate) requirements: Option<Selection>,
     /// Install a project with Python sources editable (not with `--no-editable`).
@@ -204,7 +207,8 @@ impl DevSettings {
             project,
             build,
             clean,
-            no_clean,
+            no_clean: _,
+            force,
             extras,
             groups,
             no_deps,
@@ -220,7 +224,8 @@ impl DevSettings {
         DevSettings {
             project: ProjectSettings::resolve(project),
             build: BuildSettings::resolve(build),
-            clean: (!no_clean).then_some(clean.into()),
+            clean: Some(clean.into()),
+            force,
             requirements: (!no_deps).then_some(Selection { extras, groups }),
             editable: !no_editable,
             python,

@@ -75,6 +75,43 @@ impl Venv {
             .collect()
     }
 
+    /// Whether `distribution` is installed exactly once, at `version`, and every file its
+    /// `RECORD` lists with a hash still has that content: what a reinstall of the same wheel
+    /// would put back. A `pip uninstall`, another install over it or an edit inside site-packages
+    /// makes it `false`.
+    pub(crate) fn installed_intact(&self, distribution: &str, version: &str) -> bool {
+        let found = self.installed_distributions(distribution);
+        let (Some(site), [installed]) = (self.site_packages(), found.as_slice()) else {
+            return false;
+        };
+        if installed.version != version {
+            return false;
+        }
+        let Ok(record) = fs_err::read_to_string(installed.dist_info.join("RECORD")) else {
+            return false;
+        };
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(record.as_bytes())
+            .records()
+            .all(|row| {
+                let Ok(row) = row else {
+                    return false;
+                };
+                let (Some(path), Some(hash)) = (row.get(0), row.get(1)) else {
+                    return false;
+                };
+                let Some(expected) = hash.strip_prefix("sha256=") else {
+                    // RECORD itself, and what installers add unhashed (`INSTALLER`, `REQUESTED`).
+                    return true;
+                };
+                crate::wheel::sha256_file(&site.join(path))
+                    .and_then(|hex| crate::wheel::record_digest(&hex))
+                    .is_ok_and(|actual| actual == expected)
+            })
+    }
+
     /// What pip leaves behind when an uninstall is interrupted: `~`-prefixed entries.
     pub(crate) fn pip_leftovers(&self) -> Vec<PathBuf> {
         let Some(site) = self.site_packages() else {

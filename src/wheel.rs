@@ -206,7 +206,7 @@ fn check_record(path: &Path, record: &str, extensions: &[WheelExtension]) -> Res
 }
 
 /// RECORD's form of a digest: urlsafe base64 without padding.
-fn record_digest(hex_digest: &str) -> Result<String> {
+pub(crate) fn record_digest(hex_digest: &str) -> Result<String> {
     let bytes = (0..hex_digest.len())
         .step_by(2)
         .map(|index| u8::from_str_radix(&hex_digest[index..index + 2], 16))

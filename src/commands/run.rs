@@ -16,14 +16,14 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitStatus> {
         return Err(user_error(
             "`--json` is not available with `run`: stdout belongs to the command",
             "print the receipt with `cargo pyo3 dev --json`, then run the command with \
-             `cargo pyo3 run --no-clean -- …` (the build is proven again, not rebuilt)",
+             `cargo pyo3 run -- …` (with nothing changed, the build is proven again, not rebuilt)",
         ));
     }
     if dev.watch {
         return Err(user_error(
             "`--watch` is not available with `run`: the command owns the terminal",
             "watch with `cargo pyo3 dev --watch` or `cargo pyo3 test --watch`, and run the \
-             command in another terminal with `cargo pyo3 run --no-clean -- …`",
+             command in another terminal with `cargo pyo3 run -- …`",
         ));
     }
     let (program, arguments) = command

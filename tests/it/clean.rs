@@ -47,11 +47,9 @@ fn an_edit_with_an_old_mtime_is_built_by_the_default_clean() {
     assert_eq!(sum(&project, "cleantrap"), "3");
 
     edit_with_old_mtime(&project, "src/lib.rs", SUM, "(a + b + 10).to_string()");
-    // The trap is real: cargo's mtime check keeps the old build, and the proof holds for it.
-    dev(&project, &["--no-clean"]).assert_code(0);
-    assert_eq!(sum(&project, "cleantrap"), "3", "cargo saw the old mtime");
-
-    let run = dev(&project, &["-v"]);
+    // cargo's mtime check alone (what `--no-clean` used to be) keeps the old build; the flag now
+    // means the default, which sees the content changed.
+    let run = dev(&project, &["--no-clean", "-v"]);
     run.assert_code(0).assert_stderr_contains("invalidated `");
     assert_eq!(sum(&project, "cleantrap"), "13", "{run:?}");
     let receipt = project.receipt();
@@ -65,10 +63,9 @@ fn an_edit_with_an_old_mtime_is_built_by_the_default_clean() {
         .unwrap_or_else(|| panic!("no digest of {lib:?} in {receipt:#}"));
     assert_eq!(recorded["sha256"], common::sha256(&lib));
 
-    // Nothing changed: the same content, and cargo's files as that build left them.
+    // Nothing changed: the proven build is proven again, nothing invalidated or built.
     let run = dev(&project, &["-v"]);
-    run.assert_code(0)
-        .assert_stderr_contains("nothing to invalidate");
+    run.assert_code(0).assert_stderr_contains("Fresh");
     assert!(!run.stderr.contains("invalidated `"), "{run:?}");
     assert_eq!(sum(&project, "cleantrap"), "13");
 
@@ -94,7 +91,13 @@ fn an_edit_with_an_old_mtime_is_built_by_the_default_clean() {
         .assert_code(0);
     project.write("src/lib.rs", &original);
     edit_with_old_mtime(&project, "src/lib.rs", "(a + b + 10)", "(a + b + 10)");
+    // The install is a copy: the other build replaced cargo's library, not what loads, so with
+    // the content as proven the proven build is proven again.
     let run = dev(&project, &["-v"]);
+    run.assert_code(0).assert_stderr_contains("Fresh");
+    assert_eq!(sum(&project, "cleantrap"), "13", "{run:?}");
+    // `--force` builds it anyway, and invalidates the package to do so.
+    let run = dev(&project, &["-v", "--force"]);
     run.assert_code(0).assert_stderr_contains("invalidated `");
     assert_eq!(sum(&project, "cleantrap"), "13", "{run:?}");
 }
@@ -124,11 +127,8 @@ fn an_edit_with_an_old_mtime_in_a_path_dependency_is_built() {
     assert_eq!(sum(&project, "cleandep"), "3");
 
     edit_with_old_mtime(&project, "helper/src/lib.rs", "    0\n", "    10\n");
-    dev(&project, &["--no-clean"]).assert_code(0);
-    assert_eq!(sum(&project, "cleandep"), "3", "cargo saw the old mtime");
-
-    // The `--no-clean` receipt already records the new helper: it is no baseline to compare with.
-    let run = dev(&project, &["-v"]);
+    // `--no-clean` now means the default: the helper's changed content is seen.
+    let run = dev(&project, &["--no-clean", "-v"]);
     run.assert_code(0)
         .assert_stderr_contains("/.fingerprint/clean-helper-");
     assert_eq!(sum(&project, "cleandep"), "13", "{run:?}");
@@ -141,8 +141,14 @@ fn an_edit_with_an_old_mtime_in_a_path_dependency_is_built() {
     assert_eq!(sum(&project, "cleandep"), "23", "{run:?}");
 
     // Nothing changed in the helper: only the package itself is invalidated.
+    project.edit(
+        "src/lib.rs",
+        "clean_helper::offset()",
+        "clean_helper::offset() + 1",
+    );
     let run = dev(&project, &["-v"]);
     run.assert_code(0);
+    assert_eq!(sum(&project, "cleandep"), "24", "{run:?}");
     assert!(
         !run.stderr.contains("/.fingerprint/clean-helper-"),
         "an unchanged path dependency keeps its fingerprint: {run:?}"
@@ -409,21 +415,15 @@ fn a_file_read_by_include_str_is_in_the_digest_once_cargo_named_it() {
         .unwrap_or_else(|| panic!("no digest of {data:?} in {receipt:#}"));
     assert_eq!(recorded["sha256"], common::sha256(&data));
 
-    // Nothing changed: still nothing to invalidate, now that the digest holds one more file.
+    // Nothing changed, now that the digest holds one more file: proven again, not rebuilt.
     dev(&project, &["-v"])
         .assert_code(0)
-        .assert_stderr_contains("nothing to invalidate");
+        .assert_stderr_contains("Fresh");
 
     edit_with_old_mtime(&project, "data/offset.txt", "10", "20");
     assert_eq!(freshness(&project), ("stale".into(), "warning".into()));
-    // The trap is real for cargo alone.
-    dev(&project, &["--no-clean"]).assert_code(0);
-    assert_eq!(
-        sum(&project, "cleaninclude"),
-        "13",
-        "cargo saw the old mtime"
-    );
-    let run = dev(&project, &["-v"]);
+    // cargo alone keeps the old build; `--no-clean`, now the default, sees the content changed.
+    let run = dev(&project, &["--no-clean", "-v"]);
     run.assert_code(0).assert_stderr_contains("invalidated `");
     assert_eq!(sum(&project, "cleaninclude"), "23", "{run:?}");
     assert_eq!(freshness(&project), ("fresh".into(), "ok".into()));

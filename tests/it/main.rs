@@ -13,6 +13,7 @@ mod common;
 mod clean;
 mod dev;
 mod doctor;
+mod fast_path;
 mod layers;
 mod new;
 mod new_e2e;

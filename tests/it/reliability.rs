@@ -902,8 +902,10 @@ fn killed_installer(proven: &Proven, faults: &Path) {
     let receipt = assert_receipt_holds(&proven.project);
     let installed = receipt["extensions"][0]["loaded_path"].as_str().unwrap();
     let dir = fault_executable(faults, "fault-uv-killed-mid-install", Some("uv"));
+    // `--force`: with nothing changed, `dev` would prove the installed build again and never
+    // reach the installer.
     let run = proven
-        .dev(&[])
+        .dev(&["--force"])
         .path_first(&dir)
         .env(common::faults::REAL_UV, common::tools().all.join("uv"))
         .env(common::faults::INSTALLED, installed)

@@ -229,5 +229,34 @@ fn the_receipt_schema() {
     let project = TestProject::from_existing(root.to_path_buf());
     // The file as `dev` wrote it (a parsed `Value` would sort its keys).
     let text = std::fs::read_to_string(project.receipt_path(FIXTURE)).unwrap();
+    // The build key's toolchain and environment are the machine's and the test harness's (cargo
+    // gives the tests `CARGO_PKG_*`): their shape is in the snapshot, not their content.
+    let mut key: serde_json::Value =
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()["build_key"].clone();
+    assert!(
+        key["rustc"].as_str().unwrap().contains("\nrelease: "),
+        "{key:#}"
+    );
+    assert!(key["env"]["CARGO_TARGET_DIR"].is_string(), "{key:#}");
+    key["rustc"] = "[RUSTC -vV]".into();
+    key["env"] = serde_json::json!({ "CARGO_TARGET_DIR": "[SHA256]", "…": "[SHA256]" });
+    let text = with_build_key(&text, &key);
     assert_filtered_snapshot!("receipt", snapshot::redact(&text, root));
+}
+
+/// `text` (the receipt as written) with its `build_key` object replaced by `key`, formatted as
+/// serde_json's pretty printer writes it at that depth, the rest byte for byte.
+fn with_build_key(text: &str, key: &serde_json::Value) -> String {
+    let start = text
+        .find("  \"build_key\": {")
+        .expect("the receipt has a build key");
+    let end = start + text[start..].find("\n  },\n").expect("the build key ends") + "\n  }".len();
+    let pretty = serde_json::to_string_pretty(key)
+        .unwrap()
+        .replace('\n', "\n  ");
+    format!(
+        "{}  \"build_key\": {pretty}{}",
+        &text[..start],
+        &text[end..]
+    )
 }

@@ -154,7 +154,7 @@ pub fn pypi_wheel(pin: &str, platform: &str, python_version: &str) -> PathBuf {
     find().unwrap_or_else(|| panic!("`{command:?}` downloaded no wheel into {}", dir.display()))
 }
 
-fn run_ok(command: &mut Command) {
+pub fn run_ok(command: &mut Command) {
     let output = command
         .output()
         .unwrap_or_else(|error| panic!("{command:?}: {error}"));

@@ -1,0 +1,266 @@
+//! The build key: everything outside the build inputs' content that can change the wheel `dev`
+//! builds. With the inputs' digest equal too, the proven build in the receipt is what a new build
+//! would make, so `dev` skips the build and the install and only proves again (docs/dev.md, "The
+//! no-change fast path"). Each part is kept, not just their hash, so `-v` can say which changed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::digest::{Stat, StatedFile};
+use crate::process::Cmd;
+use crate::project::Project;
+use crate::settings::BuildSettings;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct BuildKey {
+    /// sha256 over every part below: one value to compare.
+    pub(crate) sha256: String,
+    /// This tool's version: a new one may build differently.
+    pub(crate) tool_version: String,
+    /// `rustc -vV` and `cargo -V`, run where the build runs (so a `rust-toolchain.toml` counts).
+    pub(crate) rustc: String,
+    pub(crate) cargo: String,
+    /// The maturin program and the build interpreter, by path and `stat` (an upgrade in place
+    /// rewrites the file).
+    pub(crate) maturin: Option<StatedFile>,
+    pub(crate) interpreter: Option<StatedFile>,
+    pub(crate) profile: String,
+    pub(crate) features: Vec<String>,
+    /// The environment that reaches the build, by name, each value as its sha256 (a registry
+    /// token in `CARGO_REGISTRIES_*` is never written down).
+    pub(crate) env: BTreeMap<String, String>,
+    /// cargo's configuration files that apply to the project (`.cargo/config.toml` in it and its
+    /// parents, and in `CARGO_HOME`), by path and sha256: they set `rustflags`, the linker and
+    /// the target as the environment does.
+    pub(crate) cargo_config: BTreeMap<PathBuf, String>,
+}
+
+/// Variables read by cargo, rustc, the linker drivers and the build tools of every PyO3 crate,
+/// whatever their build scripts declare.
+const ENV_PREFIXES: &[&str] = &["CARGO", "RUSTC", "RUSTFLAGS", "PYO3_", "MATURIN_"];
+const ENV_NAMES: &[&str] = &[
+    "RUSTDOCFLAGS",
+    "CC",
+    "CXX",
+    "AR",
+    "LD",
+    "CFLAGS",
+    "CXXFLAGS",
+    "LDFLAGS",
+    "SDKROOT",
+    "MACOSX_DEPLOYMENT_TARGET",
+];
+/// This tool's own variables and cargo's terminal settings, which reach no build.
+const ENV_IGNORED: &[&str] = &["CARGO_PYO3_", "CARGO_TERM_"];
+
+/// Computes the key for a build of `project` with `build`, by `maturin` for `interpreter`.
+/// `rustc -vV` and `cargo -V` run side by side (about 20 ms and 12 ms through rustup's proxies
+/// on this machine).
+pub(crate) fn compute(
+    project: &Project,
+    build: &BuildSettings,
+    maturin: &Path,
+    interpreter: &Path,
+) -> BuildKey {
+    let (rustc, cargo) = std::thread::scope(|scope| {
+        let rustc = scope.spawn(|| tool_output("rustc", &["-vV"], &project.package_dir));
+        let cargo = tool_output("cargo", &["-V"], &project.package_dir);
+        (rustc.join().unwrap_or_default(), cargo)
+    });
+    let mut key = BuildKey {
+        sha256: String::new(),
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        rustc,
+        cargo,
+        maturin: stated(maturin),
+        interpreter: stated(interpreter),
+        profile: build.profile_name().to_owned(),
+        features: build.feature_args(),
+        env: environment(&declared_env(project)),
+        cargo_config: cargo_config(&project.package_dir),
+    };
+    key.seal();
+    key
+}
+
+impl BuildKey {
+    /// The key with the environment read again, after a build: its build scripts may have
+    /// declared variables with `rerun-if-env-changed` that no earlier build had.
+    pub(crate) fn refreshed(mut self, project: &Project) -> BuildKey {
+        self.env = environment(&declared_env(project));
+        self.seal();
+        self
+    }
+
+    fn seal(&mut self) {
+        self.sha256.clear();
+        let text = serde_json::to_string(self).expect("a key serializes");
+        self.sha256 = format!("{:x}", Sha256::digest(text.as_bytes()));
+    }
+
+    /// The names of the parts that differ from `other`, for `-v`.
+    pub(crate) fn differences(&self, other: &BuildKey) -> Vec<String> {
+        let mut differ = Vec::new();
+        let mut part = |name: &str, same: bool| {
+            if !same {
+                differ.push(name.to_owned());
+            }
+        };
+        part(
+            "this tool's version",
+            self.tool_version == other.tool_version,
+        );
+        part("`rustc -vV`", self.rustc == other.rustc);
+        part("`cargo -V`", self.cargo == other.cargo);
+        part("maturin", self.maturin == other.maturin);
+        part(
+            "the build interpreter",
+            self.interpreter == other.interpreter,
+        );
+        part("the profile", self.profile == other.profile);
+        part("the features", self.features == other.features);
+        part(
+            "cargo's configuration files",
+            self.cargo_config == other.cargo_config,
+        );
+        let names: std::collections::BTreeSet<&String> =
+            self.env.keys().chain(other.env.keys()).collect();
+        for name in names {
+            if self.env.get(name) != other.env.get(name) {
+                differ.push(format!("`{name}`"));
+            }
+        }
+        differ
+    }
+}
+
+fn stated(path: &Path) -> Option<StatedFile> {
+    Some(StatedFile {
+        path: path.to_path_buf(),
+        stat: Stat::of(path)?,
+    })
+}
+
+/// What `program args` prints, run in `dir`; empty when it cannot run (the build will then say
+/// why, and an empty part still differs from a real one).
+fn tool_output(program: &str, args: &[&str], dir: &Path) -> String {
+    Cmd::new(program)
+        .args(args)
+        .dir(dir)
+        .run_captured()
+        .map(|captured| captured.stdout)
+        .unwrap_or_default()
+}
+
+/// The environment that reaches the build: the fixed names and prefixes, and `declared`.
+fn environment(declared: &[String]) -> BTreeMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(name, value)| {
+            let name = name.into_string().ok()?;
+            let ignored = ENV_IGNORED.iter().any(|prefix| name.starts_with(prefix));
+            let reaches = !ignored
+                && (ENV_PREFIXES.iter().any(|prefix| name.starts_with(prefix))
+                    || ENV_NAMES.contains(&name.as_str())
+                    || declared.contains(&name));
+            reaches.then(|| {
+                let sha256 = Sha256::digest(value.as_encoded_bytes());
+                (name, format!("{sha256:x}"))
+            })
+        })
+        .collect()
+}
+
+/// The variables the build scripts in the project's target dir declared with
+/// `cargo:rerun-if-env-changed=NAME` (or `cargo::`), read from the `output` file cargo keeps for
+/// each script run (`<dir>[/<triple>]/<profile>/build/<package>-<hash>/output`). A shared target
+/// dir lists other projects' too, which only makes the key stricter.
+fn declared_env(project: &Project) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut dirs = vec![project.build_dir.clone(), project.target_dir.clone()];
+    dirs.dedup();
+    let mut build_dirs = Vec::new();
+    for dir in &dirs {
+        for entry in fs_err::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            build_dirs.push(path.join("build"));
+            for nested in fs_err::read_dir(&path).into_iter().flatten().flatten() {
+                build_dirs.push(nested.path().join("build"));
+            }
+        }
+    }
+    for build in build_dirs {
+        for script in fs_err::read_dir(&build).into_iter().flatten().flatten() {
+            let Ok(text) = fs_err::read_to_string(script.path().join("output")) else {
+                continue;
+            };
+            names.extend(text.lines().filter_map(|line| {
+                line.strip_prefix("cargo::rerun-if-env-changed=")
+                    .or_else(|| line.strip_prefix("cargo:rerun-if-env-changed="))
+                    .map(|name| name.trim().to_owned())
+            }));
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// cargo's configuration files for a build run in `dir`: `.cargo/config.toml` and
+/// `.cargo/config` in it and every parent, and in `CARGO_HOME` (`~/.cargo`).
+fn cargo_config(dir: &Path) -> BTreeMap<PathBuf, String> {
+    let mut dirs: Vec<PathBuf> = dir.ancestors().map(|dir| dir.join(".cargo")).collect();
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::home_dir().map(|home| home.join(".cargo")));
+    dirs.extend(home);
+    let mut found = BTreeMap::new();
+    for dir in dirs {
+        for name in ["config.toml", "config"] {
+            let path = dir.join(name);
+            if let Ok(sha256) = crate::wheel::sha256_file(&path) {
+                found.insert(path, sha256);
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_changed_part_changes_the_hash_and_is_named() {
+        let mut key = BuildKey {
+            rustc: "rustc 1.95.0".into(),
+            ..BuildKey::default()
+        };
+        key.seal();
+        let mut other = key.clone();
+        other.env.insert("RUSTFLAGS".into(), "0a".into());
+        other.seal();
+        assert_ne!(key.sha256, other.sha256);
+        assert_eq!(key.differences(&other), ["`RUSTFLAGS`"]);
+        let mut again = key.clone();
+        again.seal();
+        assert_eq!(key, again, "sealing is deterministic");
+    }
+
+    #[test]
+    fn build_scripts_declare_their_variables_in_cargos_output_files() {
+        let root = tempfile::tempdir().unwrap();
+        let project = Project::for_tests(root.path().to_path_buf());
+        let script = project.target_dir.join("debug/build/demo-0123/");
+        fs_err::create_dir_all(&script).unwrap();
+        fs_err::write(
+            script.join("output"),
+            "cargo:rerun-if-env-changed=DEMO_MODE\ncargo::rerun-if-env-changed=OTHER\n\
+             cargo:rustc-cfg=x\n",
+        )
+        .unwrap();
+        assert_eq!(declared_env(&project), ["DEMO_MODE", "OTHER"]);
+    }
+}

@@ -1,0 +1,153 @@
+//! Issue 21: with nothing changed, `dev` proves the installed build again without building or
+//! installing; each part of the build key, changed alone, makes the next `dev` build, and the
+//! new build is what loads.
+
+use crate::assert_filtered_snapshot;
+use crate::common;
+use crate::common::TestProject;
+
+/// The wheel's file as the receipt names it, with its modification time: a reused build leaves
+/// it alone, a new one replaces it.
+fn kept_wheel(project: &TestProject) -> (String, std::time::SystemTime) {
+    let receipt = project.receipt();
+    let path = receipt["wheel"]["path"].as_str().unwrap().to_owned();
+    let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+    (path, modified)
+}
+
+#[track_caller]
+fn assert_reused(project: &TestProject, run: &common::Run, reused: bool) {
+    run.assert_code(0);
+    let receipt = project.receipt();
+    assert_eq!(receipt["reused"], reused, "{run:?}\n{receipt:#}");
+    let extension = &receipt["extensions"][0];
+    assert_eq!(extension["problem"], serde_json::Value::Null, "{receipt:#}");
+    assert_eq!(
+        common::sha256(extension["loaded_path"].as_str().unwrap().as_ref()),
+        extension["wheel_sha256"].as_str().unwrap(),
+        "the loaded file is the proven one"
+    );
+}
+
+#[test]
+fn nothing_changed_proves_again_without_building_and_force_builds() {
+    let project = TestProject::maturin_new("fastpath", false);
+    assert_reused(&project, &project.cargo_pyo3().arg("dev").run(), false);
+    let built = kept_wheel(&project);
+    let first = project.receipt();
+
+    let again = project.cargo_pyo3().arg("dev").run();
+    assert_reused(&project, &again, true);
+    assert_filtered_snapshot!(
+        "dev_nothing_changed",
+        common::snapshot::render(&again, &project.root)
+    );
+    assert_eq!(
+        built,
+        kept_wheel(&project),
+        "the kept wheel was not rebuilt"
+    );
+    let reused = project.receipt();
+    assert_eq!(reused["built_at_unix_ms"], first["built_at_unix_ms"]);
+    assert_eq!(reused["build_key"], first["build_key"]);
+    assert_eq!(reused["timings_ms"]["build"], 0);
+    assert_eq!(reused["timings_ms"]["install"], 0);
+    project
+        .python("import fastpath; assert fastpath.sum_as_string(1, 2) == '3'")
+        .assert_code(0);
+
+    let forced = project.cargo_pyo3().args(["dev", "--force", "-v"]).run();
+    assert_reused(&project, &forced, false);
+    forced.assert_stderr_contains("Compiling fastpath");
+
+    // An installed file edited in site-packages: what a reinstall puts back is not there.
+    project
+        .python(
+            "import fastpath, pathlib; p = pathlib.Path(fastpath.__file__); \
+             p.write_text(p.read_text() + '# edited in site-packages\\n')",
+        )
+        .assert_code(0);
+    let reinstalled = project.cargo_pyo3().args(["dev", "-v"]).run();
+    assert_reused(&project, &reinstalled, false);
+    reinstalled.assert_stderr_contains("is not what was proven (uninstalled, replaced or edited)");
+}
+
+/// A crate whose answer depends on what reaches the build and nothing in its sources: a cfg
+/// (from `RUSTFLAGS` or cargo's config), a feature, and a variable its build script declares.
+fn configurable(project: &TestProject) {
+    project.write(
+        "build.rs",
+        "fn main() {\n    println!(\"cargo:rustc-check-cfg=cfg(fastpath_x)\");\n    \
+         println!(\"cargo:rerun-if-env-changed=FASTPATH_GREETING\");\n    \
+         let greeting = std::env::var(\"FASTPATH_GREETING\").unwrap_or_else(|_| \"hello\".into());\n    \
+         println!(\"cargo:rustc-env=FASTPATH_GREETING={greeting}\");\n}\n",
+    );
+    project.append("Cargo.toml", "\n[features]\nbig = []\n");
+    // maturin's template is a declarative `#[pymodule] mod`: a `#[pyfunction]` inside it is
+    // exported without an `add_function`.
+    project.edit(
+        "src/lib.rs",
+        "    /// Formats the sum",
+        "    #[pyfunction]\n    fn flavour() -> String {\n        \
+         let cfg = if cfg!(fastpath_x) { \"x\" } else { \"plain\" };\n        \
+         let size = if cfg!(feature = \"big\") { \"big\" } else { \"small\" };\n        \
+         format!(\"{cfg} {size} {}\", env!(\"FASTPATH_GREETING\"))\n    }\n\n    /// Formats the sum",
+    );
+}
+
+#[track_caller]
+fn assert_flavour(project: &TestProject, expected: &str) {
+    project
+        .python(&format!(
+            "import keyparts; got = keyparts.flavour(); assert got == {expected:?}, got"
+        ))
+        .assert_code(0);
+}
+
+#[test]
+fn each_part_of_the_build_key_changed_alone_rebuilds_and_the_new_build_loads() {
+    let project = TestProject::maturin_new("keyparts", false);
+    configurable(&project);
+    let dev = || project.cargo_pyo3().args(["dev", "-v"]);
+    assert_reused(&project, &dev().run(), false);
+    assert_flavour(&project, "plain small hello");
+    assert_reused(&project, &dev().run(), true);
+
+    // A variable the build script declared with `rerun-if-env-changed`.
+    let run = dev().env("FASTPATH_GREETING", "bonjour").run();
+    assert_reused(&project, &run, false);
+    run.assert_stderr_contains("changed since the proven build: `FASTPATH_GREETING`");
+    assert_flavour(&project, "plain small bonjour");
+    let run = dev().run();
+    assert_reused(&project, &run, false);
+    assert_flavour(&project, "plain small hello");
+
+    // A feature.
+    let run = dev().args(["--features", "big"]).run();
+    assert_reused(&project, &run, false);
+    run.assert_stderr_contains("the features");
+    assert_flavour(&project, "plain big hello");
+
+    // `RUSTFLAGS`, with no source edit: the trap where an mtime or a content digest sees nothing.
+    let run = dev()
+        .env("RUSTFLAGS", "--cfg fastpath_x")
+        .args(["--features", "big"])
+        .run();
+    assert_reused(&project, &run, false);
+    run.assert_stderr_contains("`RUSTFLAGS`");
+    assert_flavour(&project, "x big hello");
+
+    // cargo's configuration file, setting the same flags from the project.
+    let run = dev().args(["--features", "big"]).run();
+    assert_reused(&project, &run, false);
+    assert_flavour(&project, "plain big hello");
+    project.write(
+        ".cargo/config.toml",
+        "[build]\nrustflags = [\"--cfg\", \"fastpath_x\"]\n",
+    );
+    let run = dev().args(["--features", "big"]).run();
+    assert_reused(&project, &run, false);
+    run.assert_stderr_contains("cargo's configuration files");
+    assert_flavour(&project, "x big hello");
+    assert_reused(&project, &dev().args(["--features", "big"]).run(), true);
+}
