@@ -173,25 +173,66 @@ fn environment(declared: &[String]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The variables the build scripts in the project's target dir declared with
-/// `cargo:rerun-if-env-changed=NAME` (or `cargo::`), read from the `output` file cargo keeps for
-/// each script run (`<dir>[/<triple>]/<profile>/build/<package>-<hash>/output`). A shared target
-/// dir lists other projects' too, which only makes the key stricter.
+/// The variables the build reads beyond the fixed names: those the build scripts in the
+/// project's target dir declared with `cargo:rerun-if-env-changed=NAME` (or `cargo::`), read from
+/// the `output` file cargo keeps for each script run
+/// (`<dir>[/<triple>]/<profile>/build/<package>-<hash>/output`), and those the crate's and its
+/// path dependencies' sources read with `env!`/`option_env!`, which rustc lists as
+/// `# env-dep:NAME=value` in the dep-info it writes (`<profile>/deps/<crate>-<hash>.d`); cargo
+/// rebuilds when either changes. A shared target dir lists other projects' too, which only makes
+/// the key stricter.
 fn declared_env(project: &Project) -> Vec<String> {
     let mut names = Vec::new();
     let mut dirs = vec![project.build_dir.clone(), project.target_dir.clone()];
     dirs.dedup();
-    let mut build_dirs = Vec::new();
+    let mut profile_dirs = Vec::new();
     for dir in &dirs {
         for entry in fs_err::read_dir(dir).into_iter().flatten().flatten() {
             let path = entry.path();
-            build_dirs.push(path.join("build"));
             for nested in fs_err::read_dir(&path).into_iter().flatten().flatten() {
-                build_dirs.push(nested.path().join("build"));
+                profile_dirs.push(nested.path());
             }
+            profile_dirs.push(path);
         }
     }
-    for build in build_dirs {
+    let crates: Vec<String> = std::iter::once(project.lib_name.clone())
+        .chain(
+            project
+                .path_dependencies
+                .iter()
+                .filter_map(|dependency| dependency.crate_name.clone()),
+        )
+        .collect();
+    // `<crate>-<hash>.d`, or `<crate>.d` for a `cdylib`, which cargo names without the hash.
+    let is_dep_info_of = |file_name: &str| {
+        file_name.strip_suffix(".d").is_some_and(|stem| {
+            crates.iter().any(|name| {
+                stem.strip_prefix(name.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
+            })
+        })
+    };
+    for deps in profile_dirs.iter().map(|dir| dir.join("deps")) {
+        for file in fs_err::read_dir(&deps).into_iter().flatten().flatten() {
+            let file_name = file.file_name();
+            let file_name = file_name.to_string_lossy();
+            if !is_dep_info_of(&file_name) {
+                continue;
+            }
+            let Ok(text) = fs_err::read_to_string(file.path()) else {
+                continue;
+            };
+            names.extend(text.lines().filter_map(|line| {
+                let name = line.strip_prefix("# env-dep:")?;
+                Some(
+                    name.split_once('=')
+                        .map_or(name, |(name, _)| name)
+                        .to_owned(),
+                )
+            }));
+        }
+    }
+    for build in profile_dirs.iter().map(|dir| dir.join("build")) {
         for script in fs_err::read_dir(&build).into_iter().flatten().flatten() {
             let Ok(text) = fs_err::read_to_string(script.path().join("output")) else {
                 continue;
@@ -262,5 +303,33 @@ mod tests {
         )
         .unwrap();
         assert_eq!(declared_env(&project), ["DEMO_MODE", "OTHER"]);
+    }
+
+    #[test]
+    fn sources_declare_the_variables_they_read_in_rustcs_dep_info() {
+        let root = tempfile::tempdir().unwrap();
+        let project = Project::for_tests(root.path().to_path_buf());
+        let deps = project.target_dir.join("debug/deps");
+        fs_err::create_dir_all(&deps).unwrap();
+        let lib = format!("{}-0123abcd.d", project.lib_name);
+        fs_err::write(
+            deps.join(lib),
+            "/t/debug/deps/x.so: src/lib.rs\n\nsrc/lib.rs:\n\n# env-dep:GREETING=hi\n\
+             # env-dep:UNSET\n",
+        )
+        .unwrap();
+        fs_err::write(deps.join("other_crate-0123.d"), "# env-dep:NOT_OURS=1\n").unwrap();
+        fs_err::write(
+            deps.join(format!("{}_x.d", project.lib_name)),
+            "# env-dep:NOR=1\n",
+        )
+        .unwrap();
+        // A `cdylib`'s dep-info has no hash in its name.
+        fs_err::write(
+            deps.join(format!("{}.d", project.lib_name)),
+            "# env-dep:CDYLIB=1\n",
+        )
+        .unwrap();
+        assert_eq!(declared_env(&project), ["CDYLIB", "GREETING", "UNSET"]);
     }
 }

@@ -68,6 +68,9 @@ pub(crate) struct PathDependency {
     pub(crate) build_script: Option<PathBuf>,
     /// The directory of its library's crate root (usually `src/`).
     pub(crate) source_dir: PathBuf,
+    /// Its library's crate name (`-` as `_`), as rustc names its dep-info files; `None` when
+    /// cargo could not describe the package.
+    pub(crate) crate_name: Option<String>,
 }
 
 /// A directory whose `.rs` files are compiled, and whether its subdirectories are too. A
@@ -457,22 +460,21 @@ fn path_dependencies(
         match known.iter().find(is_it) {
             Some(dependency) => {
                 queue.extend(local_dependencies(dependency));
-                let source_dir = dependency
-                    .targets
-                    .iter()
-                    .find(|target| {
-                        !(target.is_custom_build()
-                            || target.is_bin()
-                            || target.is_example()
-                            || target.is_test()
-                            || target.is_bench())
-                    })
+                let library = dependency.targets.iter().find(|target| {
+                    !(target.is_custom_build()
+                        || target.is_bin()
+                        || target.is_example()
+                        || target.is_test()
+                        || target.is_bench())
+                });
+                let source_dir = library
                     .and_then(|target| target.src_path.parent())
                     .map(|dir| dir.as_std_path().to_path_buf())
                     .unwrap_or_else(|| dir.join("src"));
                 found.push(PathDependency {
                     build_script: build_script_of(dependency),
                     source_dir,
+                    crate_name: library.map(|target| target.name.replace('-', "_")),
                     manifest_path,
                     dir,
                 });
@@ -480,6 +482,7 @@ fn path_dependencies(
             None => found.push(PathDependency {
                 build_script: Some(dir.join("build.rs")).filter(|path| path.is_file()),
                 source_dir: dir.join("src"),
+                crate_name: None,
                 manifest_path,
                 dir,
             }),

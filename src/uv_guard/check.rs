@@ -284,6 +284,7 @@ mod tests {
             manifest_path: dependency.join("Cargo.toml"),
             build_script: None,
             source_dir: dependency.join("src"),
+            crate_name: None,
             dir: dependency,
         });
         let report = static_report(&project);
@@ -364,12 +365,14 @@ mod tests {
                 manifest_path: middle.join("Cargo.toml"),
                 build_script: Some(middle.join("build/main.rs")),
                 source_dir: middle.join("src"),
+                crate_name: None,
                 dir: middle,
             },
             PathDependency {
                 manifest_path: leaf.join("Cargo.toml"),
                 build_script: None,
                 source_dir: leaf.clone(),
+                crate_name: None,
                 dir: leaf,
             },
         ];

@@ -151,3 +151,58 @@ fn each_part_of_the_build_key_changed_alone_rebuilds_and_the_new_build_loads() {
     assert_flavour(&project, "x big hello");
     assert_reused(&project, &dev().args(["--features", "big"]).run(), true);
 }
+
+#[test]
+fn what_the_sources_read_and_the_maturin_settings_rebuild_too() {
+    let project = TestProject::maturin_new("keysources", false);
+    project.append(
+        "Cargo.toml",
+        "\n[features]\nbig = []\n\n[dependencies.words]\npath = \"words\"\n",
+    );
+    project.write(
+        "words/Cargo.toml",
+        "[package]\nname = \"words\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    project.write(
+        "words/src/lib.rs",
+        "pub fn word() -> &'static str {\n    \"one\"\n}\n",
+    );
+    // No build script: `option_env!` alone makes cargo rebuild when the variable changes.
+    project.edit(
+        "src/lib.rs",
+        "    /// Formats the sum",
+        "    #[pyfunction]\n    fn flavour() -> String {\n        \
+         let size = if cfg!(feature = \"big\") { \"big\" } else { \"small\" };\n        \
+         let colour = option_env!(\"FASTPATH_COLOUR\").unwrap_or(\"grey\");\n        \
+         format!(\"{size} {colour} {}\", words::word())\n    }\n\n    /// Formats the sum",
+    );
+    let dev = || project.cargo_pyo3().args(["dev", "-v"]);
+    let assert_flavour = |expected: &str| {
+        project
+            .python(&format!(
+                "import keysources; got = keysources.flavour(); assert got == {expected:?}, got"
+            ))
+            .assert_code(0);
+    };
+    assert_reused(&project, &dev().run(), false);
+    assert_flavour("small grey one");
+    assert_reused(&project, &dev().run(), true);
+
+    // A variable the crate's source reads with `option_env!`, which rustc lists in its dep-info.
+    let run = dev().env("FASTPATH_COLOUR", "blue").run();
+    assert_reused(&project, &run, false);
+    run.assert_stderr_contains("`FASTPATH_COLOUR`");
+    assert_flavour("small blue one");
+    assert_reused(&project, &dev().env("FASTPATH_COLOUR", "blue").run(), true);
+
+    // A path dependency's source.
+    project.edit("words/src/lib.rs", "\"one\"", "\"two\"");
+    assert_reused(&project, &dev().env("FASTPATH_COLOUR", "blue").run(), false);
+    assert_flavour("small blue two");
+
+    // The `[tool.maturin]` settings in `pyproject.toml`.
+    project.append("pyproject.toml", "\n[tool.maturin]\nfeatures = [\"big\"]\n");
+    assert_reused(&project, &dev().env("FASTPATH_COLOUR", "blue").run(), false);
+    assert_flavour("big blue two");
+    assert_reused(&project, &dev().env("FASTPATH_COLOUR", "blue").run(), true);
+}
