@@ -807,7 +807,11 @@ impl Bench {
                 match outcome {
                     Ok(stdout) => {
                         match serde_json::from_str::<serde_json::Value>(&stdout) {
-                            Ok(receipt) => sample.timings = Some(receipt["timings_ms"].clone()),
+                            // `test --json` wraps the receipt: `{"receipt": …, "pytest": …}`.
+                            Ok(json) => {
+                                let receipt = json.get("receipt").unwrap_or(&json);
+                                sample.timings = Some(receipt["timings_ms"].clone());
+                            }
                             Err(error) => {
                                 sample.failure = Some(format!("no receipt on stdout: {error}"))
                             }

@@ -56,7 +56,7 @@ pub(crate) enum Command {
     /// records which file each extension module was loaded from: the run fails when it is not
     /// the proven build, even if every test passed. When the venv has no pytest, installs what
     /// the project declares for its tests, the first of: the `test`, `tests` or `dev` dependency
-    /// group, or the `tests` or `test` extra; else plain pytest.
+    /// group, or the `tests`, `test` or `dev` extra; else plain pytest.
     Test(TestArgs),
     /// Build and prove as `dev` does, then run a command in the venv
     ///
@@ -263,6 +263,11 @@ pub(crate) struct VerifyArgs {
     /// venv under the target dir; the project's venv is not changed.
     #[arg(long)]
     pub(crate) stubs: bool,
+
+    /// With `--stubs`: count what PyO3 generates by itself (a class not marked `@final`, `#[new]`
+    /// against a stub's `__init__`, `...` defaults, `*args` dunders) as mismatches too
+    #[arg(long, requires = "stubs")]
+    pub(crate) strict: bool,
 
     /// Print the result as JSON on stdout
     #[arg(long)]

@@ -414,6 +414,12 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
             executable: report.executable.clone(),
             venv: venv.root.clone(),
             build_interpreter: interpreter.clone(),
+            venv_created_with: venv.created_with.clone().or_else(|| {
+                previous
+                    .as_ref()
+                    .filter(|previous| previous.python.venv == venv.root)
+                    .and_then(|previous| previous.python.venv_created_with.clone())
+            }),
         },
         tools: ReceiptTools {
             maturin: wheel.generator.as_deref().and_then(report::maturin_version),

@@ -99,6 +99,8 @@ pub(crate) struct PyProject {
 #[serde(rename_all = "kebab-case")]
 pub(crate) struct BuildSystemTable {
     pub(crate) build_backend: Option<String>,
+    #[serde(default)]
+    pub(crate) requires: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -341,6 +343,9 @@ pub(crate) fn discover(args: &ProjectSettings) -> Result<Project> {
         Some(path) => read_pyproject(path)?,
         None => PyProject::default(),
     };
+    if let (Some(path), Some(build_system)) = (&pyproject_path, &pyproject.build_system) {
+        check_build_backend(path, build_system)?;
+    }
     let project_dir = pyproject_path
         .as_deref()
         .map(parent)
@@ -830,6 +835,50 @@ fn not_an_extension(package: &Package, python_side: &PythonSide) -> anyhow::Erro
             "build and install this project with `maturin develop`",
         ),
     }
+}
+
+/// A `pyproject.toml` that names another build backend is built by that backend, not maturin:
+/// its extension is placed, named and installed the backend's way, which `dev` would not
+/// reproduce, so it is refused before anything is built. No `build-backend` at all is left to
+/// maturin's reading of the crate.
+fn check_build_backend(pyproject: &Path, build_system: &BuildSystemTable) -> Result<()> {
+    let Some(backend) = build_system.build_backend.as_deref() else {
+        return Ok(());
+    };
+    if backend == "maturin" {
+        return Ok(());
+    }
+    let requires = |name: &str| {
+        build_system.requires.iter().any(|requirement| {
+            let project = requirement
+                .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+                .next()
+                .unwrap_or_default();
+            project.to_ascii_lowercase().replace(['_', '.'], "-") == name
+        })
+    };
+    let (what, instead) = if requires("setuptools-rust") {
+        (
+            format!("`{backend}` with setuptools-rust"),
+            "build it as its developers do (`pip install -e .`)",
+        )
+    } else {
+        (
+            format!("`{backend}`"),
+            "build it with its own backend (`pip install -e .`)",
+        )
+    };
+    Err(user_error(
+        format!(
+            "`{}` builds the project with {what}, not maturin: `cargo pyo3` builds and proves \
+             projects that maturin builds",
+            pyproject.display()
+        ),
+        format!(
+            "{instead}; to move it to maturin, set `requires = [\"maturin>=1.9,<2\"]` and \
+             `build-backend = \"maturin\"` under `[build-system]`"
+        ),
+    ))
 }
 
 fn not_pyo3(manifest_path: &Path) -> anyhow::Error {

@@ -106,6 +106,10 @@ pub(crate) struct ReceiptPython {
     pub(crate) venv: PathBuf,
     /// The interpreter maturin built against (the venv's base interpreter).
     pub(crate) build_interpreter: PathBuf,
+    /// When `cargo pyo3` made the venv: the interpreter it was made from and why that one
+    /// (kept by later runs in the same venv).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) venv_created_with: Option<crate::venv::CreatedWith>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::output;
 
@@ -45,6 +45,99 @@ pub(crate) struct Venv {
     pub(crate) origin: VenvOrigin,
     layout: VenvLayout,
     config: Vec<(String, String)>,
+    /// For a venv this run created: the interpreter it was made from, and why that one.
+    pub(crate) created_with: Option<CreatedWith>,
+}
+
+/// The local interpreter a new venv is made from, and why it was chosen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CreatedWith {
+    pub(crate) interpreter: PathBuf,
+    pub(crate) reason: String,
+}
+
+/// Picks the interpreter for a new venv, on this machine only: `--python` (a path, a command, or
+/// a version such as `3.12` meaning `python3.12`), then the project's `.python-version` when a
+/// matching `python3.X` is on PATH, then `python3`, the interpreter maturin itself would use.
+/// Nothing here asks uv to find one, so no interpreter is ever downloaded.
+pub(crate) fn choose_interpreter(project_dir: &Path, python: Option<&str>) -> Result<CreatedWith> {
+    // Found on PATH, then asked for its own path from the project directory: a pyenv shim
+    // answers only where a `.python-version` selects a version that has it, and the venv should
+    // point at the interpreter, not the shim.
+    let lookup = |request: &str| -> Option<PathBuf> {
+        let command = if request.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+            format!("python{request}")
+        } else {
+            request.to_owned()
+        };
+        let found = which::which(&command).ok()?;
+        let answer = Cmd::new(&found)
+            .args(["-c", "import sys; print(sys.executable)"])
+            .dir(project_dir)
+            .run_captured()
+            .ok()?;
+        let executable = PathBuf::from(answer.stdout.trim());
+        executable.is_absolute().then_some(executable)
+    };
+    if let Some(python) = python {
+        let interpreter = lookup(python).ok_or_else(|| {
+            user_error(
+                format!("`--python {python}`: no such interpreter on this machine"),
+                "pass a path to a python, a command on PATH, or a version (`3.12` looks for \
+                 `python3.12` on PATH)",
+            )
+        })?;
+        return Ok(CreatedWith {
+            interpreter,
+            reason: format!("`--python {python}`"),
+        });
+    }
+    let pinned = fs_err::read_to_string(project_dir.join(".python-version"))
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .map(str::trim)
+                .find(|line| !line.is_empty() && !line.starts_with('#'))
+                .map(str::to_owned)
+        });
+    if let Some(pinned) = &pinned {
+        // `3.12`, `3.12.4` or `cpython-3.12`: the minor version is what a `python3.X` names.
+        let version = pinned
+            .trim_start_matches("cpython-")
+            .trim_start_matches("cpython");
+        let minor: Vec<&str> = version.split('.').take(2).collect();
+        if let Some(interpreter) = (minor.len() == 2)
+            .then(|| lookup(&minor.join(".")))
+            .flatten()
+        {
+            return Ok(CreatedWith {
+                interpreter,
+                reason: format!("`.python-version` asks for {pinned}"),
+            });
+        }
+        output::warning(format_args!(
+            "`.python-version` asks for {pinned}, but no `python{}` is on PATH; the venv is made \
+             from `{}` instead (nothing is downloaded)",
+            minor.join("."),
+            platform::DEFAULT_PYTHON
+        ));
+    }
+    let interpreter = lookup(platform::DEFAULT_PYTHON).ok_or_else(|| {
+        user_error(
+            format!(
+                "no `{}` on PATH to create the venv with",
+                platform::DEFAULT_PYTHON
+            ),
+            "pass an interpreter with `--python`, or create the venv yourself and pass `--venv`",
+        )
+    })?;
+    Ok(CreatedWith {
+        interpreter,
+        reason: format!(
+            "`{}` on PATH, the interpreter maturin would use",
+            platform::DEFAULT_PYTHON
+        ),
+    })
 }
 
 impl Venv {
@@ -164,6 +257,7 @@ impl Venv {
             origin,
             layout,
             config: parse_config(&config_text),
+            created_with: None,
         })
     }
 
@@ -185,15 +279,16 @@ impl Venv {
                  or pass the venv to use with `--venv`",
             ));
         }
+        let chosen = choose_interpreter(project_dir, python)?;
         let command = match uv {
-            Some(uv) => {
-                let mut command = Cmd::new(uv).args(["venv", "--quiet"]);
-                if let Some(python) = python {
-                    command = command.args(["--python", python]);
-                }
-                command.arg(&root)
-            }
-            None => Cmd::new(python.unwrap_or(platform::DEFAULT_PYTHON))
+            // An explicit interpreter, and downloads off: uv would otherwise fetch the newest
+            // CPython that `requires-python` allows.
+            Some(uv) => Cmd::new(uv)
+                .args(["venv", "--quiet", "--python"])
+                .arg(&chosen.interpreter)
+                .env("UV_PYTHON_DOWNLOADS", "never")
+                .arg(&root),
+            None => Cmd::new(&chosen.interpreter)
                 .args(["-m", "venv"])
                 .arg(&root),
         };
@@ -201,6 +296,11 @@ impl Venv {
             "Creating",
             format!("virtual environment at `{}`", root.display()),
         );
+        output::verbose(format_args!(
+            "from `{}` ({})",
+            chosen.interpreter.display(),
+            chosen.reason
+        ));
         let created = command
             .run_captured()
             .map_err(|error| {
@@ -209,7 +309,11 @@ impl Venv {
                     "pass an interpreter with `--python`, or create the venv yourself and pass `--venv`",
                 )
             })
-            .and_then(|_| Venv::open(&root, VenvOrigin::Created));
+            .and_then(|_| Venv::open(&root, VenvOrigin::Created))
+            .map(|venv| Venv {
+                created_with: Some(chosen),
+                ..venv
+            });
         if created.is_err() {
             // The directory did not exist before (checked above), so whatever a failed or
             // interrupted creation left there is ours: remove it, or the next run would find
@@ -437,6 +541,7 @@ mod tests {
             origin: VenvOrigin::Flag,
             layout: VenvLayout::Posix,
             config,
+            created_with: None,
         };
         assert!(venv.created_by_uv());
         assert_eq!(venv.python_version(), Some("3.11.7"));

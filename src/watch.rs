@@ -332,7 +332,9 @@ fn clock() -> String {
 /// the first time) and returns how it ended; an error from it is reported as the command would,
 /// and the watch goes on, unless the user interrupted it. A cycle that failed after its install
 /// began calls `restore`, which puts the last proven build back and proves it again: it returns
-/// that build's sha256, or `None` when no build was ever proven in the venv.
+/// that build's sha256, or `None` when no build was ever proven in the venv. Ctrl-C while
+/// waiting for a change is the watch's normal end: a one-line summary and [`STOPPED`]; during a
+/// cycle it is an interrupt like any other (an error, exit 2).
 pub(crate) fn run(
     mut scope: Scope,
     mut next_scope: impl FnMut() -> Result<Scope>,
@@ -343,6 +345,7 @@ pub(crate) fn run(
     watcher.follow(&scope);
     let mut installed: Option<String> = None;
     let mut changes: Vec<PathBuf> = Vec::new();
+    let (mut cycles, mut proven) = (0usize, 0usize);
     loop {
         let before = digest::take(&scope.files);
         let started = Instant::now();
@@ -367,8 +370,10 @@ pub(crate) fn run(
         }
         let elapsed = started.elapsed().as_secs_f64();
         let what = describe_change(&scope, &changes);
+        cycles += 1;
         match &ended.proven {
             Some(sha256) => {
+                proven += 1;
                 crate::outcome::install_settled();
                 installed = Some(sha256.clone());
                 output::result(
@@ -439,7 +444,14 @@ pub(crate) fn run(
             format_args!("{} files for changes (Ctrl-C to stop)", scope.files.len()),
         );
         changes = loop {
-            let rescope = watcher.wait(&scope)?;
+            let rescope = match watcher.wait(&scope) {
+                Ok(rescope) => rescope,
+                Err(_) if process::interrupted() => {
+                    stopped(cycles, proven, installed.as_deref());
+                    return Ok(STOPPED);
+                }
+                Err(error) => return Err(error),
+            };
             watcher.settle();
             // A new module or directory may be a new input: read the scope again, and watch the
             // new directory, before judging.
@@ -455,6 +467,25 @@ pub(crate) fn run(
             }
         };
     }
+}
+
+/// The exit status of a watch stopped while waiting: the shell's code for a SIGINT.
+pub(crate) const STOPPED: crate::failure::ExitStatus = crate::failure::ExitStatus::External(130);
+
+/// The line a watch ends with: how many cycles ran, and what the venv holds now.
+fn stopped(cycles: usize, proven: usize, installed: Option<&str>) {
+    let runs = if cycles == 1 { "run" } else { "runs" };
+    let holds = match installed {
+        Some(sha256) => format!("`{}` is installed and proven", short_hash(sha256)),
+        None => "no build of this watch is installed and proven".to_owned(),
+    };
+    output::result(
+        "Stopped",
+        format_args!(
+            "watching after {cycles} {runs} ({proven} proven) at {}; {holds}",
+            clock()
+        ),
+    );
 }
 
 #[cfg(test)]

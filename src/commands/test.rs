@@ -185,7 +185,14 @@ fn run_tests(developed: &Developed, pytest_args: &[OsString], json: bool) -> Res
             .collect(),
     };
     let holds = report.is_some() && proofs.iter().all(|proof| proof.holds);
-    let status = verdict::conclude(project, receipt, pytest_status, report.as_ref(), &proofs);
+    let status = verdict::conclude(
+        project,
+        receipt,
+        pytest_status,
+        report.as_ref(),
+        &proofs,
+        !pytest_args.is_empty(),
+    );
     if json {
         output::json(&TestReport {
             receipt,

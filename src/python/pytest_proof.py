@@ -12,6 +12,7 @@ import hashlib
 import importlib
 import json
 import os
+import re
 import site
 import sys
 
@@ -73,9 +74,17 @@ def pytest_deselected(items):
     _COUNTS["deselected"] += len(items)
 
 
+# Modules a test file could not import while it was collected: what the venv lacks.
+_MISSING = []
+_NO_MODULE = re.compile(r"ModuleNotFoundError: No module named '([^']+)'")
+
+
 def pytest_collectreport(report):
     if report.failed:
         _COUNTS["errors"] += 1
+        missing = _NO_MODULE.search(getattr(report, "longreprtext", "") or "")
+        if missing:
+            _MISSING.append({"module": missing.group(1), "nodeid": report.nodeid})
 
 
 def pytest_runtest_logreport(report):
@@ -214,6 +223,7 @@ def pytest_sessionfinish(session, exitstatus):
         "worker": worker,
         "exit_status": int(exitstatus),
         "counts": _COUNTS,
+        "missing_modules": _MISSING,
         "modules": [_record(name) for name in _REQUEST["modules"]],
         "sys_path": list(sys.path),
         "cwd": os.getcwd(),

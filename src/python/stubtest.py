@@ -11,6 +11,7 @@
 # allowlist handling; only the reporting is taken over: every error stubtest would print is
 # recorded from its `Error` object instead, so nothing here parses stubtest's text.
 import contextlib
+import inspect
 import io
 import json
 import os
@@ -61,6 +62,73 @@ def in_stub_beside(error, name):
 def is_slot_wrapper(error):
     """A method CPython made for a type slot: its parameters are CPython's (`value`, `key`, `/`)."""
     return isinstance(error.runtime_object, types.WrapperDescriptorType)
+
+
+def runtime_owner(error):
+    """The runtime object that holds `error`'s object: its class, or its module."""
+    owner = sys.modules.get(error.object_path[0])
+    for part in error.object_path[1:-1]:
+        owner = getattr(owner, part, None)
+    return owner
+
+
+def stub_owner(error):
+    node = stubtest.get_stub(error.object_path[0])
+    for part in error.object_path[1:-1]:
+        symbol = node.names.get(part) if node is not None else None
+        node = symbol.node if symbol is not None else None
+    return node
+
+
+def has_var_positional(runtime):
+    try:
+        signature = inspect.signature(runtime)
+    except (TypeError, ValueError):
+        return False
+    return any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in signature.parameters.values())
+
+
+# What PyO3 generates that a correct stub does not (and need not) say the same way. Each is
+# decided from the objects stubtest compared, never from its wording alone; docs/verify.md lists
+# the kinds and what the stub should say.
+def pyo3_artefact(error):
+    path = error.object_path
+    last = path[-1] if len(path) > 1 else ""
+    runtime = error.runtime_object
+    # A `#[pyclass]` without `subclass` lacks Py_TPFLAGS_BASETYPE.
+    if (
+        isinstance(runtime, type)
+        and not runtime.__flags__ & (1 << 10)
+        and "cannot be subclassed" in error.message
+    ):
+        return "final"
+    # `#[new]` is the type's `__new__`; a stub that declares `__init__` instead is how PyO3's own
+    # guide writes one, and stubtest then compares each against the other's parameters.
+    if last in ("__init__", "__new__") and len(path) >= 3:
+        owner = runtime_owner(error)
+        stub = stub_owner(error)
+        names = getattr(stub, "names", {})
+        if (
+            isinstance(owner, type)
+            and isinstance(owner.__dict__.get("__new__"), types.BuiltinFunctionType)
+            and "__init__" in names
+            and "__new__" not in names
+        ):
+            return "new-as-init"
+    # PyO3 writes a Rust default it cannot render as a Python literal as `...` in the text
+    # signature; the stub's value is the real one.
+    if "default value of Ellipsis" in error.message:
+        return "ellipsis-default"
+    # A dunder the Rust takes as `*args` (`__exit__(&self, _args: &Bound<PyTuple>)`): the stub
+    # names what Python passes.
+    if (
+        last.startswith("__")
+        and last.endswith("__")
+        and callable(runtime)
+        and has_var_positional(runtime)
+    ):
+        return "varargs-dunder"
+    return None
 
 
 recorded = []
@@ -128,6 +196,7 @@ def record(error, concise=False):
             "runtime": None if runtime_missing else error.runtime_desc,
             "stub_file": stub_file,
             "stub_line": None if stub_missing else getattr(error.stub_object, "line", None),
+            "artefact": None if stub_missing or runtime_missing else pyo3_artefact(error),
         }
     )
     return ""
@@ -150,6 +219,12 @@ with tempfile.TemporaryDirectory() as scratch:
         # An older mypy in the project's venv may not know every flag.
         if flag != "--ignore-disjoint-bases" or hasattr(stubtest.Error, "is_disjoint_base_related")
     ]
+    # The project's own allowlists, as stubtest reads them; entries that match nothing are
+    # stubtest's concern for the project's CI, not a failure of this check.
+    for allowlist in request.get("allowlists", []):
+        flags += ["--allowlist", allowlist]
+    if request.get("allowlists"):
+        flags.append("--ignore-unused-allowlist")
     arguments = stubtest.parse_options([*flags, "--mypy-config-file", config, *request["modules"]])
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
@@ -161,8 +236,9 @@ with tempfile.TemporaryDirectory() as scratch:
 # A non-zero exit with no error recorded or left out is stubtest's own failure: a stub mypy
 # cannot read, bad options. Errors left out cannot hide one: `test_stubs` returns as soon as
 # `build_stubs` fails, before it compares (and so reports) anything, and every error it counts
-# passes through `record`; the other way to a non-zero exit, unused allowlist entries, needs an
-# allowlist, and none is passed (read in mypy 2.4.1's `stubtest.test_stubs`).
+# passes through `record`; the other way to a non-zero exit, unused allowlist entries, is turned
+# off with `--ignore-unused-allowlist` whenever an allowlist is passed (read in mypy 2.4.1's
+# `stubtest.test_stubs`).
 fatal = None
 if code and not recorded and not left_out:
     fatal = printed.getvalue().strip() or f"stubtest exited with {code}"

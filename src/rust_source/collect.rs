@@ -492,7 +492,10 @@ impl Collector {
         });
     }
 
-    /// `create_exception!(module, Name, Base)` makes a class Python can import once registered.
+    /// `create_exception!(module, Name, Base[, doc])` makes a class Python can import once
+    /// registered. Its arguments are read as PyO3 declares them: the module is an expression
+    /// (`pkg._native` is a dotted module, not a name), then the name, the base type and an
+    /// optional doc.
     fn macro_item(&mut self, invocation: &syn::ItemMacro, scope: &[String], place: &Place) {
         let is_exception = invocation
             .mac
@@ -503,19 +506,19 @@ impl Collector {
         if !is_exception {
             return;
         }
-        let idents: Vec<syn::Ident> = invocation
-            .mac
-            .tokens
-            .clone()
-            .into_iter()
-            .filter_map(|token| match token {
-                proc_macro2::TokenTree::Ident(ident) => Some(ident),
-                _ => None,
-            })
-            .collect();
-        let Some(ident) = idents.get(1) else {
-            return;
+        let ident = match invocation.mac.parse_body::<ExceptionArguments>() {
+            Ok(arguments) => arguments.name,
+            Err(error) => {
+                self.scan.problems.push(ScanProblem {
+                    location: Self::location(&place.file, error.span()),
+                    message: format!(
+                        "`create_exception!` does not read as (module, Name, Base[, doc]): {error}"
+                    ),
+                });
+                return;
+            }
         };
+        let ident = &ident;
         let name = unraw(ident);
         self.scan.classes.push(ClassDef {
             rust_name: name.clone(),
@@ -783,4 +786,25 @@ fn type_names(ty: &syn::Type, self_name: &str) -> Vec<String> {
     };
     names.visit_type(ty);
     names.names
+}
+
+/// The arguments of `create_exception!`: `module, Name, Base` and an optional doc, as PyO3's
+/// macro takes them (`$module:expr, $name:ident, $base:ty $(, $doc:expr)?`).
+struct ExceptionArguments {
+    name: syn::Ident,
+}
+
+impl syn::parse::Parse for ExceptionArguments {
+    fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<Self> {
+        input.parse::<syn::Expr>()?;
+        input.parse::<syn::Token![,]>()?;
+        let name = input.parse::<syn::Ident>()?;
+        input.parse::<syn::Token![,]>()?;
+        input.parse::<syn::Type>()?;
+        if input.parse::<Option<syn::Token![,]>>()?.is_some() && !input.is_empty() {
+            input.parse::<syn::Expr>()?;
+            input.parse::<Option<syn::Token![,]>>()?;
+        }
+        Ok(ExceptionArguments { name })
+    }
 }

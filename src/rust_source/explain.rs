@@ -5,7 +5,9 @@
 use serde::Serialize;
 
 use super::exports::{Target, describe_module};
-use super::{CrateScan, Exports, Location, ModuleDef, ModuleStyle, NameKind, Unregistered};
+use super::{
+    ClassShape, CrateScan, Exports, Location, ModuleDef, ModuleStyle, NameKind, Unregistered,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -165,6 +167,10 @@ impl Exports {
             if class.python_name != part {
                 continue;
             }
+            let register_as = match class.shape {
+                ClassShape::Exception => RegisterAs::Exception,
+                ClassShape::Struct | ClassShape::Enum => RegisterAs::Class,
+            };
             let item = Item {
                 keyword: class.shape.keyword(),
                 rust_name: &class.rust_name,
@@ -183,7 +189,7 @@ impl Exports {
                 .iter()
                 .find(|internal| internal.class == index)
             {
-                let (fix, place) = registration_fix(scan, module, &item, RegisterAs::Class);
+                let (fix, place) = registration_fix(scan, module, &item, register_as);
                 return Explanation {
                     fix: Some(fix.clone()),
                     location: Some(class.location.clone()),
@@ -207,7 +213,7 @@ impl Exports {
                 module,
                 &here,
                 &item,
-                RegisterAs::Class,
+                register_as,
                 scan.modules_registering_class(index),
             );
             // A common misreading of the PyO3 option: it names `__module__`, nothing more.
@@ -492,7 +498,7 @@ impl Exports {
             None => format!("{defined} but never registered: add `{fix}` to {place}"),
         };
         let kind = match register_as {
-            RegisterAs::Class => NameKind::Class,
+            RegisterAs::Class | RegisterAs::Exception => NameKind::Class,
             RegisterAs::Function => NameKind::Function,
             RegisterAs::Module => NameKind::Module,
         };
@@ -521,6 +527,8 @@ impl Exports {
 #[derive(Clone, Copy)]
 enum RegisterAs {
     Class,
+    /// Made by `create_exception!`: not a `#[pyclass]`, so added as its type object.
+    Exception,
     Function,
     Module,
 }
@@ -574,6 +582,10 @@ fn registration_fix(
             let variable = &site.variable;
             match register_as {
                 RegisterAs::Class => format!("{variable}.add_class::<{path}>()?;"),
+                RegisterAs::Exception => format!(
+                    "{variable}.add(\"{}\", {variable}.py().get_type::<{path}>())?;",
+                    item.rust_name
+                ),
                 RegisterAs::Function => {
                     format!("{variable}.add_function(wrap_pyfunction!({path}, {variable})?)?;")
                 }

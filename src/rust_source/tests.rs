@@ -713,6 +713,65 @@ fn errors(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 #[test]
+fn exception_with_a_dotted_module_is_read_as_its_arguments() {
+    // The shape of a mixed project's extension: the exception's `__module__` is the package's
+    // private submodule, written as a dotted expression.
+    let (_project, scan) = scan_files(&[(
+        "src/lib.rs",
+        r#"use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+
+create_exception!(pkg._native, ParseError, PyException, "Raised when the input is malformed.");
+create_exception!(pkg._native, LimitError, pyo3::exceptions::PyValueError);
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("ParseError", m.py().get_type::<ParseError>())?;
+    Ok(())
+}
+"#,
+    )]);
+    assert!(scan.problems.is_empty(), "{:?}", scan.problems);
+    let exports = scan.exports("_native");
+    assert_eq!(names(&exports), ["ParseError"]);
+    let missing = exports.explain(&scan, "LimitError");
+    assert_eq!(missing.reason, MissReason::NotRegistered);
+    assert_eq!(
+        missing.fix.as_deref(),
+        Some("m.add(\"LimitError\", m.py().get_type::<LimitError>())?;")
+    );
+    assert!(
+        missing.message.starts_with(
+            "`LimitError` is defined in src/lib.rs:6 as exception `LimitError` (`create_exception!`)"
+        ),
+        "{}",
+        missing.message
+    );
+    assert_eq!(
+        exports.explain(&scan, "_native").reason,
+        MissReason::Unknown
+    );
+}
+
+#[test]
+fn a_create_exception_that_does_not_read_is_a_problem() {
+    let (_project, scan) = scan_files(&[(
+        "src/lib.rs",
+        "pyo3::create_exception!(pkg, \"not a name\", PyException);\n",
+    )]);
+    assert_eq!(scan.problems.len(), 1, "{:?}", scan.problems);
+    assert!(
+        scan.problems[0]
+            .to_string()
+            .starts_with("src/lib.rs:1: `create_exception!` does not read as"),
+        "{}",
+        scan.problems[0]
+    );
+    assert!(scan.classes.is_empty());
+}
+
+#[test]
 fn a_file_that_does_not_parse_is_a_problem_not_an_error() {
     let (_project, scan) = scan_files(&[
         (

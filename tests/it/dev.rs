@@ -407,6 +407,97 @@ fn bin_cffi_and_uniffi_projects_are_pointed_at_maturin_develop() {
 }
 
 #[test]
+fn a_setuptools_rust_project_is_refused_before_anything_is_built() {
+    // A PyO3 crate built by setuptools-rust, as its documentation lays one out: the crate is
+    // one maturin could build too, so only the pyproject tells.
+    let project = TestProject::maturin_new("srust", false);
+    project.write(
+        "pyproject.toml",
+        "[build-system]\nrequires = [\"setuptools>=62.4\", \"setuptools-rust>=1.5.2\"]\n\
+         build-backend = \"setuptools.build_meta\"\n\n\
+         [project]\nname = \"srust\"\nversion = \"1.0\"\n\n\
+         [[tool.setuptools-rust.ext-modules]]\ntarget = \"srust._lib\"\n",
+    );
+    let before = common::snapshot_tree(&project.root);
+    let run = project.cargo_pyo3().arg("dev").run();
+    run.assert_code(2);
+    assert_filtered_snapshot!(
+        "dev_refuses_setuptools_rust",
+        common::snapshot::render(&run, &project.root)
+    );
+    assert_eq!(before, common::snapshot_tree(&project.root), "{run:?}");
+    assert!(!project.path(".venv").exists(), "nothing was made: {run:?}");
+}
+
+/// `requires-python = ">=3.10"` lets uv pick the newest CPython it knows and download it; the
+/// venv must come from a local interpreter instead: the project's `.python-version` when it
+/// resolves here, else `python3`, with uv's downloads allowed as a user's would be.
+#[test]
+fn the_venv_is_made_from_a_local_interpreter_never_a_download() {
+    let project = TestProject::maturin_new("localpy", false);
+    project.edit(
+        "pyproject.toml",
+        "requires-python = \">=3.8\"",
+        "requires-python = \">=3.10\"",
+    );
+    project.write(".python-version", "3.12\n");
+    // pyo3 configured for 3.12 gets a target dir of its own: in the shared one it would replace
+    // the 3.11 build every other test uses.
+    let target = common::scratch().join("target-python3.12");
+    let run = project
+        .cargo_pyo3()
+        .args(["dev", "-v", "--json"])
+        .env("CARGO_TARGET_DIR", &target)
+        .env_remove("UV_PYTHON_DOWNLOADS")
+        .run();
+    run.assert_code(0);
+    let receipt = run.json();
+    let python = &receipt["python"];
+    assert!(
+        python["version"].as_str().unwrap().starts_with("3.12."),
+        "{receipt:#}"
+    );
+    assert_eq!(
+        python["venv_created_with"]["reason"], "`.python-version` asks for 3.12",
+        "{receipt:#}"
+    );
+    assert!(
+        !python["venv_created_with"]["interpreter"]
+            .as_str()
+            .unwrap()
+            .contains("shims"),
+        "the interpreter, not pyenv's shim: {receipt:#}"
+    );
+    // A later run keeps the record.
+    let again = project
+        .cargo_pyo3()
+        .args(["dev", "--json"])
+        .env("CARGO_TARGET_DIR", &target)
+        .run();
+    again.assert_code(0);
+    assert_eq!(
+        again.json()["python"]["venv_created_with"],
+        python["venv_created_with"]
+    );
+
+    // A version that is not here: a warning, and `python3`.
+    let other = TestProject::maturin_new("localpy2", false);
+    other.write(".python-version", "3.99\n");
+    let run = other
+        .cargo_pyo3()
+        .args(["dev", "-v"])
+        .env_remove("UV_PYTHON_DOWNLOADS")
+        .run();
+    run.assert_code(0).assert_stderr_contains(
+        "warning: `.python-version` asks for 3.99, but no `python3.99` is on PATH",
+    );
+    assert_eq!(
+        other.receipt()["python"]["venv_created_with"]["reason"],
+        "`python3` on PATH, the interpreter maturin would use"
+    );
+}
+
+#[test]
 fn quiet_shows_the_result_and_nothing_of_the_steps() {
     let project = TestProject::from_fixture("pure");
     project.cargo_pyo3().arg("dev").run().assert_code(0);

@@ -545,3 +545,64 @@ fn test_help_is_stable() {
     help.assert_code(0);
     insta::assert_snapshot!("test_help", help.stdout);
 }
+
+/// A project that keeps its test tools in a `dev` extra and turns a plugin's option on in
+/// `addopts`, as pytest-benchmark users do: the extra is installed, so the option is known; a
+/// test file importing a package nobody declared is named with where to declare it, and a usage
+/// error from the configuration does not blame arguments that were never given.
+#[test]
+fn the_dev_extra_is_installed_and_a_missing_test_dependency_is_named() {
+    let project = TestProject::maturin_new("benchdemo", false);
+    project.append(
+        "pyproject.toml",
+        "\n[project.optional-dependencies]\ndev = [\"pytest\", \"pytest-benchmark\"]\n\n\
+         [tool.pytest.ini_options]\naddopts = \"--benchmark-disable\"\n",
+    );
+    project.write(
+        "tests/test_sum.py",
+        "import benchdemo\n\n\ndef test_sum(benchmark):\n    \
+         assert benchmark(benchdemo.sum_as_string, 1, 2) == \"3\"\n",
+    );
+    let run = project.cargo_pyo3().arg("test").run();
+    run.assert_code(0)
+        .assert_stderr_contains("Installing the `dev` extra into")
+        .assert_stderr_contains("1 passed, proven in the test process");
+    assert!(
+        project
+            .python("import pytest_benchmark")
+            .code
+            .is_some_and(|code| code == 0),
+        "pytest-benchmark was installed"
+    );
+
+    project.write(
+        "tests/test_config.py",
+        "import tomli_w\n\n\ndef test_writes():\n    assert tomli_w.dumps({}) == \"\"\n",
+    );
+    let missing = project.cargo_pyo3().args(["test", "-q"]).run();
+    missing.assert_code(1).assert_stderr_contains(
+        "`tests/test_config.py` could not import `tomli_w` while pytest collected it",
+    );
+    missing.assert_stderr_contains("hint: declare the package that provides `tomli_w`");
+    std::fs::remove_file(project.path("tests/test_config.py")).unwrap();
+
+    // The plugin's option with the plugin gone: the configuration, not `--`, is to blame.
+    project
+        .cargo_pyo3()
+        .args([
+            "run",
+            "-q",
+            "--",
+            "uv",
+            "pip",
+            "uninstall",
+            "pytest-benchmark",
+        ])
+        .run()
+        .assert_code(0);
+    let usage = project.cargo_pyo3().args(["test", "-q"]).run();
+    usage.assert_code(2).assert_stderr_contains(
+        "hint: no arguments were given after `--`, so the options pytest rejected come from the \
+         project's pytest configuration (`addopts`)",
+    );
+}

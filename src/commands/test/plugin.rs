@@ -116,6 +116,17 @@ pub(super) struct PluginReport {
     pub(super) modules: Vec<Loaded>,
     pub(super) sys_path: Vec<String>,
     pub(super) cwd: PathBuf,
+    /// Modules that test files could not import while pytest collected them.
+    #[serde(default)]
+    pub(super) missing_modules: Vec<MissingModule>,
+}
+
+/// A `ModuleNotFoundError` a test file raised while it was collected.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub(super) struct MissingModule {
+    pub(super) module: String,
+    /// The collected file, as pytest names it (`tests/test_bench.py`).
+    pub(super) nodeid: String,
 }
 
 /// Test outcomes, counted as pytest's summary line counts them.

@@ -1,5 +1,5 @@
 //! pytest for `cargo pyo3 test`: when the venv has none, what the project declares for its tests
-//! (the first of the `test`, `tests` or `dev` dependency group, the `tests` or `test` extra) is
+//! (the first of the `test`, `tests` or `dev` dependency group, the `tests`, `test` or `dev` extra) is
 //! installed, else `pytest`.
 
 use anyhow::Result;
@@ -16,7 +16,7 @@ use crate::venv::Venv;
 
 /// Dependency groups tried in this order, then extras (PEP 735 names are normalised).
 const GROUPS: &[&str] = &["test", "tests", "dev"];
-const EXTRAS: &[&str] = &["tests", "test"];
+const EXTRAS: &[&str] = &["tests", "test", "dev"];
 
 /// Installs pytest into the venv when it is missing, saying so in one line.
 pub(crate) fn ensure_pytest(project: &Project, venv: &Venv, installer: &Installer) -> Result<()> {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::plugin::{AddedBy, Counts, Loaded, PLUGIN_MODULE, PluginReport};
+use super::plugin::{AddedBy, Counts, Loaded, MissingModule, PLUGIN_MODULE, PluginReport};
 use crate::failure::ExitStatus;
 use crate::output::{self, short_hash};
 use crate::process;
@@ -88,6 +88,7 @@ pub(super) fn conclude(
     status: std::process::ExitStatus,
     report: Option<&PluginReport>,
     proofs: &[ModuleProof],
+    arguments_given: bool,
 ) -> ExitStatus {
     let counts = report.map(|report| summarize_counts(&report.counts));
     let counts_text = counts.clone().unwrap_or_else(|| "no counts".into());
@@ -133,10 +134,20 @@ pub(super) fn conclude(
         PYTEST_USAGE_ERROR => {
             output::error("pytest rejected its command line (usage error, above)");
             output::line("");
-            output::hint(
-                "check the arguments after `--`: they are pytest's own, as `pytest --help` \
-                 lists them",
-            );
+            if arguments_given {
+                output::hint(
+                    "check the arguments after `--`: they are pytest's own, as `pytest --help` \
+                     lists them",
+                );
+            } else {
+                // No argument was given: the options came from the project's configuration.
+                output::hint(
+                    "no arguments were given after `--`, so the options pytest rejected come from \
+                     the project's pytest configuration (`addopts`); an option pytest does not \
+                     know usually belongs to a plugin the venv lacks: declare the plugin with \
+                     pytest in a `test` or `dev` dependency group or extra, and install it",
+                );
+            }
             return ExitStatus::Error;
         }
         PYTEST_INTERNAL_ERROR => {
@@ -180,6 +191,25 @@ pub(super) fn conclude(
     }
     let first = receipt.extensions.first();
     let hash = first.map_or("", |extension| short_hash(&extension.wheel_sha256));
+    let missing = report.map_or_else(Vec::new, |report| missing_packages(project, report));
+    if code != PYTEST_OK && !missing.is_empty() {
+        for module in &missing {
+            output::error(format_args!(
+                "`{}` could not import `{}` while pytest collected it: no module of that name is \
+                 installed in the venv",
+                module.nodeid, module.module
+            ));
+        }
+        output::line("");
+        output::hint(format_args!(
+            "declare the package that provides `{}` where the project keeps what its tests need \
+             (a `test` dependency group in `pyproject.toml`, or a `test`, `tests` or `dev` extra): \
+             `cargo pyo3 test` installs that into a venv without pytest; into this venv, install \
+             it yourself",
+            missing[0].module
+        ));
+        return ExitStatus::CheckFailed;
+    }
     if code == PYTEST_OK {
         output::result(
             "Tested",
@@ -204,6 +234,17 @@ pub(super) fn conclude(
 
 /// The error for one failed proof: the file the tests loaded and why it won, in one message so
 /// that `--quiet` keeps all of it.
+/// The modules the tests lacked at collection, without the project's own (its absence is the
+/// proof's concern, not a dependency to declare).
+fn missing_packages<'a>(project: &Project, report: &'a PluginReport) -> Vec<&'a MissingModule> {
+    let own = project.module_name.split('.').next().unwrap_or_default();
+    report
+        .missing_modules
+        .iter()
+        .filter(|missing| missing.module.split('.').next() != Some(own))
+        .collect()
+}
+
 fn failed_proof_message(project: &Project, failure: &ModuleProof, tests: &str) -> String {
     let shown = |path: &Path| project.relative(path).display().to_string();
     let proven = failure

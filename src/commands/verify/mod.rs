@@ -59,6 +59,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitStatus> {
         all,
         allow_stale,
         stubs,
+        strict,
         json,
     } = args;
     let started = Instant::now();
@@ -158,7 +159,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitStatus> {
     };
     let stubs = if stubs {
         Some(check_stubs(
-            &project, &venv, &exports, &freshness, &runtime,
+            &project, &venv, &exports, &freshness, &runtime, strict,
         )?)
     } else {
         None
@@ -214,6 +215,7 @@ fn check_stubs(
     exports: &Exports,
     freshness: &Freshness,
     runtime: &Runtime,
+    strict: bool,
 ) -> Result<report::StubsReport> {
     let found = stubs::find(project)?;
     let not_proven = match (&runtime.import_error, freshness.status) {
@@ -230,10 +232,12 @@ fn check_stubs(
             files: found.files,
             checker: None,
             mismatches: Vec::new(),
+            artefacts: Vec::new(),
+            allowlists: Vec::new(),
             problem: Some(report::StubProblem::NotProven { message }),
             warnings: found.warnings,
         }),
-        _ => stubs::check(project, venv, exports, found),
+        _ => stubs::check(project, venv, exports, found, strict),
     }
 }
 

@@ -220,6 +220,60 @@ fn render_stubs(
         writeln!(out, "{:>8}  stub     {stub}  [{stub_at}]", "")?;
         writeln!(out, "{:>8}  runtime  {runtime}", "")?;
         writeln!(out, "{:>8}  Rust     {rust}", "")?;
+        if let Some(kind) = &mismatch.artefact {
+            writeln!(
+                out,
+                "{:>8}  PyO3     {kind}: {}",
+                "",
+                super::report::artefact_meaning(kind)
+            )?;
+        }
+    }
+    if !quiet {
+        for allowlist in &stubs.allowlists {
+            writeln!(
+                out,
+                "{}",
+                output::status_line(
+                    "Allowlist",
+                    format_args!(
+                        "`{}`, the project's own, passed to stubtest",
+                        allowlist.display()
+                    )
+                )
+            )?;
+        }
+        if !stubs.artefacts.is_empty() {
+            writeln!(
+                out,
+                "{}",
+                output::status_line(
+                    "Counted",
+                    format_args!(
+                        "{} as PyO3's, not drift (`--strict` shows them as mismatches):",
+                        match stubs.artefacts.len() {
+                            1 => "1 difference".to_owned(),
+                            count => format!("{count} differences"),
+                        }
+                    )
+                )
+            )?;
+        }
+        for artefact in &stubs.artefacts {
+            let kind = artefact.artefact.as_deref().unwrap_or_default();
+            let rust = artefact
+                .rust
+                .as_deref()
+                .map(|rust| format!(" (Rust: {rust})"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{:>12} `{}` {kind}: {}{rust}",
+                "",
+                artefact.name,
+                super::report::artefact_meaning(kind)
+            )?;
+        }
     }
     let files: Vec<String> = stubs
         .files
@@ -479,6 +533,8 @@ mod tests {
                 in_project: false,
             }),
             mismatches,
+            artefacts: Vec::new(),
+            allowlists: Vec::new(),
             problem,
             warnings: Vec::new(),
         }
@@ -498,6 +554,7 @@ mod tests {
                     stub_file: Some("python/demo/demo.pyi".into()),
                     stub_line: None,
                     rust: Some("src/lib.rs:9".into()),
+                    artefact: None,
                 },
                 StubMismatch {
                     name: "demo.demo.removed".into(),
@@ -508,6 +565,7 @@ mod tests {
                     stub_file: Some("python/demo/demo.pyi".into()),
                     stub_line: Some(2),
                     rust: None,
+                    artefact: None,
                 },
             ],
             None,

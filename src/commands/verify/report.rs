@@ -107,7 +107,13 @@ pub(crate) struct StubsReport {
     pub(crate) files: Vec<StubFile>,
     /// `None` when stubtest did not run.
     pub(crate) checker: Option<StubsChecker>,
+    /// Drift: what fails the check.
     pub(crate) mismatches: Vec<StubMismatch>,
+    /// Differences PyO3 makes by itself (a correct stub still has them), counted apart; with
+    /// `--strict` they are in `mismatches` instead.
+    pub(crate) artefacts: Vec<StubMismatch>,
+    /// The project's stubtest allowlists, passed to stubtest as they are.
+    pub(crate) allowlists: Vec<PathBuf>,
     pub(crate) problem: Option<StubProblem>,
     pub(crate) warnings: Vec<String>,
 }
@@ -157,6 +163,31 @@ pub(crate) struct StubMismatch {
     pub(crate) stub_line: Option<u64>,
     /// Where the Rust sources define it, relative to the project directory.
     pub(crate) rust: Option<String>,
+    /// A difference PyO3 makes by itself: `final`, `new-as-init`, `ellipsis-default` or
+    /// `varargs-dunder` (docs/verify.md); `None` for drift.
+    pub(crate) artefact: Option<String>,
+}
+
+/// What each PyO3 artefact is, and what a stub can say instead.
+pub(crate) fn artefact_meaning(kind: &str) -> &'static str {
+    match kind {
+        "final" => {
+            "a `#[pyclass]` without `subclass` cannot be subclassed; mark the class `@final` \
+             (`typing.final`) in the stub to say so"
+        }
+        "new-as-init" => {
+            "PyO3's `#[new]` is the class's `__new__`; the stub's `__init__` describes the same \
+             call: name it `__new__(cls, …)` to have it checked"
+        }
+        "ellipsis-default" => {
+            "PyO3 shows a Rust default it cannot write as a Python literal as `...`; the stub's \
+             default is the real one"
+        }
+        "varargs-dunder" => {
+            "the Rust method takes `*args`; the stub names the arguments Python passes"
+        }
+        _ => "a difference PyO3 makes by itself",
+    }
 }
 
 impl Report {

@@ -230,6 +230,8 @@ struct CheckedError {
     runtime: Option<String>,
     stub_file: Option<PathBuf>,
     stub_line: Option<u64>,
+    #[serde(default)]
+    artefact: Option<String>,
 }
 
 /// Runs stubtest on `found` against the module installed in `venv`.
@@ -238,6 +240,7 @@ pub(crate) fn check(
     venv: &Venv,
     exports: &Exports,
     found: Found,
+    strict: bool,
 ) -> Result<StubsReport> {
     let Found {
         files,
@@ -251,6 +254,8 @@ pub(crate) fn check(
         files,
         checker: None,
         mismatches: Vec::new(),
+        artefacts: Vec::new(),
+        allowlists: allowlists(project),
         problem: None,
         warnings,
     };
@@ -288,6 +293,11 @@ pub(crate) fn check(
             "site_packages": site_packages,
             "ignore_errors_in": ignore_errors_in,
             "flags": STUBTEST_FLAGS,
+            "allowlists": report
+                .allowlists
+                .iter()
+                .map(|path| project.project_dir.join(path))
+                .collect::<Vec<_>>(),
         }),
         python::Vantage::Neutral,
     )
@@ -306,12 +316,35 @@ pub(crate) fn check(
         report.problem = Some(StubProblem::Failed { message: fatal });
     }
     let extension = project.extension_module();
-    report.mismatches = checked
+    let (artefacts, drift): (Vec<StubMismatch>, Vec<StubMismatch>) = checked
         .errors
         .into_iter()
         .map(|error| mismatch(project, exports, &extension, error))
-        .collect();
+        .partition(|mismatch| mismatch.artefact.is_some() && !strict);
+    report.mismatches = drift;
+    report.artefacts = artefacts;
     Ok(report)
+}
+
+/// Where projects keep a stubtest allowlist (stubtest's `--allowlist` files), relative to the
+/// project directory: at its root or beside its tests.
+const ALLOWLIST_NAMES: &[&str] = &[
+    ".stubtest-allowlist",
+    "stubtest-allowlist.txt",
+    "stubtest_allowlist.txt",
+    ".stubtest_allowlist",
+];
+
+fn allowlists(project: &Project) -> Vec<PathBuf> {
+    ["", "tests"]
+        .iter()
+        .flat_map(|dir| {
+            ALLOWLIST_NAMES
+                .iter()
+                .map(move |name| Path::new(dir).join(name))
+        })
+        .filter(|relative| project.project_dir.join(relative).is_file())
+        .collect()
 }
 
 fn mismatch(
@@ -349,6 +382,7 @@ fn mismatch(
         stub_file: error.stub_file.map(|file| project.relative(&file)),
         stub_line: error.stub_line,
         rust,
+        artefact: error.artefact,
     }
 }
 
