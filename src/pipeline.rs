@@ -133,6 +133,8 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         venv.root.display(),
         venv.origin.describe()
     ));
+    // After the venv, whose creation an interrupt should be worded by.
+    let toolchain_versions = crate::build_key::probe_toolchain(&project.package_dir);
     timings.venv = lap(&mut step);
 
     // Before anything is built, so that a refusal costs milliseconds.
@@ -176,11 +178,15 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         inputs.sort();
         inputs.dedup();
     }
-    // The key's `rustc -vV` and `cargo -V` run while the inputs are hashed.
+    // The key's `rustc -vV` and `cargo -V` have run since the project was found.
     let interpreter = venv.base_interpreter();
+    let versions = toolchain_versions
+        .join()
+        .map_err(|_| anyhow::anyhow!("asking rustc and cargo for their versions panicked"))?;
     let (mut digest, key) = std::thread::scope(|scope| {
-        let key =
-            scope.spawn(|| crate::build_key::compute(&project, &build, &maturin, &interpreter));
+        let key = scope.spawn(|| {
+            crate::build_key::compute(&project, &build, &maturin, &interpreter, versions)
+        });
         let digest = crate::digest::take(&inputs);
         (
             digest,

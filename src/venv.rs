@@ -61,32 +61,30 @@ pub(crate) struct CreatedWith {
 /// matching `python3.X` is on PATH, then `python3`, the interpreter maturin itself would use.
 /// Nothing here asks uv to find one, so no interpreter is ever downloaded.
 pub(crate) fn choose_interpreter(project_dir: &Path, python: Option<&str>) -> Result<CreatedWith> {
-    // Found on PATH, then asked for its own path from the project directory: a pyenv shim
-    // answers only where a `.python-version` selects a version that has it, and the venv should
-    // point at the interpreter, not the shim.
+    // Looked up on PATH only; the venv is then made from the project directory, where a pyenv
+    // shim answers for the version a `.python-version` there selects.
     let lookup = |request: &str| -> Option<PathBuf> {
         let command = if request.chars().next().is_some_and(|c| c.is_ascii_digit()) {
             format!("python{request}")
         } else {
             request.to_owned()
         };
-        let found = which::which(&command).ok()?;
-        let answer = Cmd::new(&found)
-            .args(["-c", "import sys; print(sys.executable)"])
-            .dir(project_dir)
-            .run_captured()
-            .ok()?;
-        let executable = PathBuf::from(answer.stdout.trim());
-        executable.is_absolute().then_some(executable)
+        which::which(command).ok()
     };
     if let Some(python) = python {
-        let interpreter = lookup(python).ok_or_else(|| {
-            user_error(
-                format!("`--python {python}`: no such interpreter on this machine"),
-                "pass a path to a python, a command on PATH, or a version (`3.12` looks for \
-                 `python3.12` on PATH)",
-            )
-        })?;
+        // A path is the interpreter the user named: taken as it is.
+        let named = Path::new(python);
+        let interpreter = (named.components().count() > 1 && named.is_file())
+            .then(|| std::path::absolute(named).ok())
+            .flatten()
+            .or_else(|| lookup(python))
+            .ok_or_else(|| {
+                user_error(
+                    format!("`--python {python}`: no such interpreter on this machine"),
+                    "pass a path to a python, a command on PATH, or a version (`3.X` looks for \
+                 `python3.X` on PATH)",
+                )
+            })?;
         return Ok(CreatedWith {
             interpreter,
             reason: format!("`--python {python}`"),
@@ -287,10 +285,12 @@ impl Venv {
                 .args(["venv", "--quiet", "--python"])
                 .arg(&chosen.interpreter)
                 .env("UV_PYTHON_DOWNLOADS", "never")
-                .arg(&root),
+                .arg(&root)
+                .dir(project_dir),
             None => Cmd::new(&chosen.interpreter)
                 .args(["-m", "venv"])
-                .arg(&root),
+                .arg(&root)
+                .dir(project_dir),
         };
         output::status(
             "Creating",
