@@ -206,3 +206,31 @@ fn what_the_sources_read_and_the_maturin_settings_rebuild_too() {
     assert_flavour("big blue two");
     assert_reused(&project, &dev().env("FASTPATH_COLOUR", "blue").run(), true);
 }
+
+/// Another maturin (here the same release, from another place first on PATH, as an upgrade or a
+/// second install puts one) is a new key: the next `dev` builds with it.
+#[test]
+fn another_maturin_makes_the_next_dev_build() {
+    let project = TestProject::maturin_new("keymaturin", false);
+    assert_reused(&project, &project.cargo_pyo3().arg("dev").run(), false);
+    assert_reused(&project, &project.cargo_pyo3().arg("dev").run(), true);
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        common::tools().all.join("maturin"),
+        elsewhere.path().join("maturin"),
+    )
+    .unwrap();
+    let run = project
+        .cargo_pyo3()
+        .args(["dev", "-v"])
+        .path_first(elsewhere.path())
+        .run();
+    assert_reused(&project, &run, false);
+    run.assert_stderr_contains("changed since the proven build: maturin");
+    let again = project
+        .cargo_pyo3()
+        .arg("dev")
+        .path_first(elsewhere.path())
+        .run();
+    assert_reused(&project, &again, true);
+}

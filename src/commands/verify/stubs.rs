@@ -365,8 +365,14 @@ fn mismatch(
         .filter(|part| !part.is_empty())
         .chain(error.path.iter().map(String::as_str))
         .collect();
+    // A stub's `__init__` describes the call PyO3 makes `__new__` from (`#[new]`).
     let rust = exports
         .get(&relative.join("."))
+        .or_else(|| {
+            let (last, owner) = relative.split_last()?;
+            (*last == "__init__").then_some(())?;
+            exports.get(&[owner, &["__new__"]].concat().join("."))
+        })
         .map(|exported| exported.location.to_string());
     let kind = match (&error.stub, &error.runtime) {
         (None, _) => "not-in-stub",
