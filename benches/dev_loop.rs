@@ -823,11 +823,15 @@ impl Bench {
                     Err(failure) => sample.failure = Some(failure),
                 }
             }
-            Variant::Run => {
-                let mut command = tool("run");
-                command
-                    .args(["--", "python", "-c"])
-                    .arg(fixture.answer_code());
+            Variant::Run | Variant::Python => {
+                let mut command = if variant == Variant::Run {
+                    let mut command = tool("run");
+                    command.args(["--", "python"]);
+                    command
+                } else {
+                    self.command(self.venv_python(variant), &fixture.dir)
+                };
+                command.arg("-c").arg(fixture.answer_code());
                 let (wall, outcome) = timed(&mut command);
                 sample.wall = wall;
                 sample.failure = outcome
@@ -840,15 +844,6 @@ impl Bench {
                 let (wall, outcome) = timed(&mut command);
                 sample.wall = wall;
                 sample.failure = outcome.err();
-            }
-            Variant::Python => {
-                let mut command = self.command(self.venv_python(variant), &fixture.dir);
-                command.arg("-c").arg(fixture.answer_code());
-                let (wall, outcome) = timed(&mut command);
-                sample.wall = wall;
-                sample.failure = outcome
-                    .and_then(|stdout| fixture.check_answer(&stdout, expected))
-                    .err();
             }
             Variant::MaturinDevelop => {
                 let mut command = with_flags(self.command("maturin", &fixture.dir));

@@ -56,39 +56,20 @@ const ENV_NAMES: &[&str] = &[
 /// This tool's own variables and cargo's terminal settings, which reach no build.
 const ENV_IGNORED: &[&str] = &["CARGO_PYO3_", "CARGO_TERM_"];
 
-/// `rustc -vV` and `cargo -V` as they answer in a directory (so a `rust-toolchain.toml` counts).
-pub(crate) struct ToolchainVersions {
-    rustc: String,
-    cargo: String,
-}
-
-/// Starts `rustc -vV` and `cargo -V` side by side in the background (about 20 ms and 12 ms
-/// through rustup's proxies on this machine): `dev` starts them once it has its venv, so they run
-/// while the uv guard, the requirements and the inputs are looked at.
-pub(crate) fn probe_toolchain(dir: &Path) -> std::thread::JoinHandle<ToolchainVersions> {
-    let dir = dir.to_path_buf();
-    std::thread::spawn(move || {
-        std::thread::scope(|scope| {
-            let rustc = scope.spawn(|| tool_output("rustc", &["-vV"], &dir));
-            let cargo = tool_output("cargo", &["-V"], &dir);
-            ToolchainVersions {
-                rustc: rustc.join().unwrap_or_default(),
-                cargo,
-            }
-        })
-    })
-}
-
-/// Computes the key for a build of `project` with `build`, by `maturin` for `interpreter`, with
-/// the toolchain's versions from [`probe_toolchain`].
+/// Computes the key for a build of `project` with `build`, by `maturin` for `interpreter`.
+/// `rustc -vV` and `cargo -V` run side by side (about 20 ms and 12 ms through rustup's proxies
+/// on this machine).
 pub(crate) fn compute(
     project: &Project,
     build: &BuildSettings,
     maturin: &Path,
     interpreter: &Path,
-    toolchain: ToolchainVersions,
 ) -> BuildKey {
-    let ToolchainVersions { rustc, cargo } = toolchain;
+    let (rustc, cargo) = std::thread::scope(|scope| {
+        let rustc = scope.spawn(|| tool_output("rustc", &["-vV"], &project.package_dir));
+        let cargo = tool_output("cargo", &["-V"], &project.package_dir);
+        (rustc.join().unwrap_or_default(), cargo)
+    });
     let mut key = BuildKey {
         sha256: String::new(),
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),

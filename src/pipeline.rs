@@ -133,8 +133,6 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         venv.root.display(),
         venv.origin.describe()
     ));
-    // After the venv, whose creation an interrupt should be worded by.
-    let toolchain_versions = crate::build_key::probe_toolchain(&project.package_dir);
     timings.venv = lap(&mut step);
 
     // Before anything is built, so that a refusal costs milliseconds.
@@ -178,15 +176,11 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         inputs.sort();
         inputs.dedup();
     }
-    // The key's `rustc -vV` and `cargo -V` have run since the project was found.
+    // The key's `rustc -vV` and `cargo -V` run while the inputs are hashed.
     let interpreter = venv.base_interpreter();
-    let versions = toolchain_versions
-        .join()
-        .map_err(|_| anyhow::anyhow!("asking rustc and cargo for their versions panicked"))?;
     let (mut digest, key) = std::thread::scope(|scope| {
-        let key = scope.spawn(|| {
-            crate::build_key::compute(&project, &build, &maturin, &interpreter, versions)
-        });
+        let key =
+            scope.spawn(|| crate::build_key::compute(&project, &build, &maturin, &interpreter));
         let digest = crate::digest::take(&inputs);
         (
             digest,

@@ -848,13 +848,11 @@ fn check_build_backend(pyproject: &Path, build_system: &BuildSystemTable) -> Res
     if backend == "maturin" {
         return Ok(());
     }
+    // Names as PEP 508 reads them (pep508_rs normalises them).
     let requires = |name: &str| {
         build_system.requires.iter().any(|requirement| {
-            let project = requirement
-                .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-                .next()
-                .unwrap_or_default();
-            project.to_ascii_lowercase().replace(['_', '.'], "-") == name
+            <pep508_rs::Requirement as std::str::FromStr>::from_str(requirement)
+                .is_ok_and(|requirement| requirement.name.as_ref() == name)
         })
     };
     let (what, instead) = if requires("setuptools-rust") {

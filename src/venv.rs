@@ -60,7 +60,7 @@ pub(crate) struct CreatedWith {
 /// a version such as `3.12` meaning `python3.12`), then the project's `.python-version` when a
 /// matching `python3.X` is on PATH, then `python3`, the interpreter maturin itself would use.
 /// Nothing here asks uv to find one, so no interpreter is ever downloaded.
-pub(crate) fn choose_interpreter(project_dir: &Path, python: Option<&str>) -> Result<CreatedWith> {
+fn choose_interpreter(project_dir: &Path, python: Option<&str>) -> Result<CreatedWith> {
     // Looked up on PATH only; the venv is then made from the project directory, where a pyenv
     // shim answers for the version a `.python-version` there selects.
     let lookup = |request: &str| -> Option<PathBuf> {

@@ -50,13 +50,18 @@ for first, second in (("__setitem__", "__delitem__"), ("__setattr__", "__delattr
     SLOT_SIBLINGS[second] = first
 
 
-def in_stub_beside(error, name):
-    """Whether the stub's class (or module) that holds `error`'s object also has `name`."""
+def stub_owner(error):
+    """The stub's class (or module) that holds `error`'s object."""
     node = stubtest.get_stub(error.object_path[0])
     for part in error.object_path[1:-1]:
         symbol = node.names.get(part) if node is not None else None
         node = symbol.node if symbol is not None else None
-    return node is not None and name in getattr(node, "names", {})
+    return node
+
+
+def in_stub_beside(error, name):
+    """Whether the stub's class (or module) that holds `error`'s object also has `name`."""
+    return name in getattr(stub_owner(error), "names", {})
 
 
 def is_slot_wrapper(error):
@@ -70,14 +75,6 @@ def runtime_owner(error):
     for part in error.object_path[1:-1]:
         owner = getattr(owner, part, None)
     return owner
-
-
-def stub_owner(error):
-    node = stubtest.get_stub(error.object_path[0])
-    for part in error.object_path[1:-1]:
-        symbol = node.names.get(part) if node is not None else None
-        node = symbol.node if symbol is not None else None
-    return node
 
 
 def has_var_positional(runtime):

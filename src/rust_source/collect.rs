@@ -507,7 +507,7 @@ impl Collector {
             return;
         }
         let ident = match invocation.mac.parse_body::<ExceptionArguments>() {
-            Ok(arguments) => arguments.name,
+            Ok(ExceptionArguments { name }) => name,
             Err(error) => {
                 self.scan.problems.push(ScanProblem {
                     location: Self::location(&place.file, error.span()),
@@ -518,8 +518,7 @@ impl Collector {
                 return;
             }
         };
-        let ident = &ident;
-        let name = unraw(ident);
+        let name = unraw(&ident);
         self.scan.classes.push(ClassDef {
             rust_name: name.clone(),
             python_name: name,

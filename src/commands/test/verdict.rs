@@ -232,8 +232,6 @@ pub(super) fn conclude(
     ExitStatus::CheckFailed
 }
 
-/// The error for one failed proof: the file the tests loaded and why it won, in one message so
-/// that `--quiet` keeps all of it.
 /// The modules the tests lacked at collection, without the project's own (its absence is the
 /// proof's concern, not a dependency to declare).
 fn missing_packages<'a>(project: &Project, report: &'a PluginReport) -> Vec<&'a MissingModule> {
@@ -245,6 +243,8 @@ fn missing_packages<'a>(project: &Project, report: &'a PluginReport) -> Vec<&'a 
         .collect()
 }
 
+/// The error for one failed proof: the file the tests loaded and why it won, in one message so
+/// that `--quiet` keeps all of it.
 fn failed_proof_message(project: &Project, failure: &ModuleProof, tests: &str) -> String {
     let shown = |path: &Path| project.relative(path).display().to_string();
     let proven = failure
