@@ -6,6 +6,14 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// `0.1.0 (abcdef123456 2026-12-06)`: the version and the commit it was built from (`build.rs`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("CARGO_PYO3_BUILT_FROM"),
+    ")"
+);
+
 /// Cargo runs `cargo-pyo3 pyo3 <args>`; this enum gives the binary that shape.
 #[derive(Debug, Parser)]
 #[command(name = "cargo", bin_name = "cargo", styles = clap::builder::Styles::plain())]
@@ -15,7 +23,7 @@ pub(crate) enum Cargo {
 
 /// Build, install and prove PyO3 extensions: the Python you run is the Rust you just built.
 #[derive(Debug, Args)]
-#[command(version, propagate_version = true)]
+#[command(version = VERSION, propagate_version = true)]
 #[command(
     after_help = "Exit codes: 0 success, 1 a check failed, 2 error, 3 refused by the uv guard."
 )]

@@ -2,6 +2,9 @@
 //! real PyO3 crates. Fixture copies share one cargo target dir and one uv cache
 //! (`common/mod.rs`), so pyo3 compiles once for the whole suite.
 
+// Unix only: the harness links the tools with symlinks, sets file modes and sends signals to
+// process groups. On Windows this binary is empty, and `.ci/run` says so (docs/platforms.md).
+#![cfg(unix)]
 #![expect(
     clippy::disallowed_methods,
     reason = "tests drive the real tools with std::process::Command and build scenes with std::fs; \
@@ -19,6 +22,7 @@ mod new;
 mod new_e2e;
 mod platforms;
 mod reliability;
+mod ship;
 mod stubs;
 mod test_run;
 mod uv;
