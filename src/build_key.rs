@@ -56,20 +56,59 @@ const ENV_NAMES: &[&str] = &[
 /// This tool's own variables and cargo's terminal settings, which reach no build.
 const ENV_IGNORED: &[&str] = &["CARGO_PYO3_", "CARGO_TERM_"];
 
-/// Computes the key for a build of `project` with `build`, by `maturin` for `interpreter`.
-/// `rustc -vV` and `cargo -V` run side by side (about 20 ms and 12 ms through rustup's proxies
-/// on this machine).
+/// `rustc -vV` and `cargo -V` (about 20 ms and 12 ms through rustup's proxies on this machine),
+/// started on threads of their own before the project is discovered, in the directory the
+/// package most likely is in: they then run beside `cargo metadata` instead of after it.
+/// rustup picks the toolchain by the directory (`rust-toolchain.toml`), so their answers are
+/// taken only when the discovered package is in that directory; otherwise they run again there.
+pub(crate) struct ToolchainProbe {
+    dir: Option<PathBuf>,
+    running: Option<std::thread::JoinHandle<(String, String)>>,
+}
+
+impl ToolchainProbe {
+    /// Starts both in `dir` (nothing when it is `None`).
+    pub(crate) fn start(dir: Option<PathBuf>) -> ToolchainProbe {
+        let running = dir
+            .clone()
+            .map(|dir| std::thread::spawn(move || probe(&dir)));
+        ToolchainProbe { dir, running }
+    }
+
+    /// Their answers for a package in `package_dir`.
+    fn finish(self, package_dir: &Path) -> (String, String) {
+        let same_dir =
+            |dir: &PathBuf| match (fs_err::canonicalize(dir), fs_err::canonicalize(package_dir)) {
+                (Ok(guess), Ok(found)) => guess == found,
+                _ => false,
+            };
+        let early = self.running.and_then(|running| running.join().ok());
+        match early {
+            Some(answers) if self.dir.as_ref().is_some_and(same_dir) => answers,
+            _ => probe(package_dir),
+        }
+    }
+}
+
+/// `rustc -vV` and `cargo -V` in `dir`, side by side.
+fn probe(dir: &Path) -> (String, String) {
+    std::thread::scope(|scope| {
+        let rustc = scope.spawn(|| tool_output("rustc", &["-vV"], dir));
+        let cargo = tool_output("cargo", &["-V"], dir);
+        (rustc.join().unwrap_or_default(), cargo)
+    })
+}
+
+/// Computes the key for a build of `project` with `build`, by `maturin` for `interpreter`, with
+/// the toolchain's answers from `toolchain`.
 pub(crate) fn compute(
     project: &Project,
     build: &BuildSettings,
     maturin: &Path,
     interpreter: &Path,
+    toolchain: ToolchainProbe,
 ) -> BuildKey {
-    let (rustc, cargo) = std::thread::scope(|scope| {
-        let rustc = scope.spawn(|| tool_output("rustc", &["-vV"], &project.package_dir));
-        let cargo = tool_output("cargo", &["-V"], &project.package_dir);
-        (rustc.join().unwrap_or_default(), cargo)
-    });
+    let (rustc, cargo) = toolchain.finish(&project.package_dir);
     let mut key = BuildKey {
         sha256: String::new(),
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),

@@ -115,6 +115,8 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
     let mut step = Instant::now();
     let mut timings = Timings::default();
 
+    let toolchain_probe =
+        crate::build_key::ToolchainProbe::start(project::probable_package_dir(&project_settings));
     let project = project::discover(&project_settings)?;
     timings.discover = lap(&mut step);
     // Before anything that writes: two runs at once would otherwise race to create the same
@@ -176,11 +178,13 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         inputs.sort();
         inputs.dedup();
     }
-    // The key's `rustc -vV` and `cargo -V` run while the inputs are hashed.
+    // The key (its `rustc -vV` and `cargo -V` started before `cargo metadata`) is made while
+    // the inputs are hashed.
     let interpreter = venv.base_interpreter();
     let (mut digest, key) = std::thread::scope(|scope| {
-        let key =
-            scope.spawn(|| crate::build_key::compute(&project, &build, &maturin, &interpreter));
+        let key = scope.spawn(|| {
+            crate::build_key::compute(&project, &build, &maturin, &interpreter, toolchain_probe)
+        });
         let digest = crate::digest::take(&inputs);
         (
             digest,

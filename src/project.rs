@@ -307,6 +307,16 @@ impl Project {
     }
 }
 
+/// The directory the package's `Cargo.toml` is most likely in, found without running cargo:
+/// the manifest [`discover`] starts from. `None` where `discover` will report an error. A
+/// workspace's `-p` may select another member, so this is a guess to be checked against the
+/// discovered `package_dir`.
+pub(crate) fn probable_package_dir(args: &ProjectSettings) -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    let located = locate(args.manifest_path.as_deref(), &cwd).ok()?;
+    Some(parent(&located.manifest))
+}
+
 /// Finds and describes the project the user means.
 pub(crate) fn discover(args: &ProjectSettings) -> Result<Project> {
     let cwd = std::env::current_dir().context("failed to read the current directory")?;

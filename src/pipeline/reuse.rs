@@ -59,21 +59,32 @@ pub(super) fn check(previous: &Receipt, now: &Now<'_>) -> Result<Wheel, String> 
     if previous.editable.is_some() != now.editable {
         return Err("the install mode (editable or not) changed".into());
     }
-    if !super::dependencies_in_place(Some(previous), now.requirements, now.venv) {
-        return Err("the runtime dependencies changed or are missing".into());
-    }
-    if !now
-        .venv
-        .installed_intact(&previous.distribution, &previous.distribution_version)
-    {
-        return Err(format!(
-            "the installed `{}` {} is not what was proven (uninstalled, replaced or edited)",
-            previous.distribution, previous.distribution_version
-        ));
-    }
     // The wheel the extensions are proven against comes from the file kept, read and hashed
-    // anew: the receipt's word for it is not enough.
-    let wheel = wheel::inspect(&previous.wheel.path).map_err(|error| error.to_string())?;
+    // anew: the receipt's word for it is not enough. It is hashed on a thread while the
+    // installed files are hashed here (each is the extension's megabytes once or twice).
+    let (installed, wheel) = std::thread::scope(|scope| {
+        let wheel = scope.spawn(|| wheel::inspect(&previous.wheel.path));
+        let installed = super::dependencies_in_place(Some(previous), now.requirements, now.venv)
+            .then(|| {
+                now.venv
+                    .installed_intact(&previous.distribution, &previous.distribution_version)
+            });
+        (
+            installed,
+            wheel.join().expect("reading the kept wheel panicked"),
+        )
+    });
+    match installed {
+        None => return Err("the runtime dependencies changed or are missing".into()),
+        Some(false) => {
+            return Err(format!(
+                "the installed `{}` {} is not what was proven (uninstalled, replaced or edited)",
+                previous.distribution, previous.distribution_version
+            ));
+        }
+        Some(true) => {}
+    }
+    let wheel = wheel.map_err(|error| error.to_string())?;
     if wheel.sha256 != previous.wheel.sha256 {
         return Err(format!(
             "the kept wheel `{}` is not the one proven",

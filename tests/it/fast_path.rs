@@ -234,3 +234,59 @@ fn another_maturin_makes_the_next_dev_build() {
         .run();
     assert_reused(&project, &again, true);
 }
+
+/// The toolchain part of the key, where it is looked up: `dev -p member` from a workspace's root
+/// starts `rustc -vV` in the root before `cargo metadata` names the member, and a toolchain
+/// override in the member's own directory must still count.
+#[test]
+fn a_toolchain_of_the_packages_own_directory_rebuilds() {
+    let generated = TestProject::maturin_new("keytoolchain", false);
+    let workspace = TestProject::empty("toolchain-workspace");
+    workspace.write(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"keytoolchain\"]\nresolver = \"2\"\n",
+    );
+    common::copy_dir(&generated.root, &workspace.path("keytoolchain"));
+    let member = TestProject::from_existing(workspace.path("keytoolchain"));
+
+    let faults = tempfile::tempdir().unwrap();
+    let fault_dir = common::faults::fault_executable(
+        faults.path(),
+        "fault-rustc-reports-another-release",
+        Some("rustc"),
+    );
+    let real_rustc = which_outside("rustc", &fault_dir);
+    let dev = || {
+        workspace
+            .cargo_pyo3()
+            .args(["dev", "-v", "-p", "keytoolchain"])
+            .path_first(&fault_dir)
+            .env(common::faults::REAL_RUSTC, &real_rustc)
+    };
+    assert_reused(&member, &dev().run(), false);
+    assert_reused(&member, &dev().run(), true);
+
+    member.write("rust-toolchain.toml", "[toolchain]\nchannel = \"stable\"\n");
+    let run = dev().run();
+    assert_reused(&member, &run, false);
+    run.assert_stderr_contains("changed since the proven build: `rustc -vV`");
+    let key = &member.receipt()["build_key"];
+    assert!(
+        key["rustc"]
+            .as_str()
+            .unwrap()
+            .contains("commit-hash: fault-rustc-reports-another-release"),
+        "the key holds the member directory's answer: {key:#}"
+    );
+    assert_reused(&member, &dev().run(), true);
+}
+
+/// `program` on the test's PATH, outside `ours`.
+fn which_outside(program: &str, ours: &std::path::Path) -> std::path::PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .filter(|dir| dir != ours)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| panic!("no {program} on PATH"))
+}

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 /// The real maturin, for a fault that builds with it.
 pub const REAL_MATURIN: &str = "CARGO_PYO3_FAULT_REAL_MATURIN";
+/// The real rustc, for a fault that passes calls on to it.
+pub const REAL_RUSTC: &str = "CARGO_PYO3_FAULT_REAL_RUSTC";
 /// The real uv, for a fault that passes commands on to it.
 pub const REAL_UV: &str = "CARGO_PYO3_FAULT_REAL_UV";
 /// The installed extension a fault half-overwrites.
