@@ -23,6 +23,7 @@ mod process;
 mod project;
 mod proof;
 mod python;
+mod pythons;
 mod receipt;
 mod requirements;
 mod restore;
