@@ -63,7 +63,11 @@ pub(crate) fn run(args: TestArgs) -> Result<ExitStatus> {
         let (status, developed) = pipeline::develop(settings)?;
         return match developed {
             Some(developed) => {
-                run_tests(&developed, &pytest_args, json).map(|tested| tested.status)
+                let tested = run_tests(&developed, &pytest_args, json)?;
+                if json {
+                    output::json(&tested.report)?;
+                }
+                Ok(tested.status)
             }
             None => Ok(status),
         };
@@ -103,7 +107,11 @@ pub(crate) fn run(args: TestArgs) -> Result<ExitStatus> {
                 .extensions
                 .first()
                 .map(|extension| extension.wheel_sha256.clone());
-            let status = run_tests(developed, &pytest_args, json)?.status;
+            let tested = run_tests(developed, &pytest_args, json)?;
+            if json {
+                output::json(&tested.report)?;
+            }
+            let status = tested.status;
             Ok(crate::watch::Cycle {
                 result: match status {
                     ExitStatus::Success if tests_only => "tests passed (not rebuilt)".to_owned(),
@@ -128,7 +136,7 @@ fn several(
     let plan = pythons::plan(settings)?;
     let once = |restore: bool| -> Result<(ExitStatus, Vec<pythons::Row>)> {
         let rows = pythons::run_each(&plan, restore, |developed| {
-            let tested = run_tests(developed, pytest_args, false)?;
+            let tested = run_tests(developed, pytest_args, json)?;
             Ok(StepOutcome {
                 status: Some(tested.status),
                 loaded_in_tests: Some(tested.holds),
@@ -181,7 +189,8 @@ fn tests_only(developed: &Developed, changed: &[std::path::PathBuf]) -> bool {
     })
 }
 
-/// pytest with the in-process proof, against a proven `dev`; with `json`, its report printed.
+/// pytest with the in-process proof, against a proven `dev`; with `json`, pytest's output goes
+/// to stderr, leaving stdout to the report the caller prints.
 fn run_tests(developed: &Developed, pytest_args: &[OsString], json: bool) -> Result<Tested> {
     let Developed {
         project,
@@ -263,9 +272,6 @@ fn run_tests(developed: &Developed, pytest_args: &[OsString], json: bool) -> Res
             modules: proofs,
         },
     };
-    if json {
-        output::json(&test_report)?;
-    }
     Ok(Tested {
         status,
         counts,

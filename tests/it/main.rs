@@ -18,6 +18,7 @@ mod layers;
 mod new;
 mod new_e2e;
 mod platforms;
+mod pythons;
 mod reliability;
 mod stubs;
 mod test_run;
