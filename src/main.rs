@@ -12,6 +12,7 @@ mod env;
 mod failure;
 mod fs_atomic;
 mod install;
+mod interpreter;
 mod lock;
 mod maturin;
 mod module_name;

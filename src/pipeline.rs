@@ -23,7 +23,8 @@ use crate::settings::{CleanMode, DevSettings, UvPolicy};
 use crate::toolchain::{self, Installer, Toolchain};
 use crate::venv::Venv;
 use crate::{
-    editable, install, lock, maturin, outcome, proof, requirements, uv_guard, wheel, wheel_store,
+    editable, install, interpreter, lock, maturin, outcome, proof, requirements, uv_guard, wheel,
+    wheel_store,
 };
 
 /// Milliseconds since `step`, restarting it.
@@ -131,7 +132,13 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         Some(wanted) => Venv::of_interpreter(wanted, &project.project_dir, uv)?,
         None => match Venv::find(project_settings.venv.as_deref(), &project.project_dir)? {
             Some(venv) => venv,
-            None => Venv::create(&project.project_dir, python.as_deref(), uv)?,
+            None => match python.as_deref().and_then(interpreter::Minor::parse) {
+                Some(minor) => {
+                    let chosen = interpreter::for_new_venv(minor)?;
+                    Venv::create_from(&project.project_dir, chosen, uv)?
+                }
+                None => Venv::create(&project.project_dir, python.as_deref(), uv)?,
+            },
         },
     };
     output::verbose(format_args!(

@@ -72,7 +72,8 @@ pub(crate) struct InterpreterVenv {
 }
 
 /// Picks the interpreter for a new venv, on this machine only: `--python` (a path, a command, or
-/// a version such as `3.12` meaning `python3.12`), then the project's `.python-version` when a
+/// a version such as `3.12` meaning `python3.12`; the pipeline looks a version up with
+/// `interpreter/` before it gets here, since a pyenv shim may not answer), then the project's `.python-version` when a
 /// matching `python3.X` is on PATH, then `python3`, the interpreter maturin itself would use.
 /// Nothing here asks uv to find one, so no interpreter is ever downloaded.
 fn choose_interpreter(project_dir: &Path, python: Option<&str>) -> Result<CreatedWith> {
@@ -317,8 +318,19 @@ impl Venv {
         uv: Option<&Path>,
     ) -> Result<Venv> {
         let root = project_dir.join(".venv");
+        refuse_existing(&root)?;
         let chosen = choose_interpreter(project_dir, python)?;
         Venv::create_at(&root, project_dir, chosen, uv)
+    }
+
+    /// Creates `.venv` in `project_dir` from an interpreter already chosen (a `--python 3.X` found
+    /// by `interpreter/`).
+    pub(crate) fn create_from(
+        project_dir: &Path,
+        chosen: CreatedWith,
+        uv: Option<&Path>,
+    ) -> Result<Venv> {
+        Venv::create_at(&project_dir.join(".venv"), project_dir, chosen, uv)
     }
 
     /// Creates a venv at `root` from `chosen`, working from `project_dir`.
@@ -329,17 +341,7 @@ impl Venv {
         uv: Option<&Path>,
     ) -> Result<Venv> {
         let root = root.to_path_buf();
-        // `python -m venv` writes into an existing directory: never into one the user made.
-        if root.symlink_metadata().is_ok() {
-            return Err(user_error(
-                format!(
-                    "`{}` exists but is not a virtual environment: it has no `pyvenv.cfg`",
-                    root.display()
-                ),
-                "move it out of the way so that `cargo pyo3 dev` can create the venv there, \
-                 or pass the venv to use with `--venv`",
-            ));
-        }
+        refuse_existing(&root)?;
         let command = match uv {
             // An explicit interpreter, and downloads off: uv would otherwise fetch the newest
             // CPython that `requires-python` allows.
@@ -456,6 +458,21 @@ impl Venv {
             .env(crate::env::PATH, path)
             .env_remove(crate::env::PYTHONHOME))
     }
+}
+
+/// `python -m venv` writes into an existing directory: never into one the user made.
+fn refuse_existing(root: &Path) -> Result<()> {
+    if root.symlink_metadata().is_ok() {
+        return Err(user_error(
+            format!(
+                "`{}` exists but is not a virtual environment: it has no `pyvenv.cfg`",
+                root.display()
+            ),
+            "move it out of the way so that `cargo pyo3 dev` can create the venv there, \
+             or pass the venv to use with `--venv`",
+        ));
+    }
+    Ok(())
 }
 
 /// `pyvenv.cfg` is `key = value` lines, the way CPython's `site` module reads it.

@@ -1,4 +1,4 @@
-# What an interpreter is, for `--python` with several interpreters (src/pythons/discover.rs):
+# What an interpreter is, for `--python` with several interpreters (src/interpreter/discover.rs):
 # its version, the file behind the command that ran it (a pyenv shim runs another), and its
 # implementation. Reads nothing; prints one JSON object.
 import json

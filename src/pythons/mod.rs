@@ -1,13 +1,10 @@
 //! Several Pythons, one proof each (issue 24; docs/dev.md, "Several interpreters"): `--python`
-//! repeated, as a range or as `all` is resolved to local interpreters (`discover.rs`) and judged
-//! against the project's `requires-python` and abi3 floor before anything is built (`admit.rs`);
+//! repeated, as a range or as `all` is resolved to local interpreters and judged against the
+//! project's `requires-python` and abi3 floor before anything is built (`interpreter/`);
 //! then the pipeline runs once per interpreter, each in its own venv `.venv-3.X` beside the
 //! project, its own target dir and so its own receipt, and a table reports what each loaded
 //! (`table.rs`). The commands give the step that follows a proven build (pytest, a command).
 
-mod admit;
-mod discover;
-mod request;
 mod table;
 
 use std::path::{Path, PathBuf};
@@ -20,12 +17,10 @@ use crate::settings::DevSettings;
 use crate::venv::{CreatedWith, InterpreterVenv};
 use crate::{outcome, output, process, project};
 
-pub(crate) use request::several;
+pub(crate) use crate::interpreter::several;
 pub(crate) use table::{Extra, Row, Tests, Verdict};
 
-use admit::Admission;
-use discover::{Interpreter, Places};
-use request::{Minor, Request};
+use crate::interpreter::{self, Admission, Interpreter, Minor, Places, Request};
 
 /// One interpreter of the run, with the settings its pipeline runs with.
 #[derive(Debug, Clone)]
@@ -139,7 +134,7 @@ pub(crate) fn plan(settings: &DevSettings) -> Result<Plan> {
                 } else {
                     which::which(name).ok()
                 };
-                match candidate.and_then(|candidate| discover::probe(&candidate, name)) {
+                match candidate.and_then(|candidate| interpreter::probe(&candidate, name)) {
                     Some(interpreter) => want(interpreter, &request, &mut chosen, &mut refused),
                     None => missing.push(format!(
                         "{}: no interpreter answers at that path or as that command on PATH",

@@ -44,7 +44,7 @@ fn rows(report: &serde_json::Value) -> &Vec<serde_json::Value> {
 /// A generated project, three interpreters: each venv proven with its own wheel, one test that
 /// fails on 3.12 only is named in the table with exit 1, and the next `run` finds every build
 /// unchanged; before that, an interpreter `requires-python` excludes and one that is not on this
-/// machine are refused with nothing built.
+/// machine are refused with nothing built; after it, one `--python 3.9` makes `.venv` from it.
 #[test]
 fn several_pythons_each_proven_and_the_one_failing_named() {
     let project = TestProject::maturin_new("manypy", false);
@@ -54,9 +54,15 @@ fn several_pythons_each_proven_and_the_one_failing_named() {
         "requires-python = \">=3.9\"",
     );
 
-    let excluded = project.cargo_pyo3().args(["dev", "--python", "3.8,3.12"]).run();
+    let excluded = project
+        .cargo_pyo3()
+        .args(["dev", "--python", "3.8,3.12"])
+        .run();
     excluded.assert_code(2);
-    let missing = project.cargo_pyo3().args(["dev", "--python", "3.12,3.99"]).run();
+    let missing = project
+        .cargo_pyo3()
+        .args(["dev", "--python", "3.12,3.99"])
+        .run();
     missing.assert_code(2);
     assert_filtered_snapshot!(
         "pythons_refused_before_building",
@@ -88,7 +94,10 @@ fn several_pythons_each_proven_and_the_one_failing_named() {
     let mut receipts = Vec::new();
     for (row, minor) in rows.iter().zip(MINORS) {
         assert!(
-            row["python"].as_str().unwrap().starts_with(&format!("{minor}.")),
+            row["python"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{minor}.")),
             "{row:#}"
         );
         assert_eq!(row["proof"], "proven", "{row:#}");
@@ -103,7 +112,10 @@ fn several_pythons_each_proven_and_the_one_failing_named() {
         assert_eq!(row["sha256"], common::sha256(&loaded), "{row:#}");
         assert_eq!(
             Path::new(row["venv"].as_str().unwrap()),
-            project.path(&format!(".venv-{minor}")).canonicalize().unwrap(),
+            project
+                .path(&format!(".venv-{minor}"))
+                .canonicalize()
+                .unwrap(),
         );
         // Its own receipt, which names its own venv, and the test process loaded that build.
         let receipt: serde_json::Value = serde_json::from_str(
@@ -120,7 +132,10 @@ fn several_pythons_each_proven_and_the_one_failing_named() {
     }
     receipts.dedup();
     assert_eq!(receipts.len(), 3, "one receipt per venv: {receipts:?}");
-    assert!(!project.path(".venv").exists(), "the single `.venv` is left alone");
+    assert!(
+        !project.path(".venv").exists(),
+        "the single `.venv` is left alone"
+    );
     assert_filtered_snapshot!(
         "pythons_test_table",
         common::snapshot::redact(&table(&test.stderr), &project.root),
@@ -146,6 +161,38 @@ fn several_pythons_each_proven_and_the_one_failing_named() {
         table(&run.stderr).matches("proven (unchanged)").count(),
         3,
         "{run:?}"
+    );
+
+    // One `--python 3.9` is the single case: `.venv`, made from pyenv's 3.9 even though the
+    // `python3.9` shim on PATH does not answer while pyenv has another version selected. Built
+    // in the 3.9 target dir, so the suite's shared build for `python3` stays as it is.
+    let single = project
+        .cargo_pyo3()
+        .args(["dev", "--python", "3.9", "--json"])
+        .env(
+            "CARGO_TARGET_DIR",
+            common::fixture_target_dir().join("python-3.9"),
+        )
+        .run();
+    single.assert_code(0);
+    let receipt = single.json();
+    assert_eq!(
+        Path::new(receipt["python"]["venv"].as_str().unwrap()),
+        project.path(".venv").canonicalize().unwrap()
+    );
+    assert!(
+        receipt["python"]["version"]
+            .as_str()
+            .unwrap()
+            .starts_with("3.9."),
+        "{receipt:#}"
+    );
+    let reason = receipt["python"]["venv_created_with"]["reason"]
+        .as_str()
+        .unwrap();
+    assert!(
+        reason.starts_with("`--python 3.9` (Python 3.9."),
+        "{receipt:#}"
     );
 }
 
@@ -178,7 +225,10 @@ fn an_abi3_build_proven_on_each_interpreter_and_rewatched_on_save() {
         &format!("pyo3 = {{ version = {version}, features = [\"abi3-py39\"] }}"),
     );
 
-    let below = project.cargo_pyo3().args(["dev", "--python", "3.8,3.9"]).run();
+    let below = project
+        .cargo_pyo3()
+        .args(["dev", "--python", "3.8,3.9"])
+        .run();
     below.assert_code(2).assert_stderr_contains(
         "the build is abi3 for Python ≥ 3.9 (`pyo3/abi3-py39`), which Python 3.8 cannot load",
     );
@@ -198,7 +248,10 @@ fn an_abi3_build_proven_on_each_interpreter_and_rewatched_on_save() {
         let loaded = installed_extension(&project, minor, "abipy");
         assert!(loaded.ends_with("abipy.abi3.so"), "{}", loaded.display());
         assert_eq!(row["sha256"], common::sha256(&loaded), "{row:#}");
-        assert_eq!(row["sha256"], rows[0]["sha256"], "one abi3 extension: {report:#}");
+        assert_eq!(
+            row["sha256"], rows[0]["sha256"],
+            "one abi3 extension: {report:#}"
+        );
     }
 
     let _build = common::build_lock();
@@ -220,7 +273,11 @@ fn an_abi3_build_proven_on_each_interpreter_and_rewatched_on_save() {
     let first = cycle(&mut watch, 1);
     assert!(first.contains("proven on Python 3.9."), "{first}");
     watch.wait_for_stderr("Watching", Duration::from_secs(30));
-    project.edit("src/lib.rs", "(a + b).to_string()", "(a + b + 1).to_string()");
+    project.edit(
+        "src/lib.rs",
+        "(a + b).to_string()",
+        "(a + b + 1).to_string()",
+    );
     let second = cycle(&mut watch, 2);
     assert!(
         second.contains("`src/lib.rs`: proven on Python 3.9.") && second.contains(", 3.13."),
@@ -235,7 +292,11 @@ fn an_abi3_build_proven_on_each_interpreter_and_rewatched_on_save() {
             .current_dir(std::env::temp_dir())
             .output()
             .unwrap();
-        assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "3", "{minor}");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout).trim(),
+            "3",
+            "{minor}"
+        );
     }
     let signal = Command::new("kill")
         .args(["-INT", &watch.pid().to_string()])
