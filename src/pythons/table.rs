@@ -264,6 +264,25 @@ mod tests {
     }
 
     #[test]
+    fn run_shows_each_command_s_exit_code_and_ends_with_the_first_failing_one() {
+        let mut ok = row("3.9.18", Verdict::Proven, None, 0);
+        ok.command_exit_code = Some(0);
+        let mut failing = row("3.12.1", Verdict::Proven, None, 3);
+        failing.command_exit_code = Some(3);
+        let rows = vec![ok, failing];
+        let mut out = Vec::new();
+        render(&rows, Extra::Command, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.lines().next().unwrap().ends_with("proof   command"),
+            "{text}"
+        );
+        assert!(text.contains("proven  exit 3"), "{text}");
+        // A command's own 3 is passed through, not read as the uv guard's refusal.
+        assert_eq!(overall(&rows), ExitStatus::External(3));
+    }
+
+    #[test]
     fn wheel_tags_come_from_the_file_name() {
         assert_eq!(
             wheel_tag("my_pkg-0.1.0-cp39-abi3-linux_x86_64.whl").as_deref(),
