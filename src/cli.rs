@@ -180,7 +180,7 @@ pub(crate) struct DevArgs {
     #[arg(long)]
     pub(crate) no_editable: bool,
 
-    /// The interpreter: for a new `.venv` when one is named; repeat for several, each in its own venv
+    /// Interpreter for a new `.venv`; repeated, a range or `all`: one venv each
     ///
     /// A path, a command, or a version (`3.12` means `python3.12` on PATH, else pyenv's or uv's
     /// installed 3.12; nothing is downloaded). Once, it picks the interpreter of a new `.venv`.
