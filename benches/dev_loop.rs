@@ -10,7 +10,10 @@
 //! 3. `maturin develop` into the same kind of venv, followed by the same import,
 //! 4. the floor: `cargo build` of the crate alone, nothing installed,
 //! 5. `cargo pyo3 test`, then bare `python -m pytest` on the same suite in the same venv,
-//! 6. `cargo pyo3 run -- python -c …`, then the same `python -c …` run bare in the same venv.
+//! 6. `cargo pyo3 run -- python -c …`, then the same `python -c …` run bare in the same venv,
+//! 7. `cargo pyo3 dev --python A,B` (issue 24): `python3`'s version and a second local one, each
+//!    in its own venv and target dir; the receipts' totals give the second interpreter's cost as
+//!    a ratio to the first's.
 //!
 //! After every run the edit must be visible: the venv's python imports the module and reads the
 //! constant back (the floor must have rewritten its `.so`). A run that leaves the old build in
@@ -39,6 +42,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 const ITERATIONS_VARIABLE: &str = "CARGO_PYO3_BENCH_ITERATIONS";
 /// Iterations on the large fixture.
 const LARGE_ITERATIONS_VARIABLE: &str = "CARGO_PYO3_BENCH_LARGE_ITERATIONS";
+/// The second interpreter of `dev --python A,B` (a version, `3.12` unless `python3` is 3.12).
+const SECOND_PYTHON_VARIABLE: &str = "CARGO_PYO3_BENCH_SECOND_PYTHON";
 /// Comma-separated subset of `small,large`.
 const FIXTURES_VARIABLE: &str = "CARGO_PYO3_BENCH_FIXTURES";
 const DEFAULT_SMALL_ITERATIONS: usize = 7;
@@ -127,11 +132,13 @@ enum Variant {
     Run,
     /// The same command as [`Variant::Run`], run bare right after it in its venv.
     Python,
+    /// `dev --python A,B`: two interpreters, each in its own `.venv-3.X` beside the fixture.
+    DevPythons,
 }
 
 impl Variant {
     /// In the order of a round: each bare variant right after the one whose venv it uses.
-    const ALL: [Variant; 8] = [
+    const ALL: [Variant; 9] = [
         Variant::Dev,
         Variant::DevCleanFull,
         Variant::MaturinDevelop,
@@ -140,6 +147,7 @@ impl Variant {
         Variant::Pytest,
         Variant::Run,
         Variant::Python,
+        Variant::DevPythons,
     ];
     /// The variants of the `dev` table, compared with `maturin develop` and the floor.
     const DEV: [Variant; 4] = [
@@ -164,6 +172,7 @@ impl Variant {
             Variant::Pytest => "`python -m pytest -q`",
             Variant::Run => "`cargo pyo3 run -- python -c …`",
             Variant::Python => "`python -c …`",
+            Variant::DevPythons => "`cargo pyo3 dev --python A,B`",
         }
     }
 
@@ -178,6 +187,7 @@ impl Variant {
             Variant::Pytest => "pytest",
             Variant::Run => "run",
             Variant::Python => "python",
+            Variant::DevPythons => "dev-pythons",
         }
     }
 
@@ -549,6 +559,8 @@ struct Bench {
     interpreter: PathBuf,
     cargo: OsString,
     tool: PathBuf,
+    /// The versions `dev --python A,B` runs with: `python3`'s, then a second local one.
+    pythons: [String; 2],
     /// An empty directory to import from, so no source tree can shadow the install.
     neutral: PathBuf,
 }
@@ -572,6 +584,7 @@ impl Bench {
             interpreter: PathBuf::new(),
             cargo: std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()),
             tool: PathBuf::from(env!("CARGO_BIN_EXE_cargo-pyo3")),
+            pythons: Default::default(),
             neutral,
         };
         let resolved = bench.capture(bench.command("python3", &bench.neutral).args([
@@ -579,8 +592,24 @@ impl Bench {
             "import os, sys; print(os.path.realpath(sys.executable))",
         ]));
         bench.interpreter = PathBuf::from(resolved.trim());
+        let first = bench.capture(
+            bench
+                .command(&bench.interpreter, &bench.neutral)
+                .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"]),
+        );
+        let first = first.trim().to_owned();
+        let second = std::env::var(SECOND_PYTHON_VARIABLE)
+            .unwrap_or_else(|_| if first == "3.12" { "3.11" } else { "3.12" }.to_owned());
+        assert_ne!(
+            first, second,
+            "{SECOND_PYTHON_VARIABLE} names `python3`'s own version"
+        );
+        bench.pythons = [first, second];
         for variant in Variant::ALL {
-            if variant == Variant::Floor || variant.venv_owner() != variant {
+            // `dev --python A,B` makes its own `.venv-3.X` beside the fixture.
+            if matches!(variant, Variant::Floor | Variant::DevPythons)
+                || variant.venv_owner() != variant
+            {
                 continue;
             }
             let venv = bench.venv(variant);
@@ -771,6 +800,7 @@ impl Bench {
             wall: Duration::ZERO,
             failure: None,
             timings: None,
+            per_python: Vec::new(),
         };
         let with_flags = |mut command: Command| {
             if expected.flavoured {
@@ -818,6 +848,49 @@ impl Bench {
                         }
                         if sample.failure.is_none() {
                             sample.failure = self.check_import(fixture, variant, expected).err();
+                        }
+                    }
+                    Err(failure) => sample.failure = Some(failure),
+                }
+            }
+            Variant::DevPythons => {
+                let mut command = with_flags(self.command(&self.tool, &fixture.dir));
+                command
+                    .args(["pyo3", "dev", "--manifest-path"])
+                    .arg(fixture.manifest())
+                    .arg("--target-dir")
+                    .arg(&target_dir)
+                    .args(["--python", &self.pythons.join(","), "--json"]);
+                let (wall, outcome) = timed(&mut command);
+                sample.wall = wall;
+                match outcome.and_then(|stdout| {
+                    serde_json::from_str::<serde_json::Value>(&stdout)
+                        .map_err(|error| format!("no report on stdout: {error}"))
+                }) {
+                    Ok(report) => {
+                        let rows = report["pythons"].as_array().cloned().unwrap_or_default();
+                        // The first interpreter's receipt stands for the sample's steps.
+                        sample.timings =
+                            rows.first().map(|row| row["report"]["timings_ms"].clone());
+                        sample.per_python = rows
+                            .iter()
+                            .filter_map(|row| row["report"]["timings_ms"]["total"].as_f64())
+                            .collect();
+                        if sample.per_python.len() != 2 {
+                            sample.failure = Some(format!("not two proven interpreters: {report}"));
+                        }
+                        for python in &self.pythons {
+                            if sample.failure.is_some() {
+                                break;
+                            }
+                            let venv_python =
+                                fixture.dir.join(format!(".venv-{python}/bin/python"));
+                            let mut check = self.command(venv_python, &self.neutral);
+                            check.args(["-I", "-c"]).arg(fixture.answer_code());
+                            let (_, answered) = timed(&mut check);
+                            sample.failure = answered
+                                .and_then(|stdout| fixture.check_answer(&stdout, expected))
+                                .err();
                         }
                     }
                     Err(failure) => sample.failure = Some(failure),
@@ -953,6 +1026,8 @@ struct Sample {
     failure: Option<String>,
     /// `timings_ms` of the receipt, for `dev` runs.
     timings: Option<serde_json::Value>,
+    /// `dev --python A,B`: each interpreter's receipt `total`, in order.
+    per_python: Vec<f64>,
 }
 
 impl Sample {
@@ -1299,6 +1374,7 @@ fn render_fixture(out: &mut String, result: &FixtureResult) {
     }
     writeln!(out).unwrap();
     render_pairs(out, result);
+    render_pythons(out, result);
     render_trap(
         out,
         result,
@@ -1438,6 +1514,56 @@ fn render_pairs(out: &mut String, result: &FixtureResult) {
     writeln!(out).unwrap();
 }
 
+/// The cost of a second interpreter (issue 24): `dev --python A,B` beside `dev` with one, and
+/// the second interpreter's receipt total as a ratio to the first's, from the same runs.
+fn render_pythons(out: &mut String, result: &FixtureResult) {
+    writeln!(
+        out,
+        "A second interpreter: `cargo pyo3 dev --python A,B`, each interpreter in its own venv and \
+         target dir, beside `cargo pyo3 dev` with one; the receipts' `total` of each interpreter \
+         in the same runs, median ms, and the second's as a ratio to the first's.\n"
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "| phase | `dev` (one) | `dev --python A,B` | × one | first (total) | second (total) | second ÷ first | failed or stale |"
+    )
+    .unwrap();
+    writeln!(out, "|---|---|---|---|---|---|---|---|").unwrap();
+    for phase in [Phase::Edit, Phase::NoChange] {
+        let cell = |variant| {
+            result
+                .wall(variant, phase)
+                .map_or_else(|| "–".into(), |summary| summary.cell())
+        };
+        let total = |index: usize| {
+            Summary::of(
+                result
+                    .good(Variant::DevPythons, phase)
+                    .filter_map(|sample| sample.per_python.get(index).copied())
+                    .collect(),
+            )
+            .map(|summary| summary.median)
+        };
+        let (first, second) = (total(0), total(1));
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} of {} |",
+            phase.slug(),
+            cell(Variant::Dev),
+            cell(Variant::DevPythons),
+            ratio(result.ratio(Variant::DevPythons, phase, Variant::Dev)),
+            first.map_or_else(|| "–".into(), |value| format!("{value:.0}")),
+            second.map_or_else(|| "–".into(), |value| format!("{value:.0}")),
+            ratio(first.zip(second).map(|(first, second)| second / first)),
+            result.failures(Variant::DevPythons, phase).len(),
+            result.iterations
+        )
+        .unwrap();
+    }
+    writeln!(out).unwrap();
+}
+
 /// Per building variant: how many runs of a trap loaded what the source and flags say.
 fn render_trap(out: &mut String, result: &FixtureResult, phase: Phase, title: &str) {
     writeln!(
@@ -1564,6 +1690,7 @@ fn samples_json(results: &[FixtureResult]) -> serde_json::Value {
                         "wall_ms": sample.millis(),
                         "failure": sample.failure,
                         "timings_ms": sample.timings,
+                        "per_python_total_ms": sample.per_python,
                     })
                 })
             })

@@ -188,9 +188,17 @@ pub(crate) struct DevArgs {
     #[arg(long)]
     pub(crate) no_editable: bool,
 
-    /// Interpreter for a new `.venv` when none exists
-    #[arg(long, value_name = "PYTHON")]
-    pub(crate) python: Option<String>,
+    /// Interpreter for a new `.venv`; repeated, a range or `all`: one venv each
+    ///
+    /// A path, a command, or a version (`3.12` means `python3.12` on PATH, else pyenv's or uv's
+    /// installed 3.12; nothing is downloaded). Once, it picks the interpreter of a new `.venv`.
+    /// Repeated (`--python 3.9 --python 3.12`, or `--python 3.9,3.12`), as a range
+    /// (`--python 3.9-3.12`, every version between, each of which must be here) or as `all`
+    /// (every local CPython the project's `requires-python` and abi3 floor admit), each
+    /// interpreter gets its own venv `.venv-3.X` beside the project, its own build and its own
+    /// proof, and a table reports them all. See docs/dev.md.
+    #[arg(long, value_name = "PYTHON", value_delimiter = ',')]
+    pub(crate) python: Vec<String>,
 
     /// Write targeted `[tool.uv] cache-keys` into pyproject.toml, then proceed
     #[arg(long, conflicts_with = "allow_uv_cache")]

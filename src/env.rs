@@ -20,3 +20,9 @@ pub(crate) const PYTHONHOME: &str = "PYTHONHOME";
 pub(crate) const PYTHONPATH: &str = "PYTHONPATH";
 /// Names the request file the `test` plugin reads inside the test process (docs/test.md).
 pub(crate) const PYTEST_PROOF_REQUEST: &str = "CARGO_PYO3_PYTEST_PROOF";
+/// Where pyenv keeps its interpreters (`versions/<version>/bin/python3.X`); `~/.pyenv` when unset.
+pub(crate) const PYENV_ROOT: &str = "PYENV_ROOT";
+/// Where uv keeps the interpreters `uv python install` put there; else `$XDG_DATA_HOME/uv/python`.
+pub(crate) const UV_PYTHON_INSTALL_DIR: &str = "UV_PYTHON_INSTALL_DIR";
+pub(crate) const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
+pub(crate) const HOME: &str = "HOME";

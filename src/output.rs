@@ -133,6 +133,13 @@ pub(crate) fn line(message: impl fmt::Display) {
     }
 }
 
+/// Lines that are a command's result (a report table): shown with `--quiet` too.
+pub(crate) fn block(text: &str) {
+    for line in text.lines() {
+        emit(line);
+    }
+}
+
 /// Prints the whole error chain once, then the hint.
 pub(crate) fn report_error(error: &anyhow::Error) {
     report_chain(error.chain(), hint_of(error));

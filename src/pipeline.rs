@@ -23,7 +23,8 @@ use crate::settings::{CleanMode, DevSettings, UvPolicy};
 use crate::toolchain::{self, Installer, Toolchain};
 use crate::venv::Venv;
 use crate::{
-    editable, install, lock, maturin, outcome, proof, requirements, uv_guard, wheel, wheel_store,
+    editable, install, interpreter, lock, maturin, outcome, proof, requirements, uv_guard, wheel,
+    wheel_store,
 };
 
 /// Milliseconds since `step`, restarting it.
@@ -106,6 +107,9 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         requirements: selection,
         editable: editable_wanted,
         python,
+        // The interpreters of a run over several (`pythons/`), each given here as `venv_of`.
+        pythons: _,
+        venv_of,
         uv_policy,
         wait,
         json,
@@ -126,9 +130,18 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
 
     let toolchain = Toolchain::find();
     let uv = toolchain.uv.as_deref();
-    let venv = match Venv::find(project_settings.venv.as_deref(), &project.project_dir)? {
-        Some(venv) => venv,
-        None => Venv::create(&project.project_dir, python.as_deref(), uv)?,
+    let venv = match &venv_of {
+        Some(wanted) => Venv::of_interpreter(wanted, &project.project_dir, uv)?,
+        None => match Venv::find(project_settings.venv.as_deref(), &project.project_dir)? {
+            Some(venv) => venv,
+            None => match python.as_deref().and_then(interpreter::Minor::parse) {
+                Some(minor) => {
+                    let chosen = interpreter::for_new_venv(minor)?;
+                    Venv::create_from(&project.project_dir, chosen, uv)?
+                }
+                None => Venv::create(&project.project_dir, python.as_deref(), uv)?,
+            },
+        },
     };
     output::verbose(format_args!(
         "venv `{}` ({})",
@@ -147,7 +160,12 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
                     output::line(diff.trim_end());
                 }
             }
-            _ if guard.warns() => output::warning(guard.risk_warning()),
+            // The project's, not the venv's: said once in a run over several interpreters.
+            _ if guard.warns() => {
+                if venv_of.as_ref().is_none_or(|wanted| wanted.first) {
+                    output::warning(guard.risk_warning());
+                }
+            }
             UvPolicy::Allow => output::warning(format_args!(
                 "{} (proceeding because of `--allow-uv-cache`)",
                 guard.refusal()

@@ -58,6 +58,22 @@ pub(crate) struct Project {
     /// dependencies too), as `cargo metadata` reports them. Dev-dependencies are left out: they
     /// are never built into the extension.
     pub(crate) path_dependencies: Vec<PathDependency>,
+    /// `[project] requires-python`, as written.
+    pub(crate) requires_python: Option<String>,
+    /// What can make the build abi3: the features the package's `pyo3`/`pyo3-ffi` dependency
+    /// declares, its own `[features]` table, and `[tool.maturin] features`.
+    pub(crate) abi3_inputs: Abi3Inputs,
+}
+
+/// The declarations an abi3 build comes from, read before anything is built.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Abi3Inputs {
+    /// `pyo3 = { features = [...] }` (and `pyo3-ffi`'s), as `<dependency>/<feature>`.
+    pub(crate) dependency_features: Vec<String>,
+    /// The package's `[features]`: name → what it enables.
+    pub(crate) features: BTreeMap<String, Vec<String>>,
+    /// `[tool.maturin] features`.
+    pub(crate) maturin_features: Vec<String>,
 }
 
 /// A dependency taken from a local path: its manifest, build script and sources are build inputs.
@@ -115,6 +131,8 @@ pub(crate) struct ProjectTable {
     /// Extras: name → requirement strings.
     #[serde(default)]
     pub(crate) optional_dependencies: BTreeMap<String, Vec<String>>,
+    /// A PEP 440 version specifier (`>=3.9`).
+    pub(crate) requires_python: Option<String>,
 }
 
 /// One entry of a PEP 735 dependency group: a requirement string, or another group included.
@@ -150,6 +168,9 @@ pub(crate) struct MaturinTable {
     pub(crate) manifest_path: Option<PathBuf>,
     /// `bindings = "pyo3" | "pyo3-ffi" | "bin" | "cffi" | "uniffi"`, when set explicitly.
     pub(crate) bindings: Option<String>,
+    /// Cargo features maturin activates for every build.
+    #[serde(default)]
+    pub(crate) features: Vec<String>,
 }
 
 impl Project {
@@ -302,6 +323,8 @@ impl Project {
             cargo_lock: root.join("Cargo.lock"),
             build_script: None,
             path_dependencies: Vec::new(),
+            requires_python: None,
+            abi3_inputs: Abi3Inputs::default(),
             project_dir: root,
         }
     }
@@ -414,7 +437,36 @@ pub(crate) fn discover(args: &ProjectSettings) -> Result<Project> {
         groups: pyproject.dependency_groups.clone(),
     };
 
+    let abi3_inputs = Abi3Inputs {
+        dependency_features: package
+            .dependencies
+            .iter()
+            .filter(|dependency| {
+                dependency.kind != cargo_metadata::DependencyKind::Development
+                    && matches!(dependency.name.as_str(), "pyo3" | "pyo3-ffi")
+            })
+            .flat_map(|dependency| {
+                let name = dependency.rename.as_deref().unwrap_or(&dependency.name);
+                dependency
+                    .features
+                    .iter()
+                    .map(move |feature| format!("{name}/{feature}"))
+            })
+            .collect(),
+        features: package
+            .features
+            .iter()
+            .map(|(name, enables)| (name.clone(), enables.clone()))
+            .collect(),
+        maturin_features: maturin
+            .map(|maturin| maturin.features.clone())
+            .unwrap_or_default(),
+    };
+    let requires_python = project_table.and_then(|project| project.requires_python.clone());
+
     Ok(Project {
+        requires_python,
+        abi3_inputs,
         python_source,
         python_root,
         requirements,

@@ -50,6 +50,12 @@ pub(crate) const STUBTEST: Script = Script {
     text: include_str!("python/stubtest.py"),
 };
 
+/// Reports an interpreter's version, its own file and its implementation (`--python`, several).
+pub(crate) const INTERPRETER: Script = Script {
+    file_name: "interpreter.py",
+    text: include_str!("python/interpreter.py"),
+};
+
 /// Run as a file, a script has its own directory as `sys.path[0]`, where `python -c` (and a
 /// user's `python` or `pytest` started in a directory) has `""`, the working directory. Put that
 /// back first, unless isolation (`-I`) or `PYTHONSAFEPATH` (3.11+) means neither is there.
@@ -77,6 +83,17 @@ pub(crate) fn run<T: for<'de> Deserialize<'de>>(
     input: &serde_json::Value,
     vantage: Vantage<'_>,
 ) -> Result<T> {
+    run_with(&venv.python, script, module, input, vantage)
+}
+
+/// [`run`] with any interpreter, in a venv or not (`--python`'s probe of a candidate).
+pub(crate) fn run_with<T: for<'de> Deserialize<'de>>(
+    python: &Path,
+    script: Script,
+    module: &str,
+    input: &serde_json::Value,
+    vantage: Vantage<'_>,
+) -> Result<T> {
     // Private (0700) and removed on the way out, interrupted or not.
     let scratch = tempfile::Builder::new()
         .prefix("cargo-pyo3-python-")
@@ -88,17 +105,17 @@ pub(crate) fn run<T: for<'de> Deserialize<'de>>(
             fs_err::write(&path, script.text)?;
             let empty = scratch.path().join("cwd");
             fs_err::create_dir(&empty)?;
-            Cmd::new(&venv.python).arg("-I").arg(&path).dir(empty)
+            Cmd::new(python).arg("-I").arg(&path).dir(empty)
         }
         Vantage::From(dir) => {
             fs_err::write(&path, format!("{AS_IF_STARTED_HERE}{}", script.text))?;
-            Cmd::new(&venv.python).arg(&path).dir(dir)
+            Cmd::new(python).arg(&path).dir(dir)
         }
     };
     let command = command.stdin_bytes(serde_json::to_vec(input)?);
     let captured = command.run_captured().map_err(|error| match error {
         ProcessError::Failed { status, .. } if platform::crash(status).is_some() => {
-            outcome::crashed(module, status, &venv.python, error.into())
+            outcome::crashed(module, status, python, error.into())
         }
         error => error.into(),
     })?;

@@ -52,8 +52,16 @@ fn restore_proven(
     let Some(receipt) = receipt::read(&project.state_dir()).receipt().cloned() else {
         return Ok(None);
     };
-    let Some(venv) = Venv::find(settings.project.venv.as_deref(), &project.project_dir)? else {
-        return Ok(None);
+    let venv = match &settings.venv_of {
+        // One of several interpreters: its own venv, when a cycle got as far as making it.
+        Some(wanted) if wanted.root.join("pyvenv.cfg").is_file() => {
+            Venv::open(&wanted.root, crate::venv::VenvOrigin::Interpreter)?
+        }
+        Some(_) => return Ok(None),
+        None => match Venv::find(settings.project.venv.as_deref(), &project.project_dir)? {
+            Some(venv) => venv,
+            None => return Ok(None),
+        },
     };
     let Some(proven) = receipt.extensions.first() else {
         return Ok(None);

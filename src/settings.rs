@@ -192,8 +192,14 @@ pub(crate) struct DevSettings {
     pub(crate) requirements: Option<Selection>,
     /// Install a project with Python sources editable (not with `--no-editable`).
     pub(crate) editable: bool,
-    /// The interpreter for a new `.venv`.
+    /// The interpreter for a new `.venv`: the one `--python`, when it names one interpreter.
     pub(crate) python: Option<String>,
+    /// Every `--python` as given (`3.12`, a path, `3.9-3.12`, `all`): several, a range or `all`
+    /// run the pipeline once per interpreter (`pythons/`).
+    pub(crate) pythons: Vec<String>,
+    /// Set for one run of several interpreters: the venv of that interpreter, found or made at
+    /// its own path, in place of the usual discovery.
+    pub(crate) venv_of: Option<crate::venv::InterpreterVenv>,
     pub(crate) uv_policy: UvPolicy,
     /// Wait for another `dev` holding the lock (not with `--no-wait`).
     pub(crate) wait: bool,
@@ -228,7 +234,12 @@ impl DevSettings {
             force,
             requirements: (!no_deps).then_some(Selection { extras, groups }),
             editable: !no_editable,
-            python,
+            python: match python.as_slice() {
+                [one] => Some(one.clone()),
+                _ => None,
+            },
+            pythons: python,
+            venv_of: None,
             uv_policy: match (fix_uv, allow_uv_cache) {
                 (true, _) => UvPolicy::Fix,
                 (false, true) => UvPolicy::Allow,

@@ -25,6 +25,8 @@ pub(crate) enum VenvOrigin {
     DotVenv,
     /// created by this run
     Created,
+    /// `.venv-3.X`, the venv of one of several interpreters (`--python` repeated)
+    Interpreter,
 }
 
 impl VenvOrigin {
@@ -34,6 +36,7 @@ impl VenvOrigin {
             VenvOrigin::VirtualEnv => "from `VIRTUAL_ENV`",
             VenvOrigin::DotVenv => "`.venv` found from the project directory",
             VenvOrigin::Created => "created by this run",
+            VenvOrigin::Interpreter => "the venv of one of several `--python` interpreters",
         }
     }
 }
@@ -56,8 +59,21 @@ pub(crate) struct CreatedWith {
     pub(crate) reason: String,
 }
 
+/// The venv of one of several interpreters: at `root` (`.venv-3.X` beside the project), made
+/// from `created_with` when it does not exist yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InterpreterVenv {
+    pub(crate) root: PathBuf,
+    /// `3.12`: the version the venv must hold.
+    pub(crate) minor: String,
+    pub(crate) created_with: CreatedWith,
+    /// The first of the run: the project's own warnings are said once, in its run.
+    pub(crate) first: bool,
+}
+
 /// Picks the interpreter for a new venv, on this machine only: `--python` (a path, a command, or
-/// a version such as `3.12` meaning `python3.12`), then the project's `.python-version` when a
+/// a version such as `3.12` meaning `python3.12`; the pipeline looks a version up with
+/// `interpreter/` before it gets here, since a pyenv shim may not answer), then the project's `.python-version` when a
 /// matching `python3.X` is on PATH, then `python3`, the interpreter maturin itself would use.
 /// Nothing here asks uv to find one, so no interpreter is ever downloaded.
 fn choose_interpreter(project_dir: &Path, python: Option<&str>) -> Result<CreatedWith> {
@@ -229,7 +245,7 @@ impl Venv {
             };
             // Only a `.venv` found by discovery is recreated by running `dev` without it.
             let fix = match origin {
-                VenvOrigin::DotVenv | VenvOrigin::Created => format!(
+                VenvOrigin::DotVenv | VenvOrigin::Created | VenvOrigin::Interpreter => format!(
                     "remove `{}` and run `cargo pyo3 dev` to create a new one",
                     root.display()
                 ),
@@ -259,6 +275,42 @@ impl Venv {
         })
     }
 
+    /// Opens the venv of one of several interpreters, or creates it when there is none: an
+    /// existing one must hold that interpreter's version, never silently another.
+    pub(crate) fn of_interpreter(
+        wanted: &InterpreterVenv,
+        project_dir: &Path,
+        uv: Option<&Path>,
+    ) -> Result<Venv> {
+        let root = &wanted.root;
+        if !root.join("pyvenv.cfg").is_file() {
+            return Venv::create_at(root, project_dir, wanted.created_with.clone(), uv);
+        }
+        let venv = Venv::open(root, VenvOrigin::Interpreter)?;
+        let holds = venv.python_version().unwrap_or_default();
+        let same = holds == wanted.minor || holds.starts_with(&format!("{}.", wanted.minor));
+        if !same {
+            return Err(user_error(
+                format!(
+                    "`{}` holds Python {}, not {}",
+                    root.display(),
+                    if holds.is_empty() {
+                        "of an unknown version"
+                    } else {
+                        holds
+                    },
+                    wanted.minor
+                ),
+                format!(
+                    "`.venv-{0}` is the venv `cargo pyo3` makes for Python {0}: remove it (or move                      it away) and run again, and it is made anew from `{1}`",
+                    wanted.minor,
+                    wanted.created_with.interpreter.display()
+                ),
+            ));
+        }
+        Ok(venv)
+    }
+
     /// Creates `.venv` in `project_dir`: `uv venv` when uv is available, else `python -m venv`.
     pub(crate) fn create(
         project_dir: &Path,
@@ -266,18 +318,30 @@ impl Venv {
         uv: Option<&Path>,
     ) -> Result<Venv> {
         let root = project_dir.join(".venv");
-        // `python -m venv` writes into an existing directory: never into one the user made.
-        if root.symlink_metadata().is_ok() {
-            return Err(user_error(
-                format!(
-                    "`{}` exists but is not a virtual environment: it has no `pyvenv.cfg`",
-                    root.display()
-                ),
-                "move it out of the way so that `cargo pyo3 dev` can create the venv there, \
-                 or pass the venv to use with `--venv`",
-            ));
-        }
+        refuse_existing(&root)?;
         let chosen = choose_interpreter(project_dir, python)?;
+        Venv::create_at(&root, project_dir, chosen, uv)
+    }
+
+    /// Creates `.venv` in `project_dir` from an interpreter already chosen (a `--python 3.X` found
+    /// by `interpreter/`).
+    pub(crate) fn create_from(
+        project_dir: &Path,
+        chosen: CreatedWith,
+        uv: Option<&Path>,
+    ) -> Result<Venv> {
+        Venv::create_at(&project_dir.join(".venv"), project_dir, chosen, uv)
+    }
+
+    /// Creates a venv at `root` from `chosen`, working from `project_dir`.
+    fn create_at(
+        root: &Path,
+        project_dir: &Path,
+        chosen: CreatedWith,
+        uv: Option<&Path>,
+    ) -> Result<Venv> {
+        let root = root.to_path_buf();
+        refuse_existing(&root)?;
         let command = match uv {
             // An explicit interpreter, and downloads off: uv would otherwise fetch the newest
             // CPython that `requires-python` allows.
@@ -394,6 +458,21 @@ impl Venv {
             .env(crate::env::PATH, path)
             .env_remove(crate::env::PYTHONHOME))
     }
+}
+
+/// `python -m venv` writes into an existing directory: never into one the user made.
+fn refuse_existing(root: &Path) -> Result<()> {
+    if root.symlink_metadata().is_ok() {
+        return Err(user_error(
+            format!(
+                "`{}` exists but is not a virtual environment: it has no `pyvenv.cfg`",
+                root.display()
+            ),
+            "move it out of the way so that `cargo pyo3 dev` can create the venv there, \
+             or pass the venv to use with `--venv`",
+        ));
+    }
+    Ok(())
 }
 
 /// `pyvenv.cfg` is `key = value` lines, the way CPython's `site` module reads it.

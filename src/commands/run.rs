@@ -2,12 +2,15 @@
 //! terminal, its exit code passed through. The safe replacement for `uv run`, which syncs the venv
 //! and can put a stale cached build back (docs/uv.md).
 
+use std::ffi::OsString;
+
 use anyhow::Result;
 
 use crate::cli::RunArgs;
 use crate::failure::{ExitStatus, user_error};
 use crate::pipeline;
 use crate::process::{self, Cmd, ProcessError, Stdout};
+use crate::pythons::{self, Extra, StepOutcome};
 use crate::settings::DevSettings;
 
 pub(crate) fn run(args: RunArgs) -> Result<ExitStatus> {
@@ -29,10 +32,33 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitStatus> {
     let (program, arguments) = command
         .split_first()
         .expect("clap requires at least one word after `--`");
-    let (status, developed) = pipeline::develop(DevSettings::resolve(dev))?;
+    let settings = DevSettings::resolve(dev);
+    if pythons::several(&settings.pythons) {
+        // The command once in each interpreter's venv, in turn; the table says how each ended.
+        let plan = pythons::plan(&settings)?;
+        let rows = pythons::run_each(&plan, false, |developed| {
+            let status = run_in(developed, program, arguments)?;
+            Ok(StepOutcome {
+                status: Some(status),
+                command_exit_code: Some(status.code()),
+                ..StepOutcome::default()
+            })
+        })?;
+        return pythons::report(&plan, &rows, Extra::Command, false);
+    }
+    let (status, developed) = pipeline::develop(settings)?;
     let Some(developed) = developed else {
         return Ok(status);
     };
+    run_in(&developed, program, arguments)
+}
+
+/// The command in the proven build's venv, attached to the terminal; its exit code passed through.
+fn run_in(
+    developed: &pipeline::Developed,
+    program: &OsString,
+    arguments: &[OsString],
+) -> Result<ExitStatus> {
     let command = developed.venv.activated(Cmd::new(program))?.args(arguments);
     match command.run_attached(Stdout::Inherit) {
         Ok(status) => Ok(ExitStatus::External(process::shell_code(status))),

@@ -18,6 +18,7 @@ use crate::output;
 use crate::pipeline::{self, Developed};
 use crate::process::{Cmd, Stdout};
 use crate::project;
+use crate::pythons::{self, Extra, StepOutcome};
 use crate::receipt::Receipt;
 use crate::settings::DevSettings;
 use plugin::{Counts, PLUGIN_MODULE, Plugin, PluginReport};
@@ -55,10 +56,19 @@ pub(crate) fn run(args: TestArgs) -> Result<ExitStatus> {
     let json = std::mem::take(&mut dev.json);
     let watch = std::mem::take(&mut dev.watch);
     let settings = DevSettings::resolve(dev);
+    if pythons::several(&settings.pythons) {
+        return several(&settings, &pytest_args, json, watch);
+    }
     if !watch {
         let (status, developed) = pipeline::develop(settings)?;
         return match developed {
-            Some(developed) => run_tests(&developed, &pytest_args, json),
+            Some(developed) => {
+                let tested = run_tests(&developed, &pytest_args, json)?;
+                if json {
+                    output::json(&tested.report)?;
+                }
+                Ok(tested.status)
+            }
             None => Ok(status),
         };
     }
@@ -97,7 +107,11 @@ pub(crate) fn run(args: TestArgs) -> Result<ExitStatus> {
                 .extensions
                 .first()
                 .map(|extension| extension.wheel_sha256.clone());
-            let status = run_tests(developed, &pytest_args, json)?;
+            let tested = run_tests(developed, &pytest_args, json)?;
+            if json {
+                output::json(&tested.report)?;
+            }
+            let status = tested.status;
             Ok(crate::watch::Cycle {
                 result: match status {
                     ExitStatus::Success if tests_only => "tests passed (not rebuilt)".to_owned(),
@@ -109,6 +123,56 @@ pub(crate) fn run(args: TestArgs) -> Result<ExitStatus> {
         },
         || crate::restore::restore(&settings),
     )
+}
+
+/// `test --python A --python B …`: each interpreter's build proven in its own venv, then its
+/// tests run and proven there, one table for all.
+fn several(
+    settings: &DevSettings,
+    pytest_args: &[OsString],
+    json: bool,
+    watch: bool,
+) -> Result<ExitStatus> {
+    let plan = pythons::plan(settings)?;
+    let once = |restore: bool| -> Result<(ExitStatus, Vec<pythons::Row>)> {
+        let rows = pythons::run_each(&plan, restore, |developed| {
+            let tested = run_tests(developed, pytest_args, json)?;
+            Ok(StepOutcome {
+                status: Some(tested.status),
+                loaded_in_tests: Some(tested.holds),
+                tests: tested.counts.map(|counts| pythons::Tests {
+                    passed: counts.passed,
+                    failed: counts.failed,
+                    errors: counts.errors,
+                    skipped: counts.skipped,
+                }),
+                command_exit_code: None,
+                report: Some(tested.report),
+            })
+        })?;
+        let status = pythons::report(&plan, &rows, Extra::Tests, json)?;
+        Ok((status, rows))
+    };
+    if !watch {
+        return once(false).map(|(status, _)| status);
+    }
+    let scope = || pipeline::watch_scope(&project::discover(&settings.project)?, true);
+    crate::watch::run(
+        scope()?,
+        scope,
+        |_changed| Ok(pythons::cycle_of(&once(true)?.1)),
+        // Each interpreter's venv was put back by `run_each` as its run failed.
+        || Ok(None),
+    )
+}
+
+/// What one pytest run found: the exit status `test` ends with, pytest's counts, whether the
+/// test process loaded the proven build, and the `--json` report.
+struct Tested {
+    status: ExitStatus,
+    counts: Option<Counts>,
+    holds: bool,
+    report: serde_json::Value,
 }
 
 /// Whether `changed` leaves `developed` the build it is: no Rust input among them, and Python
@@ -125,8 +189,9 @@ fn tests_only(developed: &Developed, changed: &[std::path::PathBuf]) -> bool {
     })
 }
 
-/// pytest with the in-process proof, against a proven `dev`.
-fn run_tests(developed: &Developed, pytest_args: &[OsString], json: bool) -> Result<ExitStatus> {
+/// pytest with the in-process proof, against a proven `dev`; with `json`, pytest's output goes
+/// to stderr, leaving stdout to the report the caller prints.
+fn run_tests(developed: &Developed, pytest_args: &[OsString], json: bool) -> Result<Tested> {
     let Developed {
         project,
         venv,
@@ -193,20 +258,24 @@ fn run_tests(developed: &Developed, pytest_args: &[OsString], json: bool) -> Res
         &proofs,
         !pytest_args.is_empty(),
     );
-    if json {
-        output::json(&TestReport {
-            receipt,
-            pytest: PytestOutcome {
-                exit_code: pytest_status.code(),
-                signal: crate::platform::signal(pytest_status),
-                counts: report.as_ref().map(|report| report.counts.clone()),
-                sys_path: report.as_ref().map(|report| report.sys_path.clone()),
-            },
-            proof: InProcessProof {
-                holds,
-                modules: proofs,
-            },
-        })?;
-    }
-    Ok(status)
+    let counts = report.as_ref().map(|report| report.counts.clone());
+    let test_report = TestReport {
+        receipt,
+        pytest: PytestOutcome {
+            exit_code: pytest_status.code(),
+            signal: crate::platform::signal(pytest_status),
+            counts: counts.clone(),
+            sys_path: report.as_ref().map(|report| report.sys_path.clone()),
+        },
+        proof: InProcessProof {
+            holds,
+            modules: proofs,
+        },
+    };
+    Ok(Tested {
+        status,
+        counts,
+        holds,
+        report: serde_json::to_value(&test_report)?,
+    })
 }

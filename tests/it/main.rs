@@ -21,6 +21,7 @@ mod layers;
 mod new;
 mod new_e2e;
 mod platforms;
+mod pythons;
 mod reliability;
 mod ship;
 mod stubs;
