@@ -134,13 +134,7 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         Some(wanted) => Venv::of_interpreter(wanted, &project.project_dir, uv)?,
         None => match Venv::find(project_settings.venv.as_deref(), &project.project_dir)? {
             Some(venv) => venv,
-            None => match python.as_deref().and_then(interpreter::Minor::parse) {
-                Some(minor) => {
-                    let chosen = interpreter::for_new_venv(minor)?;
-                    Venv::create_from(&project.project_dir, chosen, uv)?
-                }
-                None => Venv::create(&project.project_dir, python.as_deref(), uv)?,
-            },
+            None => new_venv(&project.project_dir, python.as_deref(), uv)?,
         },
     };
     output::verbose(format_args!(
@@ -469,6 +463,16 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         receipt,
     };
     Ok((ExitStatus::Success, Some(developed)))
+}
+
+/// `.venv` made for a project that has none: a `--python 3.X` is looked up the way several are
+/// (`interpreter/`: a pyenv shim answers only for the versions pyenv selected), any other
+/// `--python` and none by [`Venv::create`].
+fn new_venv(project_dir: &Path, python: Option<&str>, uv: Option<&Path>) -> Result<Venv> {
+    match python.and_then(interpreter::Minor::parse) {
+        Some(minor) => Venv::create_from(project_dir, interpreter::for_new_venv(minor)?, uv),
+        None => Venv::create(project_dir, python, uv),
+    }
 }
 
 /// Whether the last proven install into `venv` had exactly `requirements`, and every one of them

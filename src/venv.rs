@@ -317,10 +317,8 @@ impl Venv {
         python: Option<&str>,
         uv: Option<&Path>,
     ) -> Result<Venv> {
-        let root = project_dir.join(".venv");
-        refuse_existing(&root)?;
         let chosen = choose_interpreter(project_dir, python)?;
-        Venv::create_at(&root, project_dir, chosen, uv)
+        Venv::create_at(&project_dir.join(".venv"), project_dir, chosen, uv)
     }
 
     /// Creates `.venv` in `project_dir` from an interpreter already chosen (a `--python 3.X` found

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::assert_filtered_snapshot;
-use crate::common::{self, Spawned, TestProject, wait_until};
+use crate::common::{self, Spawned, TestProject, cycles, wait_until};
 
 /// The three interpreters every scene uses: their per-interpreter target dirs are shared, so
 /// pyo3 compiles once for each in the whole suite.
@@ -194,16 +194,6 @@ fn several_pythons_each_proven_and_the_one_failing_named() {
         reason.starts_with("`--python 3.9` (Python 3.9."),
         "{receipt:#}"
     );
-}
-
-/// Only the `Watch` lines of a watch's stderr.
-fn cycles(watch: &Spawned) -> Vec<String> {
-    watch
-        .stderr_so_far()
-        .lines()
-        .filter(|line| line.trim_start().starts_with("Watch "))
-        .map(str::to_owned)
-        .collect()
 }
 
 /// An abi3 project: the interpreter below its floor is refused before building; the three others

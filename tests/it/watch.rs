@@ -9,17 +9,9 @@ use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{self, Gate, Spawned, TestProject, descendants, still_running, wait_until};
-
-/// The `Watch` lines: one per cycle.
-fn cycles(watch: &Spawned) -> Vec<String> {
-    watch
-        .stderr_so_far()
-        .lines()
-        .filter(|line| line.trim_start().starts_with("Watch "))
-        .map(str::to_owned)
-        .collect()
-}
+use crate::common::{
+    self, Gate, Spawned, TestProject, cycles, descendants, still_running, wait_until,
+};
 
 #[track_caller]
 fn wait_for_cycle(watch: &mut Spawned, count: usize) -> String {

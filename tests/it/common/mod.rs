@@ -603,6 +603,16 @@ fn collect(mut pipe: impl std::io::Read + Send + 'static) -> Collected {
     (text, reader)
 }
 
+/// The `Watch` lines of a running `--watch`'s stderr: one per cycle.
+pub fn cycles(watch: &Spawned) -> Vec<String> {
+    watch
+        .stderr_so_far()
+        .lines()
+        .filter(|line| line.trim_start().starts_with("Watch "))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// A command started with [`TestCommand::spawn`]. Dropped while still running (a test failed
 /// half-way), it is killed, so a failing test leaves no process behind.
 pub struct Spawned {
