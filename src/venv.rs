@@ -302,7 +302,7 @@ impl Venv {
                     wanted.minor
                 ),
                 format!(
-                    "`.venv-{0}` is the venv `cargo pyo3` makes for Python {0}: remove it (or move                      it away) and run again, and it is made anew from `{1}`",
+                    "`.venv-{0}` is the venv `cargo pyo3` makes for Python {0}: remove it (or move it away) and run again, and it is made anew from `{1}`",
                     wanted.minor,
                     wanted.created_with.interpreter.display()
                 ),
