@@ -13,6 +13,7 @@ mod failure;
 mod fs_atomic;
 mod install;
 mod lock;
+mod locked;
 mod maturin;
 mod module_name;
 mod outcome;

@@ -21,6 +21,8 @@ pub(super) struct Now<'a> {
     pub(super) key: &'a BuildKey,
     pub(super) digest: &'a InputsDigest,
     pub(super) requirements: &'a [String],
+    /// Whether those requirements are a lock's pins or ranges to resolve.
+    pub(super) dependency_versions: crate::locked::VersionSource,
     pub(super) editable: bool,
 }
 
@@ -59,7 +61,12 @@ pub(super) fn check(previous: &Receipt, now: &Now<'_>) -> Result<Wheel, String> 
     if previous.editable.is_some() != now.editable {
         return Err("the install mode (editable or not) changed".into());
     }
-    if !super::dependencies_in_place(Some(previous), now.requirements, now.venv) {
+    if !super::dependencies_in_place(
+        Some(previous),
+        now.requirements,
+        now.dependency_versions,
+        now.venv,
+    ) {
         return Err("the runtime dependencies changed or are missing".into());
     }
     if !now
