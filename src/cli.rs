@@ -180,6 +180,14 @@ pub(crate) struct DevArgs {
     #[arg(long, conflicts_with_all = ["extras", "groups"])]
     pub(crate) no_deps: bool,
 
+    /// Resolve the dependencies afresh, even when the project has a `uv.lock`
+    ///
+    /// By default, a project with a `uv.lock` (its own or its uv workspace's) gets the locked
+    /// versions of its dependencies, extras and groups, exported with `uv export --locked`; a
+    /// lock out of date with `pyproject.toml` earns a warning and is resolved afresh.
+    #[arg(long)]
+    pub(crate) no_lock: bool,
+
     /// Install the plain wheel, even for a project with Python sources
     ///
     /// By default a project with Python sources is installed editable, as `maturin develop`

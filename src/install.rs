@@ -71,7 +71,33 @@ pub(crate) fn install_requirements(
     what: &str,
     hint: &str,
 ) -> Result<()> {
-    let command = installer.install_command(venv).args(requirements);
+    install_with(requirements, &[], venv, installer, what, hint)
+}
+
+/// Installs requirements pinned by a lockfile, each exactly as pinned and none of their
+/// dependencies beyond the lock's (`--no-deps`: the lock lists them all).
+pub(crate) fn install_pinned(
+    requirements: &[String],
+    venv: &Venv,
+    installer: &Installer,
+    what: &str,
+    hint: &str,
+) -> Result<()> {
+    install_with(requirements, &["--no-deps"], venv, installer, what, hint)
+}
+
+fn install_with(
+    requirements: &[String],
+    flags: &[&str],
+    venv: &Venv,
+    installer: &Installer,
+    what: &str,
+    hint: &str,
+) -> Result<()> {
+    let command = installer
+        .install_command(venv)
+        .args(flags)
+        .args(requirements);
     let captured = command.run_captured().map_err(|error| {
         user_error(
             format!(

@@ -14,6 +14,7 @@ mod fs_atomic;
 mod install;
 mod interpreter;
 mod lock;
+mod locked;
 mod maturin;
 mod module_name;
 mod outcome;

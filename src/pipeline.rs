@@ -23,8 +23,8 @@ use crate::settings::{CleanMode, DevSettings, UvPolicy};
 use crate::toolchain::{self, Installer, Toolchain};
 use crate::venv::Venv;
 use crate::{
-    editable, install, interpreter, lock, maturin, outcome, proof, requirements, uv_guard, wheel,
-    wheel_store,
+    editable, install, interpreter, lock, locked, maturin, outcome, proof, requirements, uv_guard,
+    wheel, wheel_store,
 };
 
 /// Milliseconds since `step`, restarting it.
@@ -105,6 +105,7 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         build,
         clean: clean_mode,
         requirements: selection,
+        use_lock,
         editable: editable_wanted,
         python,
         // The interpreters of a run over several (`pythons/`), each given here as `venv_of`.
@@ -170,9 +171,26 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
     timings.guard = lap(&mut step);
 
     // Read before anything is built, so a bad requirement or an unknown extra costs nothing.
-    let requirements = match &selection {
+    let mut requirements = match &selection {
         Some(selection) => requirements::resolve(&project, selection)?,
         None => Vec::new(),
+    };
+    // The lock's pins replace the ranges when there is a fresh lock and uv to read it.
+    let lockfile = use_lock.then(|| uv_guard::find_uv_lock(&project)).flatten();
+    let pinned = match &selection {
+        Some(selection) => locked::pinned(&project, selection, lockfile.as_deref(), uv)?,
+        None => None,
+    };
+    let dependency_versions = match pinned {
+        Some(pinned) => {
+            output::verbose(format_args!(
+                "dependencies at the versions locked in `{}`",
+                project.relative(&pinned.lockfile).display()
+            ));
+            requirements = pinned.requirements;
+            locked::VersionSource::Locked
+        }
+        None => locked::VersionSource::Resolved,
     };
     let installer = toolchain.installer(&venv)?;
     let maturin = toolchain.maturin(&venv, &installer)?;
@@ -215,6 +233,7 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
             key: &key,
             digest: &digest,
             requirements: &requirements,
+            dependency_versions,
             editable: editable_install,
         };
         match reuse::check(previous, &now) {
@@ -316,7 +335,8 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
 
     // Skipped when the last proven install into this venv had the same requirements and they are
     // still there, so an edit loop pays nothing for it.
-    let unchanged = dependencies_in_place(previous.as_ref(), &requirements, &venv);
+    let unchanged =
+        dependencies_in_place(previous.as_ref(), &requirements, dependency_versions, &venv);
     outcome::install_started();
     if !requirements.is_empty() && !unchanged {
         output::status(
@@ -332,13 +352,18 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
                 project.relative(&venv.root).display()
             ),
         );
-        install::install_requirements(
+        let install = match dependency_versions {
+            locked::VersionSource::Locked => install::install_pinned,
+            locked::VersionSource::Resolved => install::install_requirements,
+        };
+        install(
             &requirements,
             &venv,
             &installer,
             "the project's dependencies",
-            "fix or remove the requirement the installer names above (in `pyproject.toml`), or \
-             skip this step with `--no-deps`; the venv's previous install is untouched",
+            "fix or remove the requirement the installer names above (in `pyproject.toml` or \
+             `uv.lock`), skip this step with `--no-deps`, or resolve afresh with `--no-lock`; the \
+             venv's previous install is untouched",
         )?;
     }
     timings.dependencies = lap(&mut step);
@@ -420,6 +445,7 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         },
         extensions,
         dependencies: requirements,
+        dependency_versions,
         editable: editable.map(|wheel| ReceiptEditable {
             python_root: project.python_root.clone(),
             wheel,
@@ -478,11 +504,22 @@ fn new_venv(project_dir: &Path, python: Option<&str>, uv: Option<&Path>) -> Resu
 /// Whether the last proven install into `venv` had exactly `requirements`, and every one of them
 /// that applies everywhere is still installed: a venv made anew at the same path, an exact
 /// `uv sync` or a `pip uninstall` since then removed them, and the receipt cannot know.
-fn dependencies_in_place(previous: Option<&Receipt>, requirements: &[String], venv: &Venv) -> bool {
+///
+/// A lock's pins are the requirements, so a changed `uv.lock` is a changed list, and a switch
+/// between locked and resolved versions always installs again.
+fn dependencies_in_place(
+    previous: Option<&Receipt>,
+    requirements: &[String],
+    versions: locked::VersionSource,
+    venv: &Venv,
+) -> bool {
     let Some(previous) = previous else {
         return false;
     };
-    if previous.dependencies != requirements || previous.python.venv != venv.root {
+    if previous.dependencies != requirements
+        || previous.dependency_versions != versions
+        || previous.python.venv != venv.root
+    {
         return false;
     }
     let installed = venv.installed_names();

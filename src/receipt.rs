@@ -44,6 +44,10 @@ pub(crate) struct Receipt {
     /// The runtime requirements installed before the project (sorted requirement strings).
     #[serde(default)]
     pub(crate) dependencies: Vec<String>,
+    /// Where the versions of `dependencies` came from: `locked` (the project's `uv.lock`, each
+    /// installed as pinned, `--no-deps`) or `resolved` (the installer resolved the ranges).
+    #[serde(default = "resolved")]
+    pub(crate) dependency_versions: crate::locked::VersionSource,
     /// Set when the project was installed editable.
     #[serde(default)]
     pub(crate) editable: Option<ReceiptEditable>,
@@ -215,6 +219,11 @@ pub(crate) fn read(state_dir: &Path) -> Stored {
             reason: format!("not a receipt: {error}"),
         },
     }
+}
+
+/// Receipts written before the field existed resolved their dependencies.
+fn resolved() -> crate::locked::VersionSource {
+    crate::locked::VersionSource::Resolved
 }
 
 /// The cause of an I/O error without the path `fs_err` adds (callers name the file themselves).

@@ -190,6 +190,8 @@ pub(crate) struct DevSettings {
     pub(crate) force: bool,
     /// The requirements to install before the project; `None` with `--no-deps`.
     pub(crate) requirements: Option<Selection>,
+    /// Install the requirements at the versions of the project's `uv.lock` (not with `--no-lock`).
+    pub(crate) use_lock: bool,
     /// Install a project with Python sources editable (not with `--no-editable`).
     pub(crate) editable: bool,
     /// The interpreter for a new `.venv`: the one `--python`, when it names one interpreter.
@@ -218,6 +220,7 @@ impl DevSettings {
             extras,
             groups,
             no_deps,
+            no_lock,
             no_editable,
             python,
             fix_uv,
@@ -233,6 +236,7 @@ impl DevSettings {
             clean: Some(clean.into()),
             force,
             requirements: (!no_deps).then_some(Selection { extras, groups }),
+            use_lock: !no_lock,
             editable: !no_editable,
             python: match python.as_slice() {
                 [one] => Some(one.clone()),

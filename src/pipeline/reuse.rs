@@ -21,6 +21,8 @@ pub(super) struct Now<'a> {
     pub(super) key: &'a BuildKey,
     pub(super) digest: &'a InputsDigest,
     pub(super) requirements: &'a [String],
+    /// Whether those requirements are a lock's pins or ranges to resolve.
+    pub(super) dependency_versions: crate::locked::VersionSource,
     pub(super) editable: bool,
 }
 
@@ -64,11 +66,16 @@ pub(super) fn check(previous: &Receipt, now: &Now<'_>) -> Result<Wheel, String> 
     // installed files are hashed here (each is the extension's megabytes once or twice).
     let (installed, wheel) = std::thread::scope(|scope| {
         let wheel = scope.spawn(|| wheel::inspect(&previous.wheel.path));
-        let installed = super::dependencies_in_place(Some(previous), now.requirements, now.venv)
-            .then(|| {
-                now.venv
-                    .installed_intact(&previous.distribution, &previous.distribution_version)
-            });
+        let installed = super::dependencies_in_place(
+            Some(previous),
+            now.requirements,
+            now.dependency_versions,
+            now.venv,
+        )
+        .then(|| {
+            now.venv
+                .installed_intact(&previous.distribution, &previous.distribution_version)
+        });
         (
             installed,
             wheel.join().expect("reading the kept wheel panicked"),

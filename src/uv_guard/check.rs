@@ -194,7 +194,7 @@ pub(super) fn check_in_play(project: &Project, uv: Option<&Path>) -> Result<Guar
 
 /// `uv.lock` next to `pyproject.toml`, or at the root of the uv workspace the project belongs to
 /// (an ancestor whose `pyproject.toml` has `[tool.uv.workspace]`), where uv keeps it for members.
-pub(super) fn find_uv_lock(project: &Project) -> Option<PathBuf> {
+pub(crate) fn find_uv_lock(project: &Project) -> Option<PathBuf> {
     if project.uses_uv_lock() {
         return Some(project.project_dir.join("uv.lock"));
     }

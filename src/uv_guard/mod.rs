@@ -29,5 +29,5 @@ mod refusal;
 #[cfg(test)]
 mod test_support;
 
-pub(crate) use check::{GuardVerdict, check};
+pub(crate) use check::{GuardVerdict, check, find_uv_lock};
 pub(crate) use edit::fix;
