@@ -13,11 +13,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use toml_edit::DocumentMut;
 
 use crate::failure::user_error;
 use crate::output;
 use crate::process::{Cmd, ProcessError};
 use crate::project::Project;
+use crate::receipt::Receipt;
 use crate::settings::Selection;
 use crate::site_packages::normalize_name;
 
@@ -31,25 +34,61 @@ pub(crate) enum VersionSource {
     Resolved,
 }
 
+/// A lockfile that applies to the run, and uv to read it with when there is one on PATH.
+#[derive(Debug, Clone)]
+pub(crate) struct Lock {
+    pub(crate) lockfile: PathBuf,
+    pub(crate) uv: Option<PathBuf>,
+}
+
+impl Lock {
+    pub(crate) fn of(lockfile: Option<PathBuf>, uv: Option<&Path>) -> Option<Lock> {
+        Some(Lock {
+            lockfile: lockfile?,
+            uv: uv.map(Path::to_path_buf),
+        })
+    }
+}
+
 /// The lock's pins for a selection: requirement lines (`name==version ; marker`), sorted.
 #[derive(Debug, Clone)]
 pub(crate) struct Pinned {
     /// The lockfile they came from.
     pub(crate) lockfile: PathBuf,
     pub(crate) requirements: Vec<String>,
+    /// The hash of what the pins depend on, recorded in the receipt as `lock_digest`.
+    pub(crate) digest: String,
 }
 
 /// The lock's pins for `selection`, or `None` when the versions are to be resolved: no
 /// `uv.lock`, `--no-lock`, no uv on PATH, or a stale lock (the last two with a warning).
+///
+/// Exporting costs a uv run (about 100 ms), so the pins the last proven run exported are taken
+/// again when nothing they depend on changed: the same lock, the same `pyproject.toml` files of
+/// the project and of every workspace member or path source the lock names, and the same
+/// selection ([`Pinned::digest`]).
 pub(crate) fn pinned(
     project: &Project,
     selection: &Selection,
     lockfile: Option<&Path>,
     uv: Option<&Path>,
+    previous: Option<&Receipt>,
 ) -> Result<Option<Pinned>> {
     let Some(lockfile) = lockfile else {
         return Ok(None);
     };
+    let args = export_args(project, selection);
+    let digest = inputs_digest(lockfile, project, &args);
+    if let Some(previous) = previous.filter(|previous| {
+        previous.dependency_versions == VersionSource::Locked
+            && previous.lock_digest.as_deref() == Some(digest.as_str())
+    }) {
+        return Ok(Some(Pinned {
+            lockfile: lockfile.to_path_buf(),
+            requirements: previous.dependencies.clone(),
+            digest,
+        }));
+    }
     let shown = project.relative(lockfile).display().to_string();
     let Some(uv) = uv else {
         output::warning(format_args!(
@@ -59,7 +98,7 @@ pub(crate) fn pinned(
         ));
         return Ok(None);
     };
-    let command = export_command(project, selection, uv);
+    let command = Cmd::new(uv).args(&args).dir(&project.project_dir);
     match command.run_captured() {
         Ok(captured) => {
             let mut requirements: Vec<String> = captured
@@ -74,6 +113,7 @@ pub(crate) fn pinned(
             Ok(Some(Pinned {
                 lockfile: lockfile.to_path_buf(),
                 requirements,
+                digest,
             }))
         }
         Err(ProcessError::Failed { stderr, .. }) if stale(&stderr) => {
@@ -91,24 +131,25 @@ pub(crate) fn pinned(
     }
 }
 
-/// `uv export` of exactly what `dev` would install: the selected extras, and the selected groups
-/// (the `dev` group by default when the project has one), never the project.
-fn export_command(project: &Project, selection: &Selection, uv: &Path) -> Cmd {
-    let mut command = Cmd::new(uv)
-        .args([
-            "export",
-            "--locked",
-            "--no-emit-project",
-            "--no-hashes",
-            "--no-header",
-            "--no-annotate",
-            "--format",
-            "requirements-txt",
-            "--no-default-groups",
-        ])
-        .dir(&project.project_dir);
+/// The arguments of the `uv export` of exactly what `dev` would install: the selected extras,
+/// and the selected groups (the `dev` group by default when the project has one), never the
+/// project.
+fn export_args(project: &Project, selection: &Selection) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "export",
+        "--locked",
+        "--no-emit-project",
+        "--no-hashes",
+        "--no-header",
+        "--no-annotate",
+        "--format",
+        "requirements-txt",
+        "--no-default-groups",
+    ]
+    .map(String::from)
+    .into();
     for extra in &selection.extras {
-        command = command.args(["--extra", extra]);
+        args.extend(["--extra".into(), extra.clone()]);
     }
     let groups: Vec<&String> = if selection.groups.is_empty() {
         project
@@ -121,9 +162,68 @@ fn export_command(project: &Project, selection: &Selection, uv: &Path) -> Cmd {
         selection.groups.iter().collect()
     };
     for group in groups {
-        command = command.args(["--group", group]);
+        args.extend(["--group".into(), group.clone()]);
     }
-    command
+    args
+}
+
+/// A hash of everything an export's answer depends on: the export's arguments, the lock, and
+/// the `pyproject.toml` (and `uv.toml`) of the project, of the lock's directory and of every
+/// package the lock takes from a local directory (workspace members, path sources), since an
+/// edit to any of them can make the lock stale. A file that is missing hashes as missing.
+fn inputs_digest(lockfile: &Path, project: &Project, args: &[String]) -> String {
+    let mut hasher = Sha256::new();
+    let mut feed = |label: &str, bytes: Option<&[u8]>| {
+        hasher.update((label.len() as u64).to_le_bytes());
+        hasher.update(label.as_bytes());
+        match bytes {
+            Some(bytes) => {
+                hasher.update([1]);
+                hasher.update((bytes.len() as u64).to_le_bytes());
+                hasher.update(bytes);
+            }
+            None => hasher.update([0]),
+        }
+    };
+    for arg in args {
+        feed("arg", Some(arg.as_bytes()));
+    }
+    let lock = fs_err::read(lockfile).ok();
+    feed("uv.lock", lock.as_deref());
+    let lock_dir = lockfile.parent().unwrap_or(Path::new("."));
+    let mut dirs = vec![project.project_dir.clone(), lock_dir.to_path_buf()];
+    if let Some(document) = lock
+        .as_deref()
+        .and_then(|bytes| std::str::from_utf8(bytes).ok())
+        .and_then(|text| text.parse::<DocumentMut>().ok())
+    {
+        dirs.extend(local_sources(&document).map(|path| lock_dir.join(path)));
+    }
+    dirs.sort();
+    dirs.dedup();
+    for dir in dirs {
+        for name in ["pyproject.toml", "uv.toml"] {
+            let path = dir.join(name);
+            feed(&path.to_string_lossy(), fs_err::read(&path).ok().as_deref());
+        }
+    }
+    format!("{:x}", hasher.finalize())
+}
+
+/// The directories (relative to the lock) of the packages a `uv.lock` takes from the local
+/// disk: `source = { editable = … }`, `{ virtual = … }` or `{ directory = … }`.
+fn local_sources(document: &DocumentMut) -> impl Iterator<Item = &str> {
+    document
+        .get("package")
+        .and_then(|packages| packages.as_array_of_tables())
+        .into_iter()
+        .flat_map(|packages| packages.iter())
+        .filter_map(|package| package.get("source")?.as_inline_table())
+        .filter_map(|source| {
+            ["editable", "virtual", "directory"]
+                .iter()
+                .find_map(|kind| source.get(kind)?.as_str())
+        })
 }
 
 /// Whether uv refused because the lock is out of date with the project.
@@ -134,6 +234,77 @@ fn stale(stderr: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The pins are exported again when the lock, the project's `pyproject.toml`, a workspace
+    /// member's or the selection changes, and only then.
+    #[test]
+    fn the_inputs_digest_follows_the_lock_its_members_and_the_selection() {
+        let root = tempfile::tempdir().unwrap();
+        let write = |path: &str, text: &str| {
+            let path = root.path().join(path);
+            fs_err::create_dir_all(path.parent().unwrap()).unwrap();
+            fs_err::write(path, text).unwrap();
+        };
+        write(
+            "pyproject.toml",
+            "[tool.uv.workspace]\nmembers = [\"ext\", \"helper\"]\n",
+        );
+        write("ext/pyproject.toml", "[project]\nname = \"ext\"\n");
+        write("helper/pyproject.toml", "[project]\nname = \"helper\"\n");
+        write(
+            "unrelated/pyproject.toml",
+            "[project]\nname = \"unrelated\"\n",
+        );
+        write(
+            "uv.lock",
+            "version = 1\n\n[[package]]\nname = \"ext\"\nsource = { editable = \"ext\" }\n\n\
+             [[package]]\nname = \"helper\"\nsource = { virtual = \"helper\" }\n\n\
+             [[package]]\nname = \"pytest\"\nsource = { registry = \"https://pypi.org/simple\" }\n",
+        );
+        let project = Project::for_tests(root.path().join("ext"));
+        let lock = root.path().join("uv.lock");
+        let args = export_args(&project, &Selection::default());
+        let digest = || inputs_digest(&lock, &project, &args);
+        let first = digest();
+        assert_eq!(digest(), first);
+
+        write(
+            "unrelated/pyproject.toml",
+            "[project]\nname = \"renamed\"\n",
+        );
+        assert_eq!(digest(), first, "a directory the lock does not name");
+
+        let mut seen = vec![first];
+        for (path, text) in [
+            (
+                "helper/pyproject.toml",
+                "[project]\nname = \"helper\"\ndependencies = [\"a\"]\n",
+            ),
+            (
+                "ext/pyproject.toml",
+                "[project]\nname = \"ext\"\ndependencies = [\"b\"]\n",
+            ),
+            (
+                "pyproject.toml",
+                "[tool.uv.workspace]\nmembers = [\"ext\"]\n",
+            ),
+            (
+                "uv.toml",
+                "index-url = \"https://example.invalid/simple\"\n",
+            ),
+        ] {
+            write(path, text);
+            let now = digest();
+            assert!(!seen.contains(&now), "{path}");
+            seen.push(now);
+        }
+        let extra = Selection {
+            extras: vec!["fast".into()],
+            groups: Vec::new(),
+        };
+        let with_extra = inputs_digest(&lock, &project, &export_args(&project, &extra));
+        assert!(!seen.contains(&with_extra), "the selection");
+    }
 
     #[test]
     fn only_an_out_of_date_lock_is_stale() {

@@ -94,6 +94,9 @@ pub(crate) struct Developed {
     pub(crate) venv: Venv,
     pub(crate) installer: Installer,
     pub(crate) receipt: Receipt,
+    /// The lock whose versions this run installs from (none with `--no-lock`), and uv to read
+    /// it, for what `test` installs after it.
+    pub(crate) lock: Option<locked::Lock>,
 }
 
 /// The whole workflow, on resolved settings; the build is `Some` exactly when the status is a
@@ -175,28 +178,33 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         Some(selection) => requirements::resolve(&project, selection)?,
         None => Vec::new(),
     };
+    let state_dir = project.state_dir();
+    let previous = receipt::read(&state_dir).receipt().cloned();
     // The lock's pins replace the ranges when there is a fresh lock and uv to read it.
     let lockfile = use_lock.then(|| uv_guard::find_uv_lock(&project)).flatten();
     let pinned = match &selection {
-        Some(selection) => locked::pinned(&project, selection, lockfile.as_deref(), uv)?,
+        Some(selection) => locked::pinned(
+            &project,
+            selection,
+            lockfile.as_deref(),
+            uv,
+            previous.as_ref(),
+        )?,
         None => None,
     };
-    let dependency_versions = match pinned {
+    let (dependency_versions, lock_digest) = match pinned {
         Some(pinned) => {
             output::verbose(format_args!(
                 "dependencies at the versions locked in `{}`",
                 project.relative(&pinned.lockfile).display()
             ));
             requirements = pinned.requirements;
-            locked::VersionSource::Locked
+            (locked::VersionSource::Locked, Some(pinned.digest))
         }
-        None => locked::VersionSource::Resolved,
+        None => (locked::VersionSource::Resolved, None),
     };
     let installer = toolchain.installer(&venv)?;
     let maturin = toolchain.maturin(&venv, &installer)?;
-
-    let state_dir = project.state_dir();
-    let previous = receipt::read(&state_dir).receipt().cloned();
     // The walker's files, and those the last build read beyond them (`include_str!`, a
     // `#[path]` module elsewhere), which only cargo's list of them named.
     let mut inputs = crate::digest::inputs(&project);
@@ -248,6 +256,7 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
                     receipt.python.version = report.version.clone();
                     receipt.python.executable = report.executable.clone();
                     receipt.reused = true;
+                    receipt.lock_digest = lock_digest.clone();
                     timings.receipt = lap(&mut step);
                     timings.total = started.elapsed().as_millis() as u64;
                     receipt.timings_ms = timings;
@@ -269,6 +278,7 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
                         venv,
                         installer,
                         receipt,
+                        lock: locked::Lock::of(lockfile, uv),
                     };
                     return Ok((ExitStatus::Success, Some(developed)));
                 }
@@ -446,6 +456,7 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         extensions,
         dependencies: requirements,
         dependency_versions,
+        lock_digest,
         editable: editable.map(|wheel| ReceiptEditable {
             python_root: project.python_root.clone(),
             wheel,
@@ -487,6 +498,7 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         venv,
         installer,
         receipt,
+        lock: locked::Lock::of(lockfile, uv),
     };
     Ok((ExitStatus::Success, Some(developed)))
 }

@@ -48,6 +48,11 @@ pub(crate) struct Receipt {
     /// installed as pinned, `--no-deps`) or `resolved` (the installer resolved the ranges).
     #[serde(default = "resolved")]
     pub(crate) dependency_versions: crate::locked::VersionSource,
+    /// With `locked` versions: the hash of what the pins were exported from (the lock, the
+    /// `pyproject.toml` files it depends on, the selection), so an unchanged lock is not
+    /// exported again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) lock_digest: Option<String>,
     /// Set when the project was installed editable.
     #[serde(default)]
     pub(crate) editable: Option<ReceiptEditable>,

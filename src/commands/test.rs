@@ -197,8 +197,9 @@ fn run_tests(developed: &Developed, pytest_args: &[OsString], json: bool) -> Res
         venv,
         installer,
         receipt,
+        lock,
     } = developed;
-    requirements::ensure_pytest(project, venv, installer)?;
+    requirements::ensure_pytest(project, venv, installer, lock.as_ref())?;
 
     let modules: Vec<&str> = receipt
         .extensions

@@ -18,6 +18,7 @@ mod dev;
 mod doctor;
 mod fast_path;
 mod layers;
+mod locked;
 mod new;
 mod new_e2e;
 mod platforms;

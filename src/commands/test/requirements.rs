@@ -1,11 +1,13 @@
 //! pytest for `cargo pyo3 test`: when the venv has none, what the project declares for its tests
 //! (the first of the `test`, `tests` or `dev` dependency group, the `tests`, `test` or `dev` extra) is
-//! installed, else `pytest`.
+//! installed, else `pytest`; at the versions the project's `uv.lock` pins when it has a fresh
+//! one whose export of that declaration includes pytest.
 
 use anyhow::Result;
 
 use crate::failure::user_error;
 use crate::install;
+use crate::locked::{self, Lock};
 use crate::output;
 use crate::project::Project;
 use crate::requirements;
@@ -18,12 +20,34 @@ use crate::venv::Venv;
 const GROUPS: &[&str] = &["test", "tests", "dev"];
 const EXTRAS: &[&str] = &["tests", "test", "dev"];
 
-/// Installs pytest into the venv when it is missing, saying so in one line.
-pub(crate) fn ensure_pytest(project: &Project, venv: &Venv, installer: &Installer) -> Result<()> {
+/// Installs pytest into the venv when it is missing, saying so in one line: at the versions the
+/// project's lock pins when it has a fresh one that includes pytest, else resolved.
+pub(crate) fn ensure_pytest(
+    project: &Project,
+    venv: &Venv,
+    installer: &Installer,
+    lock: Option<&Lock>,
+) -> Result<()> {
     if !venv.installed_distributions("pytest").is_empty() {
         return Ok(());
     }
-    let (what, mut requirements) = match declared(project) {
+    let declared = declared(project);
+    let pinned = match (&declared, lock) {
+        (Some((_, selection)), Some(lock)) => locked::pinned(
+            project,
+            selection,
+            Some(&lock.lockfile),
+            lock.uv.as_deref(),
+            None,
+        )?
+        .filter(|pinned| {
+            pinned.requirements.iter().any(|requirement| {
+                requirements::distribution_name(requirement).as_deref() == Some("pytest")
+            })
+        }),
+        _ => None,
+    };
+    let (what, mut requirements) = match declared {
         Some((what, selection)) => (what, requirements::resolve_selected(project, &selection)?),
         None => ("`pytest`".into(), Vec::new()),
     };
@@ -37,20 +61,29 @@ pub(crate) fn ensure_pytest(project: &Project, venv: &Venv, installer: &Installe
     }) {
         requirements.push("pytest".into());
     }
+    let locked_in = pinned
+        .as_ref()
+        .map(|pinned| {
+            format!(
+                " at the versions locked in `{}`",
+                project.relative(&pinned.lockfile).display()
+            )
+        })
+        .unwrap_or_default();
     output::status(
         "Installing",
         format!(
-            "{what} into `{}` (pytest was not in the venv)",
+            "{what}{locked_in} into `{}` (pytest was not in the venv)",
             venv.root.display()
         ),
     );
-    install::install_requirements(
-        &requirements,
-        venv,
-        installer,
-        &what,
-        "install them into the venv yourself with the command above, then run again",
-    )?;
+    let hint = "install them into the venv yourself with the command above, then run again";
+    match &pinned {
+        Some(pinned) => {
+            install::install_pinned(&pinned.requirements, venv, installer, &what, hint)?
+        }
+        None => install::install_requirements(&requirements, venv, installer, &what, hint)?,
+    }
     if venv.installed_distributions("pytest").is_empty() {
         return Err(user_error(
             format!(
