@@ -183,8 +183,9 @@ pub(crate) struct DevArgs {
     /// Resolve the dependencies afresh, even when the project has a `uv.lock`
     ///
     /// By default, a project with a `uv.lock` (its own or its uv workspace's) gets the locked
-    /// versions of its dependencies, extras and groups, exported with `uv export --locked`; a
-    /// lock out of date with `pyproject.toml` earns a warning and is resolved afresh.
+    /// versions of its dependencies, extras and groups, exported with `uv export --locked`. A
+    /// lock out of date with `pyproject.toml` earns a warning naming `uv lock`, and the ranges
+    /// are resolved; the lock is never written.
     #[arg(long)]
     pub(crate) no_lock: bool,
 
