@@ -180,10 +180,11 @@ pub(crate) struct DevArgs {
     #[arg(long, conflicts_with_all = ["extras", "groups"])]
     pub(crate) no_deps: bool,
 
-    /// Resolve the dependencies afresh, even when the project has a `uv.lock`
+    /// Resolve the dependencies afresh, even when the project has a `uv.lock` or `pylock.toml`
     ///
     /// By default, a project with a `uv.lock` (its own or its uv workspace's) gets the locked
-    /// versions of its dependencies, extras and groups, exported with `uv export --locked`. A
+    /// versions of its dependencies, extras and groups, exported with `uv export --locked`, and
+    /// one with a `pylock.toml` (and no `uv.lock`) the versions it lists. A
     /// lock out of date with `pyproject.toml` earns a warning naming `uv lock`, and the ranges
     /// are resolved; the lock is never written.
     #[arg(long)]

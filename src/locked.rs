@@ -1,13 +1,15 @@
-//! The versions the project locked: when it has a `uv.lock` (beside `pyproject.toml` or at its uv
+//! The versions the project locked. When it has a `uv.lock` (beside `pyproject.toml` or at its uv
 //! workspace root) and uv is on PATH, the runtime dependencies, extras and groups `dev` installs
 //! are the lock's pins, exported with `uv export --locked` for the same selection and installed
-//! with `--no-deps`. The project itself is never among them: it is the wheel just built.
+//! with `--no-deps`. Without a `uv.lock`, a `pylock.toml` (PEP 751) beside `pyproject.toml` is
+//! installed by uv from a copy without the project's own entries. The project itself is never
+//! among what is installed from a lock: it is the wheel just built.
 //!
-//! Nothing here writes to `uv.lock`. `uv export --locked` fails when the lock is out of date with
-//! `pyproject.toml` (measured with uv 0.13.8: exit 1, "The lockfile at `uv.lock` needs to be
+//! Nothing here writes to a lockfile. `uv export --locked` fails when the lock is out of date
+//! with `pyproject.toml` (measured with uv 0.13.8: exit 1, "The lockfile at `uv.lock` needs to be
 //! updated, but `--locked` was provided", the file byte-identical after); that earns one warning
 //! naming `uv lock`, and the requirements are resolved as without a lock. `--frozen` is not used:
-//! it exports a stale lock without a word.
+//! it exports a stale lock without a word. A `pylock.toml` records nothing to check it against.
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +25,7 @@ use crate::project::Project;
 use crate::receipt::Receipt;
 use crate::settings::Selection;
 use crate::site_packages::normalize_name;
+use crate::toolchain::{Installer, InstallerKind};
 
 /// Where the versions of the installed requirements came from, as the receipt records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,34 +37,89 @@ pub(crate) enum VersionSource {
     Resolved,
 }
 
+/// Which kind of lockfile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LockKind {
+    /// uv's project lock, `uv.lock`.
+    Uv,
+    /// A PEP 751 lock, `pylock.toml`.
+    Pylock,
+}
+
 /// A lockfile that applies to the run, and uv to read it with when there is one on PATH.
 #[derive(Debug, Clone)]
 pub(crate) struct Lock {
     pub(crate) lockfile: PathBuf,
+    pub(crate) kind: LockKind,
     pub(crate) uv: Option<PathBuf>,
 }
 
 impl Lock {
-    pub(crate) fn of(lockfile: Option<PathBuf>, uv: Option<&Path>) -> Option<Lock> {
+    /// The project's `uv.lock` (its own or its uv workspace's), else its `pylock.toml`.
+    pub(crate) fn find(project: &Project, uv: Option<&Path>) -> Option<Lock> {
+        let (lockfile, kind) = match crate::uv_guard::find_uv_lock(project) {
+            Some(lockfile) => (lockfile, LockKind::Uv),
+            None => {
+                let lockfile = project.project_dir.join("pylock.toml");
+                if !lockfile.is_file() {
+                    return None;
+                }
+                (lockfile, LockKind::Pylock)
+            }
+        };
         Some(Lock {
-            lockfile: lockfile?,
+            lockfile,
+            kind,
             uv: uv.map(Path::to_path_buf),
         })
     }
 }
 
 /// The lock's pins for a selection: requirement lines (`name==version ; marker`), sorted.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Pinned {
     /// The lockfile they came from.
     pub(crate) lockfile: PathBuf,
     pub(crate) requirements: Vec<String>,
-    /// The hash of what the pins depend on, recorded in the receipt as `lock_digest`.
-    pub(crate) digest: String,
+    /// For a `uv.lock`: the hash of what the pins depend on, recorded in the receipt as
+    /// `lock_digest`.
+    pub(crate) digest: Option<String>,
+    /// For a `pylock.toml`: the copy uv installs from, and its `--extra`/`--group` arguments.
+    copy: Option<PylockCopy>,
 }
 
-/// The lock's pins for `selection`, or `None` when the versions are to be resolved: no
-/// `uv.lock`, `--no-lock`, no uv on PATH, or a stale lock (the last two with a warning).
+#[derive(Debug)]
+struct PylockCopy {
+    /// Holds the copy, `<dir>/pylock.toml` (uv accepts no other name).
+    dir: tempfile::TempDir,
+    args: Vec<String>,
+}
+
+impl Pinned {
+    /// Installs the pins into the venv, none of their dependencies beyond the lock's.
+    pub(crate) fn install(
+        &self,
+        venv: &crate::venv::Venv,
+        installer: &Installer,
+        what: &str,
+        hint: &str,
+    ) -> Result<()> {
+        match &self.copy {
+            None => crate::install::install_pinned(&self.requirements, venv, installer, what, hint),
+            Some(copy) => {
+                let mut args: Vec<String> = ["--preview-features", "pylock", "-r"]
+                    .map(String::from)
+                    .into();
+                args.push(copy.dir.path().join("pylock.toml").display().to_string());
+                args.extend(copy.args.iter().cloned());
+                crate::install::install_pinned(&args, venv, installer, what, hint)
+            }
+        }
+    }
+}
+
+/// The lock's pins for `selection`, or `None` when the versions are to be resolved: no lock,
+/// `--no-lock`, no uv on PATH, or a stale `uv.lock` (the last two with a warning).
 ///
 /// Exporting costs a uv run (about 100 ms), so the pins the last proven run exported are taken
 /// again when nothing they depend on changed: the same lock, the same `pyproject.toml` files of
@@ -70,13 +128,27 @@ pub(crate) struct Pinned {
 pub(crate) fn pinned(
     project: &Project,
     selection: &Selection,
-    lockfile: Option<&Path>,
-    uv: Option<&Path>,
+    lock: Option<&Lock>,
+    installer: InstallerKind,
     previous: Option<&Receipt>,
 ) -> Result<Option<Pinned>> {
-    let Some(lockfile) = lockfile else {
+    let Some(lock) = lock else {
         return Ok(None);
     };
+    match lock.kind {
+        LockKind::Uv => uv_lock_pins(project, selection, lock, previous),
+        LockKind::Pylock => pylock_pins(project, selection, lock, installer),
+    }
+}
+
+fn uv_lock_pins(
+    project: &Project,
+    selection: &Selection,
+    lock: &Lock,
+    previous: Option<&Receipt>,
+) -> Result<Option<Pinned>> {
+    let lockfile = lock.lockfile.as_path();
+    let uv = lock.uv.as_deref();
     let args = export_args(project, selection);
     let digest = inputs_digest(lockfile, project, &args);
     if let Some(previous) = previous.filter(|previous| {
@@ -86,7 +158,8 @@ pub(crate) fn pinned(
         return Ok(Some(Pinned {
             lockfile: lockfile.to_path_buf(),
             requirements: previous.dependencies.clone(),
-            digest,
+            digest: Some(digest),
+            copy: None,
         }));
     }
     let shown = project.relative(lockfile).display().to_string();
@@ -113,7 +186,8 @@ pub(crate) fn pinned(
             Ok(Some(Pinned {
                 lockfile: lockfile.to_path_buf(),
                 requirements,
-                digest,
+                digest: Some(digest),
+                copy: None,
             }))
         }
         Err(ProcessError::Failed { stderr, .. }) if stale(&stderr) => {
@@ -128,6 +202,147 @@ pub(crate) fn pinned(
             format!("could not read the versions locked in `{shown}`: {error}"),
             "fix what uv names above, or pass `--no-lock` to resolve the dependencies afresh",
         )),
+    }
+}
+
+/// A `pylock.toml`'s pins: a copy of it without the project's own entries (uv would build the
+/// project from its sources), its relative paths made absolute so they still name what they
+/// named, installed by uv with the selected extras and groups the lock offers. Only uv installs
+/// from a `pylock.toml`, so with pip the ranges are resolved, with a warning.
+fn pylock_pins(
+    project: &Project,
+    selection: &Selection,
+    lock: &Lock,
+    installer: InstallerKind,
+) -> Result<Option<Pinned>> {
+    let shown = project.relative(&lock.lockfile).display().to_string();
+    if installer != InstallerKind::Uv {
+        output::warning(format_args!(
+            "`{shown}` is not read because only uv installs from a `pylock.toml` and uv is not \
+             on PATH: the dependencies are resolved afresh, not installed at the locked versions \
+             (install uv to use the lock, or pass `--no-lock` to say you mean it)"
+        ));
+        return Ok(None);
+    }
+    let unreadable = |reason: String| {
+        user_error(
+            format!("could not read the versions locked in `{shown}`: {reason}"),
+            "fix the file (or write it again with the tool that made it), or pass `--no-lock` to \
+             resolve the dependencies afresh",
+        )
+    };
+    let text =
+        fs_err::read_to_string(&lock.lockfile).map_err(|error| unreadable(error.to_string()))?;
+    let mut document: DocumentMut = text
+        .parse()
+        .map_err(|error: toml_edit::TomlError| unreadable(error.to_string()))?;
+    let lock_dir = lock.lockfile.parent().unwrap_or(Path::new("."));
+    let own = normalize_name(&project.dist_name);
+    let Some(packages) = document
+        .get_mut("packages")
+        .and_then(|packages| packages.as_array_of_tables_mut())
+    else {
+        return Err(unreadable("it has no `[[packages]]`".into()));
+    };
+    packages.retain(|package| {
+        package
+            .get("name")
+            .and_then(|name| name.as_str())
+            .map(normalize_name)
+            .as_ref()
+            != Some(&own)
+    });
+    let mut requirements = Vec::new();
+    for package in packages.iter_mut() {
+        absolutize_paths(package, lock_dir);
+        let name = package.get("name").and_then(|name| name.as_str());
+        let Some(name) = name else {
+            return Err(unreadable("a package has no `name`".into()));
+        };
+        let mut requirement = match package.get("version").and_then(|version| version.as_str()) {
+            Some(version) => format!("{name}=={version}"),
+            None => name.to_owned(),
+        };
+        if let Some(marker) = package.get("marker").and_then(|marker| marker.as_str()) {
+            requirement.push_str(" ; ");
+            requirement.push_str(marker);
+        }
+        requirements.push(requirement);
+    }
+    requirements.sort();
+    requirements.dedup();
+
+    // A lock made for several selections lists the extras and groups it holds; one made for one
+    // selection lists none, and is installed whole.
+    let offered = |key: &str| -> Vec<String> {
+        document
+            .get(key)
+            .and_then(|list| list.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|item| item.as_str().map(normalize_name))
+            .collect()
+    };
+    let (extras, groups) = (offered("extras"), offered("dependency-groups"));
+    let mut args = Vec::new();
+    for extra in &selection.extras {
+        if extras.contains(&normalize_name(extra)) {
+            args.extend(["--extra".into(), extra.clone()]);
+        }
+    }
+    let selected: Vec<String> = if selection.groups.is_empty() {
+        vec!["dev".into()]
+    } else {
+        selection.groups.clone()
+    };
+    for group in selected {
+        if groups.contains(&normalize_name(&group)) {
+            args.extend(["--group".into(), group]);
+        }
+    }
+
+    let dir = tempfile::Builder::new()
+        .prefix("cargo-pyo3-pylock-")
+        .tempdir()?;
+    fs_err::write(dir.path().join("pylock.toml"), document.to_string())?;
+    Ok(Some(Pinned {
+        lockfile: lock.lockfile.clone(),
+        requirements,
+        digest: None,
+        copy: Some(PylockCopy { dir, args }),
+    }))
+}
+
+/// Makes the relative paths of a `[[packages]]` entry (`directory`, `archive`, `sdist` and
+/// `wheels` sources) absolute against the lock's directory, as PEP 751 reads them.
+fn absolutize_paths(package: &mut toml_edit::Table, lock_dir: &Path) {
+    fn fix(source: &mut dyn toml_edit::TableLike, lock_dir: &Path) {
+        if let Some(path) = source.get_mut("path")
+            && let Some(relative) = path.as_str().filter(|path| Path::new(path).is_relative())
+        {
+            *path = toml_edit::value(lock_dir.join(relative).display().to_string());
+        }
+    }
+    for key in ["directory", "archive", "sdist"] {
+        if let Some(source) = package
+            .get_mut(key)
+            .and_then(|item| item.as_table_like_mut())
+        {
+            fix(source, lock_dir);
+        }
+    }
+    if let Some(wheels) = package.get_mut("wheels") {
+        if let Some(array) = wheels.as_array_mut() {
+            for wheel in array.iter_mut() {
+                if let Some(table) = wheel.as_inline_table_mut() {
+                    fix(table, lock_dir);
+                }
+            }
+        } else if let Some(tables) = wheels.as_array_of_tables_mut() {
+            for table in tables.iter_mut() {
+                fix(table, lock_dir);
+            }
+        }
     }
 }
 
@@ -304,6 +519,65 @@ mod tests {
         };
         let with_extra = inputs_digest(&lock, &project, &export_args(&project, &extra));
         assert!(!seen.contains(&with_extra), "the selection");
+    }
+
+    /// The copy uv installs from has every entry but the project's, with paths that still name
+    /// what they named, and the selection's groups only where the lock offers them.
+    #[test]
+    fn a_pylock_copy_leaves_out_the_project_and_keeps_its_paths() {
+        let root = tempfile::tempdir().unwrap();
+        let lockfile = root.path().join("pylock.toml");
+        let written = "lock-version = \"1.0\"\ncreated-by = \"hand\"\ndependency-groups = [\"dev\"]\n\n\
+             [[packages]]\nname = \"My_Ext\"\ndirectory = { path = \".\", editable = true }\n\n\
+             [[packages]]\nname = \"helper\"\ndirectory = { path = \"../helper\" }\n\n\
+             [[packages]]\nname = \"pytest\"\nversion = \"8.0.0\"\nmarker = \"'dev' in dependency_groups\"\n\
+             wheels = [{ name = \"pytest-8.0.0-py3-none-any.whl\", path = \"wheels/pytest-8.0.0-py3-none-any.whl\" }]\n";
+        fs_err::write(&lockfile, written).unwrap();
+        let mut project = Project::for_tests(root.path().to_path_buf());
+        project.dist_name = "my-ext".into();
+        let lock = Lock {
+            lockfile: lockfile.clone(),
+            kind: LockKind::Pylock,
+            uv: None,
+        };
+        let selection = Selection {
+            extras: vec!["fast".into()],
+            groups: Vec::new(),
+        };
+        let pinned = pylock_pins(&project, &selection, &lock, InstallerKind::Uv)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            pinned.requirements,
+            ["helper", "pytest==8.0.0 ; 'dev' in dependency_groups"]
+        );
+        let copy = pinned.copy.as_ref().unwrap();
+        assert_eq!(copy.args, ["--group", "dev"], "no `fast` extra is offered");
+        let text = fs_err::read_to_string(copy.dir.path().join("pylock.toml")).unwrap();
+        assert!(!text.contains("My_Ext"), "{text}");
+        let helper = root.path().join("../helper").display().to_string();
+        let wheel = root
+            .path()
+            .join("wheels/pytest-8.0.0-py3-none-any.whl")
+            .display()
+            .to_string();
+        assert!(text.contains(&format!("path = \"{helper}\"")), "{text}");
+        assert!(text.contains(&format!("path = \"{wheel}\"")), "{text}");
+        assert!(
+            text.contains("created-by = \"hand\""),
+            "the rest is kept: {text}"
+        );
+
+        assert!(
+            pylock_pins(&project, &selection, &lock, InstallerKind::Pip)
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            fs_err::read_to_string(&lockfile).unwrap(),
+            written,
+            "the lock itself is not written"
+        );
     }
 
     #[test]

@@ -180,30 +180,31 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
     };
     let state_dir = project.state_dir();
     let previous = receipt::read(&state_dir).receipt().cloned();
+    let installer = toolchain.installer(&venv)?;
     // The lock's pins replace the ranges when there is a fresh lock and uv to read it.
-    let lockfile = use_lock.then(|| uv_guard::find_uv_lock(&project)).flatten();
+    let lock = use_lock.then(|| locked::Lock::find(&project, uv)).flatten();
     let pinned = match &selection {
         Some(selection) => locked::pinned(
             &project,
             selection,
-            lockfile.as_deref(),
-            uv,
+            lock.as_ref(),
+            installer.kind(),
             previous.as_ref(),
         )?,
         None => None,
     };
-    let (dependency_versions, lock_digest) = match pinned {
+    let dependency_versions = match &pinned {
         Some(pinned) => {
             output::verbose(format_args!(
                 "dependencies at the versions locked in `{}`",
                 project.relative(&pinned.lockfile).display()
             ));
-            requirements = pinned.requirements;
-            (locked::VersionSource::Locked, Some(pinned.digest))
+            requirements = pinned.requirements.clone();
+            locked::VersionSource::Locked
         }
-        None => (locked::VersionSource::Resolved, None),
+        None => locked::VersionSource::Resolved,
     };
-    let installer = toolchain.installer(&venv)?;
+    let lock_digest = pinned.as_ref().and_then(|pinned| pinned.digest.clone());
     let maturin = toolchain.maturin(&venv, &installer)?;
     // The walker's files, and those the last build read beyond them (`include_str!`, a
     // `#[path]` module elsewhere), which only cargo's list of them named.
@@ -278,7 +279,7 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
                         venv,
                         installer,
                         receipt,
-                        lock: locked::Lock::of(lockfile, uv),
+                        lock,
                     };
                     return Ok((ExitStatus::Success, Some(developed)));
                 }
@@ -362,19 +363,14 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
                 project.relative(&venv.root).display()
             ),
         );
-        let install = match dependency_versions {
-            locked::VersionSource::Locked => install::install_pinned,
-            locked::VersionSource::Resolved => install::install_requirements,
-        };
-        install(
-            &requirements,
-            &venv,
-            &installer,
-            "the project's dependencies",
-            "fix or remove the requirement the installer names above (in `pyproject.toml` or \
-             `uv.lock`), skip this step with `--no-deps`, or resolve afresh with `--no-lock`; the \
-             venv's previous install is untouched",
-        )?;
+        let what = "the project's dependencies";
+        let hint = "fix or remove the requirement the installer names above (in `pyproject.toml` \
+                    or the lock), skip this step with `--no-deps`, or resolve afresh with \
+                    `--no-lock`; the venv's previous install is untouched";
+        match &pinned {
+            Some(pinned) => pinned.install(&venv, &installer, what, hint)?,
+            None => install::install_requirements(&requirements, &venv, &installer, what, hint)?,
+        }
     }
     timings.dependencies = lap(&mut step);
 
@@ -498,7 +494,7 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         venv,
         installer,
         receipt,
-        lock: locked::Lock::of(lockfile, uv),
+        lock,
     };
     Ok((ExitStatus::Success, Some(developed)))
 }

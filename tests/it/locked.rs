@@ -231,3 +231,46 @@ fn test_installs_a_locked_test_group_that_dev_does_not() {
     assert!(test.stdout.contains("1 passed"), "{test:?}");
     assert_eq!(pytest_version(&project.venv_python()), LOCKED_PYTEST);
 }
+
+/// A project that keeps a `pylock.toml` (PEP 751; here the one `uv export` writes, which lists
+/// the project itself as an editable directory) and no `uv.lock`: its versions are installed,
+/// and the project is still the wheel just built, not a build of the sources by uv.
+#[test]
+fn a_pylock_toml_is_installed_without_the_project_in_it() {
+    let project = locked_project("pylockpin");
+    uv(&project)
+        .args(["export", "--format", "pylock.toml", "-o", "pylock.toml"])
+        .run()
+        .assert_code(0);
+    std::fs::remove_file(project.path("uv.lock")).unwrap();
+    let lock = project.read("pylock.toml");
+    assert!(lock.contains("name = \"pylockpin\""), "{lock}");
+
+    let dev = project.cargo_pyo3().arg("dev").run();
+    dev.assert_code(0);
+    assert!(
+        !dev.stderr.contains("pylock.toml"),
+        "read without a word: {dev:?}"
+    );
+    assert_eq!(pytest_version(&project.venv_python()), LOCKED_PYTEST);
+    let receipt = project.receipt();
+    assert_eq!(receipt["dependency_versions"], "locked", "{receipt:#}");
+    assert_eq!(
+        receipt["extensions"][0]["loaded_sha256"], receipt["extensions"][0]["wheel_sha256"],
+        "{receipt:#}"
+    );
+    let direct_url = std::fs::read_to_string(
+        project
+            .path(".venv/lib/python3.11/site-packages/pylockpin-0.1.0.dist-info/direct_url.json"),
+    )
+    .unwrap();
+    assert!(
+        direct_url.contains(".whl"),
+        "installed from the built wheel: {direct_url}"
+    );
+    assert_eq!(
+        project.read("pylock.toml"),
+        lock,
+        "the lock is never written"
+    );
+}

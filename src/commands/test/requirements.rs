@@ -33,18 +33,15 @@ pub(crate) fn ensure_pytest(
     }
     let declared = declared(project);
     let pinned = match (&declared, lock) {
-        (Some((_, selection)), Some(lock)) => locked::pinned(
-            project,
-            selection,
-            Some(&lock.lockfile),
-            lock.uv.as_deref(),
-            None,
-        )?
-        .filter(|pinned| {
-            pinned.requirements.iter().any(|requirement| {
-                requirements::distribution_name(requirement).as_deref() == Some("pytest")
-            })
-        }),
+        (Some((_, selection)), Some(lock)) => {
+            { locked::pinned(project, selection, Some(lock), installer.kind(), None)? }.filter(
+                |pinned| {
+                    pinned.requirements.iter().any(|requirement| {
+                        requirements::distribution_name(requirement).as_deref() == Some("pytest")
+                    })
+                },
+            )
+        }
         _ => None,
     };
     let (what, mut requirements) = match declared {
@@ -79,9 +76,7 @@ pub(crate) fn ensure_pytest(
     );
     let hint = "install them into the venv yourself with the command above, then run again";
     match &pinned {
-        Some(pinned) => {
-            install::install_pinned(&pinned.requirements, venv, installer, &what, hint)?
-        }
+        Some(pinned) => pinned.install(venv, installer, &what, hint)?,
         None => install::install_requirements(&requirements, venv, installer, &what, hint)?,
     }
     if venv.installed_distributions("pytest").is_empty() {
