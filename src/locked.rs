@@ -14,7 +14,6 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use toml_edit::DocumentMut;
 
@@ -22,20 +21,10 @@ use crate::failure::user_error;
 use crate::output;
 use crate::process::{Cmd, ProcessError};
 use crate::project::Project;
-use crate::receipt::Receipt;
+use crate::receipt::{Receipt, VersionSource};
 use crate::settings::Selection;
 use crate::site_packages::normalize_name;
 use crate::toolchain::{Installer, InstallerKind};
-
-/// Where the versions of the installed requirements came from, as the receipt records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum VersionSource {
-    /// Pinned by the project's lockfile, installed with `--no-deps`.
-    Locked,
-    /// Resolved by the installer from the requirements' ranges.
-    Resolved,
-}
 
 /// Which kind of lockfile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -200,9 +200,9 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
                 project.relative(&pinned.lockfile).display()
             ));
             requirements = pinned.requirements.clone();
-            locked::VersionSource::Locked
+            receipt::VersionSource::Locked
         }
-        None => locked::VersionSource::Resolved,
+        None => receipt::VersionSource::Resolved,
     };
     let lock_digest = pinned.as_ref().and_then(|pinned| pinned.digest.clone());
     let maturin = toolchain.maturin(&venv, &installer)?;
@@ -518,7 +518,7 @@ fn new_venv(project_dir: &Path, python: Option<&str>, uv: Option<&Path>) -> Resu
 fn dependencies_in_place(
     previous: Option<&Receipt>,
     requirements: &[String],
-    versions: locked::VersionSource,
+    versions: receipt::VersionSource,
     venv: &Venv,
 ) -> bool {
     let Some(previous) = previous else {

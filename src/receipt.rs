@@ -47,7 +47,7 @@ pub(crate) struct Receipt {
     /// Where the versions of `dependencies` came from: `locked` (the project's `uv.lock`, each
     /// installed as pinned, `--no-deps`) or `resolved` (the installer resolved the ranges).
     #[serde(default = "resolved")]
-    pub(crate) dependency_versions: crate::locked::VersionSource,
+    pub(crate) dependency_versions: VersionSource,
     /// With `locked` versions: the hash of what the pins were exported from (the lock, the
     /// `pyproject.toml` files it depends on, the selection), so an unchanged lock is not
     /// exported again.
@@ -75,6 +75,16 @@ pub(crate) struct Receipt {
     #[serde(default)]
     pub(crate) reused: bool,
     pub(crate) timings_ms: Timings,
+}
+
+/// Where the versions of the installed requirements came from, as the receipt records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum VersionSource {
+    /// Pinned by the project's lockfile, installed with `--no-deps`.
+    Locked,
+    /// Resolved by the installer from the requirements' ranges.
+    Resolved,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -227,8 +237,8 @@ pub(crate) fn read(state_dir: &Path) -> Stored {
 }
 
 /// Receipts written before the field existed resolved their dependencies.
-fn resolved() -> crate::locked::VersionSource {
-    crate::locked::VersionSource::Resolved
+fn resolved() -> VersionSource {
+    VersionSource::Resolved
 }
 
 /// The cause of an I/O error without the path `fs_err` adds (callers name the file themselves).

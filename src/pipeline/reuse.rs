@@ -22,7 +22,7 @@ pub(super) struct Now<'a> {
     pub(super) digest: &'a InputsDigest,
     pub(super) requirements: &'a [String],
     /// Whether those requirements are a lock's pins or ranges to resolve.
-    pub(super) dependency_versions: crate::locked::VersionSource,
+    pub(super) dependency_versions: crate::receipt::VersionSource,
     pub(super) editable: bool,
 }
 
