@@ -185,6 +185,8 @@ pub(crate) fn prove(
         .iter()
         .filter_map(|path| fs_err::canonicalize(path).ok())
         .collect();
+    // Both vantage points normally load the same file: it is hashed once.
+    let hashes = std::cell::RefCell::new(std::collections::HashMap::new());
     let judge = |report: &Report| {
         // A package whose `__init__` fails after it imported the extension leaves the extension
         // in `sys.modules`, so a later import of it alone succeeds; a user's `import pkg`, which
@@ -203,7 +205,7 @@ pub(crate) fn prove(
                         .iter()
                         .find(|module| module.name == extension.module)
                 });
-                check_one(extension, imported, report, &venv_root, &placed)
+                check_one(extension, imported, report, &venv_root, &placed, &hashes)
             })
             .collect::<Result<Vec<_>>>()
     };
@@ -237,6 +239,7 @@ fn check_one(
     report: &Report,
     venv_root: &Path,
     placed: &[PathBuf],
+    hashes: &std::cell::RefCell<std::collections::HashMap<PathBuf, String>>,
 ) -> Result<LoadedExtension> {
     let mut loaded = LoadedExtension {
         module: extension.module.clone(),
@@ -274,7 +277,15 @@ fn check_one(
         return Ok(loaded);
     };
     let path = fs_err::canonicalize(file)?;
-    let sha256 = sha256_file(&path)?;
+    let known = hashes.borrow().get(&path).cloned();
+    let sha256 = match known {
+        Some(sha256) => sha256,
+        None => {
+            let sha256 = sha256_file(&path)?;
+            hashes.borrow_mut().insert(path.clone(), sha256.clone());
+            sha256
+        }
+    };
     loaded.in_venv = path.starts_with(venv_root);
     loaded.mapped = report.mapped.as_ref().map(|mapped| {
         mapped.iter().any(|candidate| {
@@ -436,7 +447,16 @@ mod tests {
             origin: None,
             name_not_found: None,
         };
-        let check = |report: &Report| check_one(&extension, Some(&imported), report, &venv, &[]);
+        let check = |report: &Report| {
+            check_one(
+                &extension,
+                Some(&imported),
+                report,
+                &venv,
+                &[],
+                &Default::default(),
+            )
+        };
 
         let mapped = vec![file.to_string_lossy().into_owned()];
         let checked = check(&report(Some(mapped), None)).unwrap();
