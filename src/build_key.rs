@@ -189,6 +189,7 @@ fn tool_output(program: &str, args: &[&str], dir: &Path) -> String {
     Cmd::new(program)
         .args(args)
         .dir(dir)
+        .in_background()
         .run_captured()
         .map(|captured| captured.stdout)
         .unwrap_or_default()

@@ -76,6 +76,9 @@ pub(crate) struct Cmd {
     dir: Option<PathBuf>,
     env: Vec<(OsString, Option<OsString>)>,
     stdin: Option<Vec<u8>>,
+    /// Run beside the pipeline, not as a step of it: its interruption is not the one the run's
+    /// error names (the step the user was waiting on is).
+    background: bool,
 }
 
 /// What a captured command printed.
@@ -164,7 +167,15 @@ impl Cmd {
             dir: None,
             env: Vec::new(),
             stdin: None,
+            background: false,
         }
+    }
+
+    /// Marks it as run beside the pipeline (see the `background` field): a probe started
+    /// early whose answers are waited for later.
+    pub(crate) fn in_background(mut self) -> Self {
+        self.background = true;
+        self
     }
 
     pub(crate) fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
@@ -347,7 +358,9 @@ impl Cmd {
             command: self.to_string(),
             started,
         };
-        note_interruption(&error.to_string());
+        if !self.background {
+            note_interruption(&error.to_string());
+        }
         error
     }
 }
