@@ -61,6 +61,8 @@ const ENV_IGNORED: &[&str] = &["CARGO_PYO3_", "CARGO_TERM_"];
 /// package most likely is in: they then run beside `cargo metadata` instead of after it.
 /// rustup picks the toolchain by the directory (`rust-toolchain.toml`), so their answers are
 /// taken only when the discovered package is in that directory; otherwise they run again there.
+/// Under `cargo pyo3` rustup's choice is already made, and the toolchain's own binaries run
+/// without the proxies (src/rustup.rs).
 pub(crate) struct ToolchainProbe {
     dir: Option<PathBuf>,
     running: Option<std::thread::JoinHandle<(String, String)>>,
@@ -93,8 +95,8 @@ impl ToolchainProbe {
 /// `rustc -vV` and `cargo -V` in `dir`, side by side.
 fn probe(dir: &Path) -> (String, String) {
     std::thread::scope(|scope| {
-        let rustc = scope.spawn(|| tool_output("rustc", &["-vV"], dir));
-        let cargo = tool_output("cargo", &["-V"], dir);
+        let rustc = scope.spawn(|| tool_output(&crate::rustup::program("rustc"), &["-vV"], dir));
+        let cargo = tool_output(&crate::rustup::program("cargo"), &["-V"], dir);
         (rustc.join().unwrap_or_default(), cargo)
     })
 }
@@ -185,7 +187,7 @@ fn stated(path: &Path) -> Option<StatedFile> {
 
 /// What `program args` prints, run in `dir`; empty when it cannot run (the build will then say
 /// why, and an empty part still differs from a real one).
-fn tool_output(program: &str, args: &[&str], dir: &Path) -> String {
+fn tool_output(program: &Path, args: &[&str], dir: &Path) -> String {
     Cmd::new(program)
         .args(args)
         .dir(dir)

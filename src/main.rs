@@ -30,6 +30,7 @@ mod receipt;
 mod requirements;
 mod restore;
 mod rust_source;
+mod rustup;
 mod scaffold;
 mod settings;
 mod site_packages;

@@ -54,6 +54,19 @@ pub(crate) fn build(
         crate::output::ColorChoice::Never => command = command.args(["--color", "never"]),
         crate::output::ColorChoice::Auto => {}
     }
+    // maturin and cargo start `cargo` and `rustc` by name; when rustup's choice is certain, they
+    // start the toolchain's binaries without a proxy in between (src/rustup.rs).
+    if let (Some(path), Some(bin)) = (
+        crate::rustup::path_with_toolchain_first(),
+        crate::rustup::toolchain_bin(),
+    ) {
+        crate::output::verbose(format_args!(
+            "the build runs `cargo` and `rustc` from `{}`, the toolchain rustup chose, without \
+             its proxies",
+            bin.display()
+        ));
+        command = command.env(crate::env::PATH, path);
+    }
     // maturin picks interpreters and venvs from these on its own; `-i` is the only truth here.
     command = command
         .env_remove(crate::env::VIRTUAL_ENV)

@@ -260,6 +260,9 @@ fn a_toolchain_of_the_packages_own_directory_rebuilds() {
         workspace
             .cargo_pyo3()
             .args(["dev", "-v", "-p", "keytoolchain"])
+            // Started as `cargo-pyo3`, not through cargo's proxy: rustup has chosen no
+            // toolchain yet, so it picks one by each directory's `rust-toolchain.toml`.
+            .env_remove("RUSTUP_TOOLCHAIN")
             .path_first(&fault_dir)
             .env(common::faults::REAL_RUSTC, &real_rustc)
     };
@@ -289,4 +292,58 @@ fn which_outside(program: &str, ours: &std::path::Path) -> std::path::PathBuf {
         .map(|dir| dir.join(program))
         .find(|candidate| candidate.is_file())
         .unwrap_or_else(|| panic!("no {program} on PATH"))
+}
+
+/// Under `cargo pyo3`, rustup has chosen the toolchain already (`RUSTUP_TOOLCHAIN`) and cargo
+/// names its binary (`CARGO`): the build then runs that toolchain's `cargo` and `rustc` without
+/// rustup's proxies, and what it builds is still what loads. Run as `cargo-pyo3` without rustup's
+/// choice, the proxies decide as before.
+#[test]
+fn the_toolchain_rustup_chose_runs_without_its_proxies() {
+    let printed = std::process::Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .expect("rustc runs");
+    let sysroot = String::from_utf8(printed.stdout).unwrap();
+    let sysroot = std::path::PathBuf::from(sysroot.trim());
+    let toolchains = sysroot.parent().unwrap();
+    assert_eq!(
+        toolchains.file_name().unwrap(),
+        "toolchains",
+        "this test needs a toolchain installed by rustup; `rustc --print sysroot` is {}",
+        sysroot.display()
+    );
+    let project = TestProject::maturin_new("noproxy", false);
+    let chosen = |forced: bool| {
+        let command = project
+            .cargo_pyo3()
+            .args(["dev", "-v"])
+            .env("CARGO", sysroot.join("bin/cargo"))
+            .env("RUSTUP_TOOLCHAIN", sysroot.file_name().unwrap())
+            .env("RUSTUP_HOME", toolchains.parent().unwrap());
+        if forced {
+            command.arg("--force")
+        } else {
+            command
+        }
+    };
+    let direct = format!(
+        "the build runs `cargo` and `rustc` from `{}`",
+        std::fs::canonicalize(sysroot.join("bin"))
+            .unwrap()
+            .display()
+    );
+
+    let run = chosen(false).run();
+    assert_reused(&project, &run, false);
+    run.assert_stderr_contains(&direct);
+    project
+        .python("import noproxy; assert noproxy.sum_as_string(1, 2) == '3'")
+        .assert_code(0);
+
+    let run = chosen(true).env_remove("RUSTUP_TOOLCHAIN").run();
+    assert_reused(&project, &run, false);
+    assert!(!run.stderr.contains(&direct), "{run:?}");
+    // The same toolchain either way: the key did not change, so nothing is rebuilt.
+    assert_reused(&project, &chosen(false).run(), true);
 }
