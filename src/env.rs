@@ -26,3 +26,14 @@ pub(crate) const PYENV_ROOT: &str = "PYENV_ROOT";
 pub(crate) const UV_PYTHON_INSTALL_DIR: &str = "UV_PYTHON_INSTALL_DIR";
 pub(crate) const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
 pub(crate) const HOME: &str = "HOME";
+
+/// `variable`'s inherited value with `dir` in front, every inherited entry kept as it was.
+pub(crate) fn with_first(
+    variable: &str,
+    dir: &std::path::Path,
+) -> Result<std::ffi::OsString, std::env::JoinPathsError> {
+    let inherited = std::env::var_os(variable).unwrap_or_default();
+    std::env::join_paths(
+        std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&inherited)),
+    )
+}

@@ -56,10 +56,9 @@ pub(crate) fn build(
     }
     // maturin and cargo start `cargo` and `rustc` by name; when rustup's choice is certain, they
     // start the toolchain's binaries without a proxy in between (src/rustup.rs).
-    if let (Some(path), Some(bin)) = (
-        crate::rustup::path_with_toolchain_first(),
-        crate::rustup::toolchain_bin(),
-    ) {
+    let toolchain_first = crate::rustup::toolchain_bin()
+        .and_then(|bin| Some((bin, crate::env::with_first(crate::env::PATH, bin).ok()?)));
+    if let Some((bin, path)) = toolchain_first {
         crate::output::verbose(format_args!(
             "the build runs `cargo` and `rustc` from `{}`, the toolchain rustup chose, without \
              its proxies",

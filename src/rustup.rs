@@ -37,15 +37,6 @@ pub(crate) fn program(program: &str) -> PathBuf {
     }
 }
 
-/// `PATH` with the toolchain's `bin/` first, for the tools that start `cargo` and `rustc` by
-/// name; `None` when it is not certain which toolchain rustup would run.
-pub(crate) fn path_with_toolchain_first() -> Option<OsString> {
-    let bin = toolchain_bin()?;
-    let rest = std::env::var_os(crate::env::PATH).unwrap_or_default();
-    let dirs = std::iter::once(bin.to_path_buf()).chain(std::env::split_paths(&rest));
-    std::env::join_paths(dirs).ok()
-}
-
 /// The decision, from the three variables: `cargo`'s directory when it is the `bin/` of the
 /// toolchain `toolchain` names (a name under `home`'s `toolchains/`, or a path) and holds both
 /// `cargo` and `rustc`.

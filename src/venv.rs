@@ -441,11 +441,7 @@ impl Venv {
     /// `PATH` (std's `Command` searches the child's `PATH` when it is set), so `python` is the venv's.
     pub(crate) fn activated(&self, command: Cmd) -> Result<Cmd> {
         let bin = self.scripts_dir();
-        let inherited = std::env::var_os(crate::env::PATH).unwrap_or_default();
-        let path = std::env::join_paths(
-            std::iter::once(bin.clone()).chain(std::env::split_paths(&inherited)),
-        )
-        .map_err(|error| {
+        let path = crate::env::with_first(crate::env::PATH, &bin).map_err(|error| {
             user_error(
                 format!("cannot put `{}` on `PATH`: {error}", bin.display()),
                 "move the venv to a path without `:` in it",
