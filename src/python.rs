@@ -122,3 +122,71 @@ pub(crate) fn run_with<T: for<'de> Deserialize<'de>>(
     serde_json::from_str(&captured.stdout)
         .with_context(|| format!("unexpected output from `{command}`:\n{}", captured.stdout))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The proof script run by `python3` on `input` from `dir`, with `prelude` run first in the
+    /// same process; with whether `json` was imported by the end.
+    fn proof_output(
+        dir: &Path,
+        prelude: &str,
+        input: &serde_json::Value,
+    ) -> (serde_json::Value, bool) {
+        let script = dir.join(PROOF.file_name);
+        let postlude = "import sys\nsys.stderr.write(str('json' in sys.modules))";
+        fs_err::write(&script, format!("{prelude}\n{}\n{postlude}\n", PROOF.text)).unwrap();
+        let captured = Cmd::new("python3")
+            .arg("-I")
+            .arg(&script)
+            .dir(dir)
+            .stdin_bytes(serde_json::to_vec(input).unwrap())
+            .run_captured()
+            .unwrap();
+        let mut output: serde_json::Value = serde_json::from_str(&captured.stdout).unwrap();
+        // `_json` is a shared object of its own in some builds: mapped in one run, not the other.
+        output.as_object_mut().unwrap().remove("mapped");
+        (output, captured.stderr.trim() == "True")
+    }
+
+    #[test]
+    fn the_proof_script_says_the_same_with_cpythons_c_codec_and_with_json() {
+        // A module that imports, one that does not (its error report needs `traceback` and
+        // `re`, imported only then), and a name with characters JSON has to escape.
+        let input = serde_json::json!({
+            "modules": ["colorsys", "no_such_module_é\n\"", "os"],
+            "maps": platform::MAPPED_FILES.ok(),
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let (fast, imported_json) = proof_output(dir.path(), "", &input);
+        assert!(!imported_json, "the C codec is there: `json` is not needed");
+        let without_c_codec = "import sys\nsys.modules['_json'] = None";
+        let (fallback, imported_json) = proof_output(dir.path(), without_c_codec, &input);
+        assert!(
+            imported_json,
+            "without `_json` the script falls back to `json`"
+        );
+        assert_eq!(fast, fallback);
+        let modules = fast["modules"].as_array().unwrap();
+        assert_eq!(modules.len(), 3);
+        assert!(modules[0]["file"].as_str().unwrap().ends_with("colorsys.py"));
+        assert_eq!(modules[1]["error_type"], "ModuleNotFoundError");
+        assert_eq!(modules[1]["missing"], "no_such_module_é\n\"");
+        assert!(modules[2]["error"].is_null());
+    }
+
+    #[test]
+    fn the_proof_script_refuses_input_with_data_after_the_json_value() {
+        let scratch = tempfile::tempdir().unwrap();
+        let script = scratch.path().join(PROOF.file_name);
+        fs_err::write(&script, PROOF.text).unwrap();
+        let failed = Cmd::new("python3")
+            .arg("-I")
+            .arg(&script)
+            .dir(scratch.path())
+            .stdin_bytes(br#"{"modules": [], "maps": null} []"#.to_vec())
+            .run_captured();
+        assert!(failed.is_err(), "{failed:?}");
+    }
+}
