@@ -170,7 +170,12 @@ mod tests {
         assert_eq!(fast, fallback);
         let modules = fast["modules"].as_array().unwrap();
         assert_eq!(modules.len(), 3);
-        assert!(modules[0]["file"].as_str().unwrap().ends_with("colorsys.py"));
+        assert!(
+            modules[0]["file"]
+                .as_str()
+                .unwrap()
+                .ends_with("colorsys.py")
+        );
         assert_eq!(modules[1]["error_type"], "ModuleNotFoundError");
         assert_eq!(modules[1]["missing"], "no_such_module_é\n\"");
         assert!(modules[2]["error"].is_null());
