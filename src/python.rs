@@ -127,23 +127,34 @@ pub(crate) fn run_with<T: for<'de> Deserialize<'de>>(
 mod tests {
     use super::*;
 
-    /// The proof script run by `python3` on `input` from `dir`, with `prelude` run first in the
-    /// same process; with whether `json` was imported by the end.
+    /// Runs the proof script with `python3 -I` from `dir`, `prelude` first and `postlude` last in
+    /// the same process, with `stdin` as its input.
+    fn run_proof_script(
+        dir: &Path,
+        prelude: &str,
+        postlude: &str,
+        stdin: Vec<u8>,
+    ) -> Result<crate::process::Captured, ProcessError> {
+        let script = dir.join(PROOF.file_name);
+        fs_err::write(&script, format!("{prelude}\n{}\n{postlude}\n", PROOF.text)).unwrap();
+        Cmd::new("python3")
+            .arg("-I")
+            .arg(&script)
+            .dir(dir)
+            .stdin_bytes(stdin)
+            .run_captured()
+    }
+
+    /// The proof script's report on `input`, with `prelude` run first; with whether `json` was
+    /// imported by the end.
     fn proof_output(
         dir: &Path,
         prelude: &str,
         input: &serde_json::Value,
     ) -> (serde_json::Value, bool) {
-        let script = dir.join(PROOF.file_name);
         let postlude = "import sys\nsys.stderr.write(str('json' in sys.modules))";
-        fs_err::write(&script, format!("{prelude}\n{}\n{postlude}\n", PROOF.text)).unwrap();
-        let captured = Cmd::new("python3")
-            .arg("-I")
-            .arg(&script)
-            .dir(dir)
-            .stdin_bytes(serde_json::to_vec(input).unwrap())
-            .run_captured()
-            .unwrap();
+        let input = serde_json::to_vec(input).unwrap();
+        let captured = run_proof_script(dir, prelude, postlude, input).unwrap();
         let mut output: serde_json::Value = serde_json::from_str(&captured.stdout).unwrap();
         // `_json` is a shared object of its own in some builds: mapped in one run, not the other.
         output.as_object_mut().unwrap().remove("mapped");
@@ -183,15 +194,9 @@ mod tests {
 
     #[test]
     fn the_proof_script_refuses_input_with_data_after_the_json_value() {
-        let scratch = tempfile::tempdir().unwrap();
-        let script = scratch.path().join(PROOF.file_name);
-        fs_err::write(&script, PROOF.text).unwrap();
-        let failed = Cmd::new("python3")
-            .arg("-I")
-            .arg(&script)
-            .dir(scratch.path())
-            .stdin_bytes(br#"{"modules": [], "maps": null} []"#.to_vec())
-            .run_captured();
+        let dir = tempfile::tempdir().unwrap();
+        let input = br#"{"modules": [], "maps": null} []"#.to_vec();
+        let failed = run_proof_script(dir.path(), "", "", input);
         assert!(failed.is_err(), "{failed:?}");
     }
 }
