@@ -23,8 +23,8 @@ pub(crate) struct BuildKey {
     /// `rustc -vV` and `cargo -V`, run where the build runs (so a `rust-toolchain.toml` counts).
     pub(crate) rustc: String,
     pub(crate) cargo: String,
-    /// The maturin program and the build interpreter, by path and `stat` (an upgrade in place
-    /// rewrites the file).
+    /// The maturin program and the venv's base interpreter (which the build python of
+    /// `build_python.rs` stands for), by path and `stat` (an upgrade in place rewrites the file).
     pub(crate) maturin: Option<StatedFile>,
     pub(crate) interpreter: Option<StatedFile>,
     pub(crate) profile: String,

@@ -2,6 +2,7 @@
 //! (`outcome.rs` classifies and words a failure once).
 
 mod build_key;
+mod build_python;
 mod clean;
 mod cli;
 mod clock;

@@ -11,7 +11,8 @@ use crate::settings::BuildSettings;
 
 /// Builds one wheel into `out_dir` (fresh and empty) and returns its path.
 ///
-/// `interpreter` should be the venv's base interpreter: see [`crate::venv::Venv::base_interpreter`].
+/// `interpreter` should stay put between builds (pyo3 recompiles when it moves): the build venv's
+/// python, see [`crate::build_python`].
 pub(crate) fn build(
     maturin: &Path,
     project: &Project,

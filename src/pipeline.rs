@@ -23,8 +23,8 @@ use crate::settings::{CleanMode, DevSettings, UvPolicy};
 use crate::toolchain::{self, Installer, Toolchain};
 use crate::venv::Venv;
 use crate::{
-    editable, install, interpreter, lock, locked, maturin, outcome, proof, requirements, uv_guard,
-    wheel, wheel_store,
+    build_python, editable, install, interpreter, lock, locked, maturin, outcome, proof,
+    requirements, uv_guard, wheel, wheel_store,
 };
 
 /// Milliseconds since `step`, restarting it.
@@ -295,6 +295,9 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
     timings.clean = lap(&mut step);
     process::check_interrupted()?;
 
+    // maturin starts its interpreter three times a build: a venv's, which skips the base's
+    // site-packages, at a path that stays put (src/build_python.rs).
+    let build_python = build_python::for_build(&project.target_dir, &interpreter, uv);
     // Facts for the receipt that nothing waits on are gathered while maturin works.
     let built_at_unix_ms = crate::clock::now_unix_ms();
     let out_dir = tempfile::Builder::new()
@@ -303,7 +306,7 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
     let (wheel_path, uv_version, git_commit) = std::thread::scope(|scope| -> Result<_> {
         let uv_version = scope.spawn(|| uv.and_then(toolchain::version));
         let git_commit = scope.spawn(|| git_commit(&project.project_dir));
-        let wheel_path = maturin::build(&maturin, &project, &build, &interpreter, out_dir.path());
+        let wheel_path = maturin::build(&maturin, &project, &build, &build_python, out_dir.path());
         let uv_version = uv_version.join().ok().flatten();
         let git_commit = git_commit.join().ok().flatten();
         Ok((wheel_path?, uv_version, git_commit))
@@ -462,7 +465,7 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
             version: report.version.clone(),
             executable: report.executable.clone(),
             venv: venv.root.clone(),
-            build_interpreter: interpreter.clone(),
+            build_interpreter: build_python,
             venv_created_with: venv.created_with.clone().or_else(|| {
                 previous
                     .as_ref()

@@ -455,6 +455,44 @@ impl Venv {
 }
 
 /// `python -m venv` writes into an existing directory: never into one the user made.
+/// Makes a venv of this tool's own at `root` from `base` (uv's when there is uv, else `base -m
+/// venv`, with pip only when `pip`), readied by `ready` (what it installs into it), and returns
+/// it. Made beside `root` and renamed into place, so that a stopped or concurrent run never leaves
+/// half a venv where the next run looks; when another run put one there first, that one is kept.
+pub(crate) fn make_own(
+    root: &Path,
+    base: &Path,
+    uv: Option<&Path>,
+    pip: bool,
+    ready: impl FnOnce(&Venv) -> Result<()>,
+) -> Result<Venv> {
+    let parent = root
+        .parent()
+        .ok_or_else(|| anyhow::anyhow!("`{}` has no parent directory", root.display()))?;
+    fs_err::create_dir_all(parent)?;
+    let staging = tempfile::Builder::new()
+        .prefix(".partial-")
+        .tempdir_in(parent)?;
+    let made = staging.path().join("venv");
+    let command = match uv {
+        Some(uv) => Cmd::new(uv)
+            .args(["venv", "--quiet", "--no-config", "--python"])
+            .arg(base)
+            .env("UV_PYTHON_DOWNLOADS", "never")
+            .arg(&made),
+        None if pip => Cmd::new(base).args(["-m", "venv"]).arg(&made),
+        None => Cmd::new(base)
+            .args(["-m", "venv", "--without-pip"])
+            .arg(&made),
+    };
+    command.dir(parent).run_captured()?;
+    ready(&Venv::open(&made, VenvOrigin::Created)?)?;
+    // The rename fails onto a venv another run made meanwhile: the staging copy goes with
+    // `staging`.
+    let _ = fs_err::rename(&made, root);
+    Venv::open(root, VenvOrigin::Created)
+}
+
 fn refuse_existing(root: &Path) -> Result<()> {
     if root.symlink_metadata().is_ok() {
         return Err(user_error(

@@ -66,6 +66,61 @@ fn pure_layout_is_proven_and_an_edit_reaches_python() {
 }
 
 #[test]
+fn maturin_builds_with_a_venv_of_its_own_so_a_recreated_venv_recompiles_only_the_package() {
+    let project = TestProject::from_fixture("pure");
+    // A target dir of its own: another test's build in the shared one could configure pyo3 for
+    // another interpreter between the two runs, and this test counts pyo3's compilations.
+    let target = tempfile::tempdir().unwrap();
+    let dev = || {
+        project
+            .cargo_pyo3()
+            .args(["dev", "--json"])
+            .env("CARGO_TARGET_DIR", target.path())
+            .run()
+    };
+    let first = dev();
+    first
+        .assert_code(0)
+        .assert_stderr_contains("Compiling pyo3 ");
+    let build_python = first.json()["python"]["build_interpreter"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        std::fs::canonicalize(&build_python)
+            .is_ok_and(|base| base == std::fs::canonicalize(project.venv_python()).unwrap()),
+        "{build_python} stands for the venv's base interpreter"
+    );
+    let build_venv = std::path::Path::new(&build_python)
+        .ancestors()
+        .nth(3)
+        .unwrap();
+    assert_eq!(
+        std::fs::canonicalize(build_venv).unwrap(),
+        std::fs::canonicalize(target.path().join("cargo-pyo3/build-python")).unwrap(),
+        "{build_python} is in a venv of its own in the target dir"
+    );
+
+    // The user's venv made anew, and an edit: only the package is compiled again.
+    std::fs::remove_dir_all(project.path(".venv")).unwrap();
+    project.add_fresh_function();
+    let second = dev();
+    second
+        .assert_code(0)
+        .assert_stderr_contains("Compiling purefix ");
+    assert!(!second.stderr.contains("Compiling pyo3"), "{second:?}");
+    let receipt = second.json();
+    assert_eq!(
+        receipt["python"]["build_interpreter"],
+        build_python.as_str()
+    );
+    assert_proven(&project, &receipt);
+    project
+        .python("import purefix; assert purefix.fresh() == 7")
+        .assert_code(0);
+}
+
+#[test]
 fn mixed_layout_without_editable_is_proven_and_an_in_tree_copy_does_not_fool_the_proof() {
     let project = TestProject::from_fixture("mixed");
     project

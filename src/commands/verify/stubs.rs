@@ -158,53 +158,43 @@ fn checker(project: &Project, venv: &Venv) -> Result<Checker> {
             project.relative(&root).display()
         ),
     );
-    fs_err::create_dir_all(&tools)?;
-    // Made beside its place and renamed into it, so a stopped or concurrent run never leaves a
-    // half-made tools venv where the next run looks.
-    let partial = tools.join(format!(
-        "mypy-venv-{version}.partial-{}",
-        std::process::id()
-    ));
-    let made = make_tools_venv(venv, &partial);
-    if let Err(error) = made {
-        let _ = fs_err::remove_dir_all(&partial);
-        return Err(error);
-    }
-    if fs_err::rename(&partial, &root).is_err() {
-        // Another run made it first.
-        let _ = fs_err::remove_dir_all(&partial);
-    }
+    // A failed install already says what failed; a venv that could not be made does not yet.
+    let failed = |error: anyhow::Error| {
+        if crate::failure::hint_of(&error).is_some() {
+            return error;
+        }
+        user_error(
+            format!("failed to create the tools venv for mypy: {error:#}"),
+            "install mypy into the project's venv yourself (`pip install mypy`) and run again",
+        )
+    };
+    // With pip when there is no uv: the installer is then the tools venv's own pip.
+    let toolchain = Toolchain::find();
+    let tools_venv = crate::venv::make_own(
+        &root,
+        &venv.base_interpreter(),
+        toolchain.uv.as_deref(),
+        true,
+        |made| {
+            let installer = toolchain.installer(made)?;
+            installer
+                .install_command(made)
+                .arg(MYPY_REQUIREMENT)
+                .run_captured()
+                .map_err(|error| {
+                    user_error(
+                        format!("failed to install `{MYPY_REQUIREMENT}` for `--stubs`: {error}"),
+                        "install mypy into the project's venv yourself (`pip install mypy`) and \
+                         run again",
+                    )
+                })?;
+            Ok(())
+        },
+    );
     Ok(Checker {
-        venv: Venv::open(&root, VenvOrigin::Created)?,
+        venv: tools_venv.map_err(failed)?,
         in_project: false,
     })
-}
-
-fn make_tools_venv(venv: &Venv, root: &Path) -> Result<()> {
-    let base = venv.base_interpreter();
-    crate::process::Cmd::new(&base)
-        .args(["-m", "venv"])
-        .arg(root)
-        .run_captured()
-        .map_err(|error| {
-            user_error(
-                format!("failed to create the tools venv for mypy: {error}"),
-                "install mypy into the project's venv yourself (`pip install mypy`) and run again",
-            )
-        })?;
-    let tools_venv = Venv::open(root, VenvOrigin::Created)?;
-    let installer = Toolchain::find().installer(&tools_venv)?;
-    installer
-        .install_command(&tools_venv)
-        .arg(MYPY_REQUIREMENT)
-        .run_captured()
-        .map_err(|error| {
-            user_error(
-                format!("failed to install `{MYPY_REQUIREMENT}` for `--stubs`: {error}"),
-                "install mypy into the project's venv yourself (`pip install mypy`) and run again",
-            )
-        })?;
-    Ok(())
 }
 
 fn has_stubtest(venv: &Venv) -> bool {
