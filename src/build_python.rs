@@ -76,16 +76,12 @@ fn create(root: &Path, base: &Path, uv: Option<&Path>) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::process::Cmd;
 
     /// A real interpreter on this machine, resolved past pyenv's shims.
     fn base() -> PathBuf {
         let python = which::which("python3").expect("python3 on PATH");
-        let captured = Cmd::new(python)
-            .args(["-c", "import sys; print(sys.executable)"])
-            .run_captured()
-            .unwrap();
-        fs_err::canonicalize(captured.stdout.trim()).unwrap()
+        let found = crate::interpreter::probe(&python, "PATH").expect("python3 answers");
+        fs_err::canonicalize(found.executable).unwrap()
     }
 
     #[test]
@@ -96,11 +92,9 @@ mod tests {
         assert_ne!(python, base, "a venv's python, not the base itself");
         assert!(python.starts_with(target.path().join("cargo-pyo3/build-python")));
         assert_eq!(fs_err::canonicalize(&python).unwrap(), base);
-        let captured = Cmd::new(&python)
-            .args(["-c", "import sys; print(sys.prefix != sys.base_prefix)"])
-            .run_captured()
-            .unwrap();
-        assert_eq!(captured.stdout.trim(), "True");
+        // It runs, and as a venv's python: its executable is its own path, not the base's.
+        let found = crate::interpreter::probe(&python, "the build venv").unwrap();
+        assert_eq!(found.executable, python);
 
         // Kept: the same path, not made again.
         let cfg = python
