@@ -54,8 +54,9 @@ fn root(target_dir: &Path, base: &Path) -> PathBuf {
 /// The venv's python, when the venv at `root` is whole and stands for `base`.
 fn usable(root: &Path, base: &Path) -> Option<PathBuf> {
     let venv = Venv::open(root, VenvOrigin::Created).ok()?;
-    let wanted = fs_err::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
-    (venv.python.is_file() && venv.base_interpreter() == wanted).then_some(venv.python)
+    // Both canonical: on Windows `pyvenv.cfg` names the base as written, not as resolved.
+    let stands_for = fs_err::canonicalize(venv.base_interpreter()).ok()?;
+    (venv.python.is_file() && stands_for == fs_err::canonicalize(base).ok()?).then_some(venv.python)
 }
 
 /// Makes the venv at `root`. One there that no longer stands for `base` (the interpreter moved or
