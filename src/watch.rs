@@ -293,7 +293,7 @@ fn rebase(mut before: InputsDigest, scope: &Scope, started_unix_ms: u64) -> Inpu
         .filter(|file| !known.contains(*file))
         .filter(|file| {
             Some(*file) == scope.lockfile.as_ref()
-                || crate::clock::modified_unix_ms(file).is_some_and(|ms| ms < started_unix_ms)
+                || crate::clock::written_since(file, started_unix_ms) == Some(false)
         })
         .cloned()
         .collect();
@@ -527,6 +527,13 @@ mod tests {
     fn a_file_new_to_the_scope_counts_when_written_during_the_cycle() {
         let dir = tempfile::tempdir().unwrap();
         fs_err::write(dir.path().join("old.py"), "").unwrap();
+        // Saved long before the cycle (a file written just before it may count as written in it).
+        fs_err::File::options()
+            .write(true)
+            .open(dir.path().join("old.py"))
+            .unwrap()
+            .set_modified(std::time::SystemTime::now() - Duration::from_secs(3600))
+            .unwrap();
         let before = digest::take(&[]);
         let started = crate::clock::now_unix_ms() + 1;
         std::thread::sleep(Duration::from_millis(5));
