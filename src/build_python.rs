@@ -60,9 +60,13 @@ fn usable(root: &Path, base: &Path) -> Option<PathBuf> {
 }
 
 /// Makes the venv at `root`. One there that no longer stands for `base` (the interpreter moved or
-/// was removed) is ours to replace.
+/// was removed) is ours to replace; one that does was put there meanwhile by another run sharing
+/// the target directory, whose build may be using it.
 fn create(root: &Path, base: &Path, uv: Option<&Path>) -> Result<PathBuf> {
     if root.symlink_metadata().is_ok() {
+        if let Some(python) = usable(root, base) {
+            return Ok(python);
+        }
         fs_err::remove_dir_all(root)?;
     }
     crate::venv::make_own(root, base, uv, false, |_| Ok(()))?;

@@ -454,7 +454,6 @@ impl Venv {
     }
 }
 
-/// `python -m venv` writes into an existing directory: never into one the user made.
 /// Makes a venv of this tool's own at `root` from `base` (uv's when there is uv, else `base -m
 /// venv`, with pip only when `pip`), readied by `ready` (what it installs into it), and returns
 /// it. Made beside `root` and renamed into place, so that a stopped or concurrent run never leaves
@@ -493,6 +492,7 @@ pub(crate) fn make_own(
     Venv::open(root, VenvOrigin::Created)
 }
 
+/// `python -m venv` writes into an existing directory: never into one the user made.
 fn refuse_existing(root: &Path) -> Result<()> {
     if root.symlink_metadata().is_ok() {
         return Err(user_error(
