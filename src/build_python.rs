@@ -40,15 +40,11 @@ pub(crate) fn for_build(target_dir: &Path, base: &Path, uv: Option<&Path>) -> Pa
 
 /// `<target_dir>/cargo-pyo3/build-python/<the first 16 hex digits of sha256(base)>`.
 fn root(target_dir: &Path, base: &Path) -> PathBuf {
-    let digest = Sha256::digest(base.as_os_str().as_encoded_bytes());
-    let short: String = digest[..8]
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    let digest = format!("{:x}", Sha256::digest(base.as_os_str().as_encoded_bytes()));
     target_dir
         .join("cargo-pyo3")
         .join("build-python")
-        .join(short)
+        .join(&digest[..16])
 }
 
 /// The venv's python, when the venv at `root` is whole and stands for `base`.

@@ -23,10 +23,21 @@ pub(crate) fn modified_unix_ms(path: &Path) -> Option<u64> {
 /// not costs a rebuild; one counted as older when it was not is a stale build.
 const MTIME_SLACK_MS: u64 = 20;
 
-/// Whether `path` may have been written after `instant_unix_ms`: its modification time is later,
-/// or earlier by less than the clock's slack. `None` when it has no modification time.
-pub(crate) fn written_since(path: &Path, instant_unix_ms: u64) -> Option<bool> {
-    Some(modified_unix_ms(path)? + MTIME_SLACK_MS > instant_unix_ms)
+/// Whether a file whose modification time is `modified_unix_ms` may have been written after
+/// `instant_unix_ms`: its time is later, or earlier by less than the clock's slack.
+pub(crate) fn may_follow(modified_unix_ms: u64, instant_unix_ms: u64) -> bool {
+    modified_unix_ms + MTIME_SLACK_MS > instant_unix_ms
+}
+
+/// Sets `path`'s modification time, as `touch -d` does: for tests of what times decide.
+#[cfg(test)]
+pub(crate) fn set_modified(path: &Path, at: SystemTime) {
+    fs_err::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(at)
+        .unwrap();
 }
 
 #[cfg(test)]
@@ -40,19 +51,15 @@ mod tests {
         let file = dir.path().join("lib.rs");
         fs_err::write(&file, "").unwrap();
         let instant = now_unix_ms();
-        let stamp = |before: Duration| {
-            let at = UNIX_EPOCH + Duration::from_millis(instant) - before;
-            fs_err::File::options()
-                .write(true)
-                .open(&file)
-                .unwrap()
-                .set_modified(at)
-                .unwrap();
-        };
-        stamp(Duration::from_millis(5));
-        assert_eq!(written_since(&file, instant), Some(true));
-        stamp(Duration::from_secs(3600));
-        assert_eq!(written_since(&file, instant), Some(false));
-        assert_eq!(written_since(&dir.path().join("missing"), instant), None);
+        let at = UNIX_EPOCH + Duration::from_millis(instant);
+        for (before, follows) in [
+            (Duration::from_millis(5), true),
+            (Duration::from_secs(3600), false),
+        ] {
+            set_modified(&file, at - before);
+            let modified = modified_unix_ms(&file).unwrap();
+            assert_eq!(may_follow(modified, instant), follows, "{before:?} before");
+        }
+        assert!(may_follow(instant + 1, instant));
     }
 }

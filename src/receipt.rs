@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::clock::modified_unix_ms;
+use crate::clock::{may_follow, modified_unix_ms};
 use crate::proof::LoadedExtension;
 use crate::toolchain::InstallerKind;
 
@@ -444,7 +444,7 @@ fn changed_since(receipt: &Receipt, inputs: &[PathBuf]) -> Option<Vec<PathBuf>> 
         inputs
             .iter()
             .filter(|input| !recorded.contains(input.as_path()))
-            .filter(|input| crate::clock::written_since(input, since) == Some(true))
+            .filter(|input| modified_unix_ms(input).is_some_and(|ms| may_follow(ms, since)))
             .cloned(),
     );
     let mut dated: Vec<(u64, PathBuf)> = changed
@@ -461,8 +461,8 @@ fn changed_since(receipt: &Receipt, inputs: &[PathBuf]) -> Option<Vec<PathBuf>> 
 fn newer_inputs(inputs: &[PathBuf], receipt: &Receipt) -> Vec<PathBuf> {
     let mut newer: Vec<(u64, PathBuf)> = inputs
         .iter()
-        .filter(|input| crate::clock::written_since(input, receipt.built_at_unix_ms) == Some(true))
         .filter_map(|input| Some((modified_unix_ms(input)?, input.clone())))
+        .filter(|(modified, _)| may_follow(*modified, receipt.built_at_unix_ms))
         .collect();
     newer.sort_by(|left, right| right.cmp(left));
     newer.into_iter().map(|(_, input)| input).collect()

@@ -293,7 +293,8 @@ fn rebase(mut before: InputsDigest, scope: &Scope, started_unix_ms: u64) -> Inpu
         .filter(|file| !known.contains(*file))
         .filter(|file| {
             Some(*file) == scope.lockfile.as_ref()
-                || crate::clock::written_since(file, started_unix_ms) == Some(false)
+                || crate::clock::modified_unix_ms(file)
+                    .is_some_and(|ms| !crate::clock::may_follow(ms, started_unix_ms))
         })
         .cloned()
         .collect();
@@ -528,12 +529,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs_err::write(dir.path().join("old.py"), "").unwrap();
         // Saved long before the cycle (a file written just before it may count as written in it).
-        fs_err::File::options()
-            .write(true)
-            .open(dir.path().join("old.py"))
-            .unwrap()
-            .set_modified(std::time::SystemTime::now() - Duration::from_secs(3600))
-            .unwrap();
+        crate::clock::set_modified(
+            &dir.path().join("old.py"),
+            std::time::SystemTime::now() - Duration::from_secs(3600),
+        );
         let before = digest::take(&[]);
         let started = crate::clock::now_unix_ms() + 1;
         std::thread::sleep(Duration::from_millis(5));
