@@ -21,6 +21,10 @@ use crate::venv::{Venv, VenvOrigin};
 /// `Error` fields `stubtest.py` reads) do not change under a project between two runs.
 pub(crate) const MYPY_REQUIREMENT: &str = "mypy==2.4.1";
 
+/// What to do when no tools venv with mypy can be made.
+const NO_TOOLS_VENV_HINT: &str =
+    "install mypy into the project's venv yourself (`pip install mypy`) and run again";
+
 /// stubtest's own switches for what PyO3 extensions always differ in (`docs/verify.md`).
 const STUBTEST_FLAGS: &[&str] = &["--ignore-disjoint-bases"];
 
@@ -165,7 +169,7 @@ fn checker(project: &Project, venv: &Venv) -> Result<Checker> {
         }
         user_error(
             format!("failed to create the tools venv for mypy: {error:#}"),
-            "install mypy into the project's venv yourself (`pip install mypy`) and run again",
+            NO_TOOLS_VENV_HINT,
         )
     };
     // With pip when there is no uv: the installer is then the tools venv's own pip.
@@ -184,8 +188,7 @@ fn checker(project: &Project, venv: &Venv) -> Result<Checker> {
                 .map_err(|error| {
                     user_error(
                         format!("failed to install `{MYPY_REQUIREMENT}` for `--stubs`: {error}"),
-                        "install mypy into the project's venv yourself (`pip install mypy`) and \
-                         run again",
+                        NO_TOOLS_VENV_HINT,
                     )
                 })?;
             Ok(())
