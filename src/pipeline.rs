@@ -303,6 +303,8 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
     let out_dir = tempfile::Builder::new()
         .prefix("cargo-pyo3-wheel-")
         .tempdir()?;
+    // uv gets through its own start while maturin works (killed unused if anything fails).
+    let started_install = install::start(&venv, &installer, &state_dir);
     let (wheel_path, uv_version, git_commit) = std::thread::scope(|scope| -> Result<_> {
         let uv_version = scope.spawn(|| uv.and_then(toolchain::version));
         let git_commit = scope.spawn(|| git_commit(&project.project_dir));
@@ -382,6 +384,7 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         &venv,
         &installer,
         &project.dist_name,
+        started_install,
     )?;
     // After the installer, which fails far more often than a rename: until then the sources
     // still hold the extension the last proven editable install placed.

@@ -315,15 +315,30 @@ impl Cmd {
     }
 
     fn wait(&self, expression: duct::Expression) -> Result<std::process::Output, ProcessError> {
-        // An interrupt that lands between two steps must not start the next command.
+        let handle = self.start(expression)?;
+        self.wait_for(&handle)
+    }
+
+    /// Starts it, unless an interrupt has landed: one between two steps must not start the next
+    /// command.
+    fn start(&self, expression: duct::Expression) -> Result<duct::Handle, ProcessError> {
         if interrupted() {
             return Err(self.interrupted(false));
         }
+        expression
+            .start()
+            .map_err(|source| ProcessError::CouldNotExecute {
+                command: self.to_string(),
+                source,
+            })
+    }
+
+    /// Waits for a started command, forwarding an interrupt to it once.
+    fn wait_for(&self, handle: &duct::Handle) -> Result<std::process::Output, ProcessError> {
         let could_not_execute = |source| ProcessError::CouldNotExecute {
             command: self.to_string(),
             source,
         };
-        let handle = expression.start().map_err(could_not_execute)?;
         let child = handle.pids().first().copied();
         let (sender, receiver) = mpsc::channel();
         let result = std::thread::scope(|scope| {
@@ -353,6 +368,32 @@ impl Cmd {
         Ok(output)
     }
 
+    /// Starts it now with its stdin an open pipe, for a command whose input is not known yet: it
+    /// gets through its own start (loading, reading its configuration) while the run does other
+    /// work, and stops at its first read of stdin until [`Awaiting::finish`] gives it the input.
+    /// Dropped before that, it is killed and waited for, and has read nothing.
+    pub(crate) fn start_awaiting_input(&self) -> Result<Awaiting, ProcessError> {
+        let (reader, writer) = os_pipe::pipe().map_err(|source| ProcessError::CouldNotExecute {
+            command: self.to_string(),
+            source,
+        })?;
+        let expression = self
+            .command()
+            .stdin_file(reader)
+            .stdout_capture()
+            .stderr_capture()
+            .before_spawn(|command| {
+                platform::prepare_child(command);
+                Ok(())
+            });
+        let handle = self.start(expression)?;
+        Ok(Awaiting {
+            cmd: self.clone(),
+            handle: Some(handle),
+            input: Some(writer),
+        })
+    }
+
     fn interrupted(&self, started: bool) -> ProcessError {
         let error = ProcessError::Interrupted {
             command: self.to_string(),
@@ -362,6 +403,65 @@ impl Cmd {
             note_interruption(&error.to_string());
         }
         error
+    }
+}
+
+/// A command started by [`Cmd::start_awaiting_input`], waiting for its input.
+pub(crate) struct Awaiting {
+    cmd: Cmd,
+    handle: Option<duct::Handle>,
+    input: Option<os_pipe::PipeWriter>,
+}
+
+impl Awaiting {
+    /// Writes `input` to its stdin, closes it, and waits for it with its output captured; a
+    /// non-zero exit is an error. The input is a few lines, well under a pipe's buffer, so the
+    /// write cannot wait on the child.
+    pub(crate) fn finish(mut self, input: &[u8]) -> Result<Captured, ProcessError> {
+        let handle = self
+            .handle
+            .take()
+            .expect("an awaiting command has its handle");
+        let written = self
+            .input
+            .take()
+            .map(|mut writer| std::io::Write::write_all(&mut writer, input));
+        let output = self.cmd.wait_for(&handle);
+        // A child that ended before reading says why in its output; a failed write alone does not.
+        let output = output?;
+        if let Some(Err(source)) = written
+            && output.status.success()
+        {
+            return Err(ProcessError::CouldNotExecute {
+                command: self.cmd.to_string(),
+                source,
+            });
+        }
+        let captured = Captured {
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            status: output.status,
+        };
+        if captured.status.success() {
+            Ok(captured)
+        } else {
+            Err(ProcessError::Failed {
+                command: self.cmd.to_string(),
+                status: captured.status,
+                stdout: captured.stdout,
+                stderr: captured.stderr,
+            })
+        }
+    }
+}
+
+impl Drop for Awaiting {
+    /// Not given its input: killed before it reads, and reaped.
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.kill();
+            let _ = handle.wait();
+        }
     }
 }
 
@@ -449,6 +549,58 @@ mod tests {
             platform::crash(status).as_deref(),
             Some("signal: 6, SIGABRT: process abort signal")
         );
+    }
+
+    #[test]
+    fn an_awaiting_command_runs_on_the_input_it_is_given_later() {
+        let started = Cmd::new("sh")
+            .args(["-c", "read line; echo \"got $line\""])
+            .start_awaiting_input()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let captured = started.finish(b"the wheel\n").unwrap();
+        assert_eq!(captured.stdout, "got the wheel\n");
+    }
+
+    #[test]
+    fn an_awaiting_command_dropped_unused_is_killed_before_it_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("ran");
+        let started = Cmd::new("sh")
+            .args(["-c", "read line; echo ran > \"$0\"; sleep 5"])
+            .arg(&marker)
+            .start_awaiting_input()
+            .unwrap();
+        let pid = started.handle.as_ref().unwrap().pids()[0];
+        let (sender, receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            drop(started);
+            let _ = sender.send(());
+        });
+        assert!(
+            receiver.recv_timeout(Duration::from_secs(2)).is_ok(),
+            "the drop waits for the command to end on its own"
+        );
+        // Time enough for it to go on, had it been given an end of input instead of a kill.
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(!marker.exists(), "the command went on past its read");
+        // Reaped: no process, not even a zombie, is left with that pid (Linux's `/proc`).
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "process {pid} is still there"
+        );
+    }
+
+    #[test]
+    fn an_awaiting_command_that_fails_says_so() {
+        let started = Cmd::new("sh")
+            .args(["-c", "read line; echo \"no $line\" >&2; exit 4"])
+            .start_awaiting_input()
+            .unwrap();
+        let error = started.finish(b"such wheel\n").unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("(exit status: 4)"), "{text}");
+        assert!(text.contains("--- stderr\nno such wheel"), "{text}");
     }
 
     #[test]

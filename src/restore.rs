@@ -96,7 +96,7 @@ fn restore_proven(
         ),
         None => (kept.as_path(), Vec::new()),
     };
-    install::install(install_from, &venv, &installer, &receipt.distribution)?;
+    install::install(install_from, &venv, &installer, &receipt.distribution, None)?;
 
     let expected = proof::Expected {
         top_level_module: project.top_level_module(),
