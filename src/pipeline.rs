@@ -305,6 +305,8 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         .tempdir()?;
     // uv gets through its own start while maturin works (killed unused if anything fails).
     let started_install = install::start(&venv, &installer, &state_dir);
+    // And the proof's two interpreters, which run `site` only once the install is done.
+    let started_proof = proof::start(&venv, project.top_level_module(), &project.project_dir);
     let (wheel_path, uv_version, git_commit) = std::thread::scope(|scope| -> Result<_> {
         let uv_version = scope.spawn(|| uv.and_then(toolchain::version));
         let git_commit = scope.spawn(|| git_commit(&project.project_dir));
@@ -409,7 +411,7 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         placed: &placed,
         project_root: &project.project_dir,
     };
-    let (report, extensions) = proof::prove(&venv, &expected)?;
+    let (report, extensions) = proof::prove(&venv, &expected, started_proof)?;
     timings.prove = lap(&mut step);
 
     let failures: Vec<&proof::LoadedExtension> = extensions

@@ -137,12 +137,38 @@ pub(crate) struct Expected<'a> {
     pub(crate) project_root: &'a Path,
 }
 
+/// The proof's two interpreters, started while the build runs ([`python::StartedProof`]).
+pub(crate) struct Started {
+    neutral: python::StartedProof,
+    from_root: python::StartedProof,
+}
+
+/// Starts both vantage points' interpreters ahead of the build they will prove; `None` (said
+/// with `-v`) when either cannot start, and [`prove`] starts them then.
+pub(crate) fn start(venv: &Venv, top_level_module: &str, project_root: &Path) -> Option<Started> {
+    let started = || -> Result<Started> {
+        Ok(Started {
+            neutral: python::start_proof(venv, top_level_module, Vantage::Neutral)?,
+            from_root: python::start_proof(venv, top_level_module, Vantage::From(project_root))?,
+        })
+    };
+    started()
+        .inspect_err(|error| {
+            crate::output::verbose(format_args!(
+                "the proof not started before the build: {error}"
+            ))
+        })
+        .ok()
+}
+
 /// Imports every extension of the wheel (and the top-level module) and checks each one, from a
 /// neutral directory with `-I`, then as a user's `python` in the project root: both must load
-/// the build, from where it was installed.
+/// the build, from where it was installed. Through the interpreters [`start`] started, when
+/// there are.
 pub(crate) fn prove(
     venv: &Venv,
     expected: &Expected<'_>,
+    started: Option<Started>,
 ) -> Result<(Report, Vec<LoadedExtension>)> {
     let Expected {
         top_level_module,
@@ -162,18 +188,25 @@ pub(crate) fn prove(
     let input = serde_json::json!({ "modules": names, "maps": platform::MAPPED_FILES.ok() });
     // Both vantage points at once: two interpreter starts side by side cost about one (measured
     // 68 ms in sequence against the 25 ms of one, on the small fixture).
+    let (started_neutral, started_from_root) = match started {
+        Some(Started { neutral, from_root }) => (Some(neutral), Some(from_root)),
+        None => (None, None),
+    };
     let (neutral, from_root) = std::thread::scope(|scope| {
-        let from_root = scope.spawn(|| {
-            python::run::<Report>(
+        let from_root = scope.spawn(|| match started_from_root {
+            Some(started) => started.finish::<Report>(&input),
+            None => python::run::<Report>(
                 venv,
                 PROOF,
                 top_level_module,
                 &input,
                 Vantage::From(project_root),
-            )
+            ),
         });
-        let neutral =
-            python::run::<Report>(venv, PROOF, top_level_module, &input, Vantage::Neutral);
+        let neutral = match started_neutral {
+            Some(started) => started.finish::<Report>(&input),
+            None => python::run::<Report>(venv, PROOF, top_level_module, &input, Vantage::Neutral),
+        };
         let from_root = from_root
             .join()
             .unwrap_or_else(|_| Err(anyhow::anyhow!("the proof from the project root panicked")));

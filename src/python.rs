@@ -94,33 +94,102 @@ pub(crate) fn run_with<T: for<'de> Deserialize<'de>>(
     input: &serde_json::Value,
     vantage: Vantage<'_>,
 ) -> Result<T> {
-    // Private (0700) and removed on the way out, interrupted or not.
+    let (scratch, command) = prepare(python, script, vantage, false)?;
+    let command = command.stdin_bytes(serde_json::to_vec(input)?);
+    let captured = command
+        .run_captured()
+        .map_err(|error| classify(error, module, python));
+    drop(scratch);
+    parse(&command, &captured?.stdout)
+}
+
+/// The script written to a private (0700) temporary directory, removed on the way out
+/// interrupted or not, and the command that runs it from `vantage`; with `-S` when `ahead`.
+fn prepare(
+    python: &Path,
+    script: Script,
+    vantage: Vantage<'_>,
+    ahead: bool,
+) -> Result<(tempfile::TempDir, Cmd)> {
     let scratch = tempfile::Builder::new()
         .prefix("cargo-pyo3-python-")
         .tempdir()
         .context("failed to create a temporary directory")?;
     let path = scratch.path().join(script.file_name);
-    let command = match vantage {
+    let mut command = Cmd::new(python);
+    command = match vantage {
         Vantage::Neutral => {
             fs_err::write(&path, script.text)?;
             let empty = scratch.path().join("cwd");
             fs_err::create_dir(&empty)?;
-            Cmd::new(python).arg("-I").arg(&path).dir(empty)
+            command.arg("-I").dir(empty)
         }
         Vantage::From(dir) => {
             fs_err::write(&path, format!("{AS_IF_STARTED_HERE}{}", script.text))?;
-            Cmd::new(python).arg(&path).dir(dir)
+            command.dir(dir)
         }
     };
-    let command = command.stdin_bytes(serde_json::to_vec(input)?);
-    let captured = command.run_captured().map_err(|error| match error {
+    if ahead {
+        command = command.arg("-S");
+    }
+    Ok((scratch, command.arg(&path)))
+}
+
+/// A signal that killed the interpreter is the import crashing it.
+fn classify(error: ProcessError, module: &str, python: &Path) -> anyhow::Error {
+    match error {
         ProcessError::Failed { status, .. } if platform::crash(status).is_some() => {
             outcome::crashed(module, status, python, error.into())
         }
         error => error.into(),
-    })?;
-    serde_json::from_str(&captured.stdout)
-        .with_context(|| format!("unexpected output from `{command}`:\n{}", captured.stdout))
+    }
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(command: &Cmd, stdout: &str) -> Result<T> {
+    serde_json::from_str(stdout)
+        .with_context(|| format!("unexpected output from `{command}`:\n{stdout}"))
+}
+
+/// The proof script, started with the venv's python before what it will prove exists (a build
+/// and its install): `-S`, so that no `site-packages` is read at the start; it waits on its
+/// stdin, and runs `site` itself once its input arrives (`"site": true`), after the install.
+/// Its interpreter's start then runs beside the build instead of after the install (see
+/// docs/dev.md, *Prove*). Dropped unused, it is killed before it has read anything.
+pub(crate) struct StartedProof {
+    python: std::path::PathBuf,
+    module: String,
+    command: Cmd,
+    running: crate::process::Awaiting,
+    _scratch: tempfile::TempDir,
+}
+
+/// Starts [`PROOF`] from `vantage` ahead of its input.
+pub(crate) fn start_proof(venv: &Venv, module: &str, vantage: Vantage<'_>) -> Result<StartedProof> {
+    let (scratch, command) = prepare(&venv.python, PROOF, vantage, true)?;
+    let running = command.start_awaiting_input()?;
+    Ok(StartedProof {
+        python: venv.python.clone(),
+        module: module.to_owned(),
+        command,
+        running,
+        _scratch: scratch,
+    })
+}
+
+impl StartedProof {
+    /// Gives it `input` (with `"site": true` added) and parses what it reports.
+    pub(crate) fn finish<T: for<'de> Deserialize<'de>>(
+        self,
+        input: &serde_json::Value,
+    ) -> Result<T> {
+        let mut input = input.clone();
+        input["site"] = serde_json::Value::Bool(true);
+        let captured = self
+            .running
+            .finish(&serde_json::to_vec(&input)?)
+            .map_err(|error| classify(error, &self.module, &self.python))?;
+        parse(&self.command, &captured.stdout)
+    }
 }
 
 #[cfg(test)]
@@ -190,6 +259,49 @@ mod tests {
         assert_eq!(modules[1]["error_type"], "ModuleNotFoundError");
         assert_eq!(modules[1]["missing"], "no_such_module_é\n\"");
         assert!(modules[2]["error"].is_null());
+    }
+
+    #[test]
+    fn a_proof_started_ahead_sees_an_install_made_after_its_start_as_one_started_then_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("venv");
+        Cmd::new("python3")
+            .args(["-m", "venv", "--without-pip"])
+            .arg(&root)
+            .run_captured()
+            .unwrap();
+        let venv = Venv::open(&root, crate::venv::VenvOrigin::Flag).unwrap();
+        let project = dir.path().join("project");
+        fs_err::create_dir(&project).unwrap();
+        let vantages = [Vantage::Neutral, Vantage::From(&project)];
+        let ahead: Vec<StartedProof> = vantages
+            .iter()
+            .map(|vantage| start_proof(&venv, "late_module", *vantage).unwrap())
+            .collect();
+        // What an install writes after they started: a `.pth` putting a directory on
+        // `sys.path`, and a module in it.
+        let extra = dir.path().join("extra");
+        fs_err::create_dir(&extra).unwrap();
+        fs_err::write(extra.join("late_module.py"), "VALUE = 1\n").unwrap();
+        let site_packages = venv.site_packages().unwrap();
+        fs_err::write(
+            site_packages.join("late.pth"),
+            format!("{}\n", extra.display()),
+        )
+        .unwrap();
+        let input = serde_json::json!({ "modules": ["late_module"], "maps": null });
+        for (started, vantage) in ahead.into_iter().zip(vantages) {
+            let early: serde_json::Value = started.finish(&input).unwrap();
+            let now: serde_json::Value = run(&venv, PROOF, "late_module", &input, vantage).unwrap();
+            for field in ["sys_path", "modules", "prefix", "executable", "pythonpath"] {
+                assert_eq!(early[field], now[field], "{field} from {vantage:?}");
+            }
+            assert_eq!(
+                early["modules"][0]["file"].as_str(),
+                Some(extra.join("late_module.py").to_str().unwrap()),
+                "from {vantage:?}: {early}"
+            );
+        }
     }
 
     #[test]

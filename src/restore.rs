@@ -104,7 +104,7 @@ fn restore_proven(
         placed: &placed,
         project_root: &receipt.project_root,
     };
-    let (_, extensions) = proof::prove(&venv, &expected)?;
+    let (_, extensions) = proof::prove(&venv, &expected, None)?;
     if let Some(failure) = extensions.iter().find(|extension| !extension.holds()) {
         anyhow::bail!(
             "the proof failed for `{}`: {}",

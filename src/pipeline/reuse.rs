@@ -121,7 +121,7 @@ pub(super) fn prove(
         placed: &placed,
         project_root: Path::new(&project.project_dir),
     };
-    let (report, extensions) = proof::prove(venv, &expected)?;
+    let (report, extensions) = proof::prove(venv, &expected, None)?;
     if let Some(failure) = extensions.iter().find(|extension| !extension.holds()) {
         crate::output::verbose(format_args!(
             "proving the last build again failed for `{}` ({}): building",

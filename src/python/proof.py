@@ -1,6 +1,7 @@
 # Run by `cargo pyo3` with the venv's python as `python -I <private dir>/proof.py`, from an
 # empty temporary directory (src/python.rs).
-# Input (stdin, JSON): {"modules": ["pkg", "pkg._core", ...], "maps": "/proc/self/maps" or null}.
+# Input (stdin, JSON): {"modules": ["pkg", "pkg._core", ...], "maps": "/proc/self/maps" or null,
+# "site": true when it was started with -S ahead of its input}.
 # Output (stdout, JSON): the interpreter, each module's __file__ or import error, and the
 # shared objects actually mapped into this process. Names arrive as data and are only ever
 # passed to importlib.import_module, never evaluated.
@@ -72,6 +73,20 @@ def name_not_found(error):
 
 
 request = load_json(sys.stdin)
+if request.get("site") and sys.flags.no_site:
+    # Started with -S before the install it proves (src/python.rs): `site` runs now, after the
+    # install, so the `.pth` files and packages it wrote are seen as by an interpreter started
+    # now. At a start `site` runs before the script's own `sys.path[0]` is put in front, which
+    # it would otherwise make absolute.
+    first = None
+    if not sys.flags.isolated and not getattr(sys.flags, "safe_path", False):
+        first = sys.path.pop(0)
+    import site
+
+    site.main()
+    if first is not None:
+        sys.path.insert(0, first)
+    importlib.invalidate_caches()
 modules = []
 for name in request["modules"]:
     try:
