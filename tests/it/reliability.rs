@@ -1255,9 +1255,11 @@ fn an_import_that_aborts_is_a_failed_check_and_writes_no_receipt() {
 
     let python = project.path(".venv/bin/python");
     let mut errors = Vec::new();
-    for (command, script, run) in [
-        ("dev", "proof.py", &dev_run),
-        ("verify", "verify.py", &verify_run),
+    // `dev`'s proof interpreter is started with `-S` before the build and runs `site` itself
+    // (docs/dev.md, *Prove*); `verify` starts its interpreter when it runs.
+    for (command, script, flags, run) in [
+        ("dev", "proof.py", &["-I", "-S"][..], &dev_run),
+        ("verify", "verify.py", &["-I"][..], &verify_run),
     ] {
         run.assert_code(1)
             .assert_stderr_contains("importing `abortfix` crashed the interpreter")
@@ -1265,7 +1267,7 @@ fn an_import_that_aborts_is_a_failed_check_and_writes_no_receipt() {
         assert_error_then_hint(run);
         // Everything from the first `error:` on: what `dev` printed before is maturin's build.
         let error = &run.stderr[run.stderr.find("error: ").unwrap()..];
-        // The failed command is one line, `<python> -I <dir>/<script>`: no script text.
+        // The failed command is one line, `<python> <flags> <dir>/<script>`: no script text.
         let failed = error
             .split_once("process didn't exit successfully: `")
             .and_then(|(_, rest)| rest.split_once("` ("))
@@ -1274,11 +1276,14 @@ fn an_import_that_aborts_is_a_failed_check_and_writes_no_receipt() {
         let words: Vec<&str> = failed.split(' ').collect();
         let script_path = Path::new(words[words.len() - 1]);
         assert!(
-            words.len() == 3 && words[1] == "-I" && script_path.ends_with(script),
+            words.len() == flags.len() + 2
+                && words[1..=flags.len()] == *flags
+                && script_path.ends_with(script),
             "`{command}` does not show a short command: {failed}"
         );
         errors.push(
             error
+                .replace(failed, "[VENV-PYTHON] -I [SCRIPT]")
                 .replace(python.to_str().unwrap(), "[VENV-PYTHON]")
                 .replace(script_path.to_str().unwrap(), "[SCRIPT]"),
         );
