@@ -71,17 +71,15 @@ pub(crate) fn install(
     distribution: &str,
     started: Option<Started>,
 ) -> Result<()> {
-    let mut command = installer.install_command(venv).arg("--no-deps");
-    let mut reinstall = false;
-    command = match installer {
-        Installer::Uv { .. } if installed_from(venv, distribution, wheel) => {
-            reinstall = true;
-            command.arg("--reinstall")
-        }
+    let reinstall =
+        matches!(installer, Installer::Uv { .. }) && installed_from(venv, distribution, wheel);
+    let command = installer.install_command(venv).arg("--no-deps");
+    let command = match installer {
+        Installer::Uv { .. } if reinstall => command.arg("--reinstall"),
         Installer::Uv { .. } => command,
         Installer::Pip { .. } => command.args(["--force-reinstall", "--no-cache-dir"]),
-    };
-    let command = command.arg(wheel);
+    }
+    .arg(wheel);
     // Unused, it is killed here, before another uv starts.
     let started = started.filter(|_| !reinstall).zip(requirement_line(wheel));
     let captured = match started {

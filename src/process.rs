@@ -89,6 +89,16 @@ pub(crate) struct Captured {
     pub(crate) status: ExitStatus,
 }
 
+impl From<std::process::Output> for Captured {
+    fn from(output: std::process::Output) -> Self {
+        Captured {
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            status: output.status,
+        }
+    }
+}
+
 /// A command that could not start, or did not succeed.
 #[derive(Debug)]
 pub(crate) enum ProcessError {
@@ -248,7 +258,17 @@ impl Cmd {
 
     /// Runs it with stdout and stderr captured; a non-zero exit is an error.
     pub(crate) fn run_captured(&self) -> Result<Captured, ProcessError> {
-        let captured = self.output()?;
+        self.succeeded(self.output()?)
+    }
+
+    /// Runs it with stdout and stderr captured, whatever its exit status.
+    pub(crate) fn output(&self) -> Result<Captured, ProcessError> {
+        let expression = self.expression().stdout_capture().stderr_capture();
+        Ok(Captured::from(self.wait(expression)?))
+    }
+
+    /// `captured` when it exited successfully, else the error that names this command.
+    fn succeeded(&self, captured: Captured) -> Result<Captured, ProcessError> {
         if captured.status.success() {
             Ok(captured)
         } else {
@@ -259,17 +279,6 @@ impl Cmd {
                 stderr: captured.stderr,
             })
         }
-    }
-
-    /// Runs it with stdout and stderr captured, whatever its exit status.
-    pub(crate) fn output(&self) -> Result<Captured, ProcessError> {
-        let expression = self.expression().stdout_capture().stderr_capture();
-        let output = self.wait(expression)?;
-        Ok(Captured {
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            status: output.status,
-        })
     }
 
     /// Runs it with everything it prints streamed to our stderr (stdout is kept for data).
@@ -426,9 +435,8 @@ impl Awaiting {
             .input
             .take()
             .map(|mut writer| std::io::Write::write_all(&mut writer, input));
-        let output = self.cmd.wait_for(&handle);
+        let output = self.cmd.wait_for(&handle)?;
         // A child that ended before reading says why in its output; a failed write alone does not.
-        let output = output?;
         if let Some(Err(source)) = written
             && output.status.success()
         {
@@ -437,21 +445,12 @@ impl Awaiting {
                 source,
             });
         }
-        let captured = Captured {
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            status: output.status,
-        };
-        if captured.status.success() {
-            Ok(captured)
-        } else {
-            Err(ProcessError::Failed {
-                command: self.cmd.to_string(),
-                status: captured.status,
-                stdout: captured.stdout,
-                stderr: captured.stderr,
-            })
-        }
+        self.cmd.succeeded(Captured::from(output))
+    }
+
+    /// The command it runs, as errors name it.
+    pub(crate) fn command(&self) -> &Cmd {
+        &self.cmd
     }
 }
 

@@ -158,7 +158,6 @@ fn parse<T: for<'de> Deserialize<'de>>(command: &Cmd, stdout: &str) -> Result<T>
 pub(crate) struct StartedProof {
     python: std::path::PathBuf,
     module: String,
-    command: Cmd,
     running: crate::process::Awaiting,
     _scratch: tempfile::TempDir,
 }
@@ -170,7 +169,6 @@ pub(crate) fn start_proof(venv: &Venv, module: &str, vantage: Vantage<'_>) -> Re
     Ok(StartedProof {
         python: venv.python.clone(),
         module: module.to_owned(),
-        command,
         running,
         _scratch: scratch,
     })
@@ -184,11 +182,12 @@ impl StartedProof {
     ) -> Result<T> {
         let mut input = input.clone();
         input["site"] = serde_json::Value::Bool(true);
+        let command = self.running.command().clone();
         let captured = self
             .running
             .finish(&serde_json::to_vec(&input)?)
             .map_err(|error| classify(error, &self.module, &self.python))?;
-        parse(&self.command, &captured.stdout)
+        parse(&command, &captured.stdout)
     }
 }
 
