@@ -172,6 +172,10 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         }
     }
     timings.guard = lap(&mut step);
+    // The proof's two interpreters start now, while the inputs are hashed and anything is built:
+    // the proof of a reused build or of a new one hands them their input, and they run `site`
+    // only then, after any install (killed unused if anything fails first).
+    let mut started_proof = proof::start(&venv, project.top_level_module(), &project.project_dir);
 
     // Read before anything is built, so a bad requirement or an unknown extra costs nothing.
     let mut requirements = match &selection {
@@ -247,9 +251,11 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         };
         match reuse::check(previous, &now) {
             Err(why) => output::verbose(format_args!("building: {why}")),
-            Ok(wheel) => {
+            Ok(kept) => {
                 timings.inspect = lap(&mut step);
-                if let Some((report, extensions)) = reuse::prove(previous, &wheel, &project, &venv)?
+                let ahead = started_proof.take();
+                if let Some((report, extensions)) =
+                    reuse::prove(previous, kept, &project, &venv, ahead)?
                 {
                     timings.prove = lap(&mut step);
                     let mut receipt = previous.clone();
@@ -305,8 +311,9 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         .tempdir()?;
     // uv gets through its own start while maturin works (killed unused if anything fails).
     let started_install = install::start(&venv, &installer, &state_dir);
-    // And the proof's two interpreters, which run `site` only once the install is done.
-    let started_proof = proof::start(&venv, project.top_level_module(), &project.project_dir);
+    // And the proof's, unless a proof of the last build already used them.
+    let started_proof = started_proof
+        .or_else(|| proof::start(&venv, project.top_level_module(), &project.project_dir));
     let (wheel_path, uv_version, git_commit) = std::thread::scope(|scope| -> Result<_> {
         let uv_version = scope.spawn(|| uv.and_then(toolchain::version));
         let git_commit = scope.spawn(|| git_commit(&project.project_dir));

@@ -78,8 +78,14 @@ impl Venv {
     /// Whether `distribution` is installed exactly once, at `version`, and every file its
     /// `RECORD` lists with a hash still has that content: what a reinstall of the same wheel
     /// would put back. A `pip uninstall`, another install over it or an edit inside site-packages
-    /// makes it `false`.
-    pub(crate) fn installed_intact(&self, distribution: &str, version: &str) -> bool {
+    /// makes it `false`. The files in `hashed_by_caller` (`RECORD` paths) must exist but are not
+    /// read: the caller hashes them itself (the proof hashes the extension Python loaded).
+    pub(crate) fn installed_intact(
+        &self,
+        distribution: &str,
+        version: &str,
+        hashed_by_caller: &[&str],
+    ) -> bool {
         let found = self.installed_distributions(distribution);
         let (Some(site), [installed]) = (self.site_packages(), found.as_slice()) else {
             return false;
@@ -106,6 +112,9 @@ impl Venv {
                     // RECORD itself, and what installers add unhashed (`INSTALLER`, `REQUESTED`).
                     return true;
                 };
+                if hashed_by_caller.contains(&path) {
+                    return site.join(path).is_file();
+                }
                 crate::wheel::sha256_file(&site.join(path))
                     .and_then(|hex| crate::wheel::record_digest(&hex))
                     .is_ok_and(|actual| actual == expected)

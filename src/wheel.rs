@@ -42,7 +42,6 @@ pub(crate) struct WheelExtension {
     /// The dotted name Python imports it as, e.g. `hello.hello`.
     pub(crate) module: String,
     pub(crate) sha256: String,
-    pub(crate) size: u64,
 }
 
 /// Opens a wheel, hashes it and each extension entry, and checks the entries against RECORD.
@@ -98,13 +97,12 @@ fn inspect_entries(path: &Path) -> Result<Wheel> {
                 .map(|value| value.trim().to_owned());
         } else if let Some(module) = extension_module(&name) {
             let mut hasher = Sha256::new();
-            let size = std::io::copy(&mut entry, &mut hasher)
+            std::io::copy(&mut entry, &mut hasher)
                 .with_context(|| format!("failed to read `{name}` in `{}`", path.display()))?;
             extensions.push(WheelExtension {
                 entry: name,
                 module,
                 sha256: hex(&hasher.finalize()),
-                size,
             });
         }
     }

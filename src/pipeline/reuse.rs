@@ -12,7 +12,7 @@ use crate::project::Project;
 use crate::proof::{self, LoadedExtension, Report};
 use crate::receipt::Receipt;
 use crate::venv::Venv;
-use crate::wheel::{self, Wheel};
+use crate::wheel::{self, Wheel, WheelExtension};
 
 /// What a new build must match to reuse the last one.
 pub(super) struct Now<'a> {
@@ -26,8 +26,9 @@ pub(super) struct Now<'a> {
     pub(super) editable: bool,
 }
 
-/// `Err` says why `previous` cannot be reused, for `-v`; `Ok` is the wheel it installed.
-pub(super) fn check(previous: &Receipt, now: &Now<'_>) -> Result<Wheel, String> {
+/// `Err` says why `previous` cannot be reused, for `-v`; `Ok` is the wheel it installed, its
+/// hash still being checked.
+pub(super) fn check(previous: &Receipt, now: &Now<'_>) -> Result<Kept, String> {
     if !crate::project::same_file(&previous.python.venv, &now.venv.root) {
         return Err("the receipt is for another venv".into());
     }
@@ -61,24 +62,24 @@ pub(super) fn check(previous: &Receipt, now: &Now<'_>) -> Result<Wheel, String> 
     if previous.editable.is_some() != now.editable {
         return Err("the install mode (editable or not) changed".into());
     }
-    // The wheel the extensions are proven against comes from the file kept, read and hashed
-    // anew: the receipt's word for it is not enough. It is hashed on a thread while the
-    // installed files are hashed here (each is the extension's megabytes once or twice).
-    let (installed, wheel) = std::thread::scope(|scope| {
-        let wheel = scope.spawn(|| wheel::inspect(&previous.wheel.path));
-        let installed = super::dependencies_in_place(
-            Some(previous),
-            now.requirements,
-            now.dependency_versions,
-            now.venv,
-        )
-        .then(|| {
-            now.venv
-                .installed_intact(&previous.distribution, &previous.distribution_version)
-        });
-        (
-            installed,
-            wheel.join().expect("reading the kept wheel panicked"),
+    // The installed extensions are hashed by the proof, after Python loaded them; the rest of
+    // what the install wrote is hashed here.
+    let extensions: Vec<&str> = previous
+        .extensions
+        .iter()
+        .map(|extension| extension.entry.as_str())
+        .collect();
+    let installed = super::dependencies_in_place(
+        Some(previous),
+        now.requirements,
+        now.dependency_versions,
+        now.venv,
+    )
+    .then(|| {
+        now.venv.installed_intact(
+            &previous.distribution,
+            &previous.distribution_version,
+            &extensions,
         )
     });
     match installed {
@@ -91,24 +92,51 @@ pub(super) fn check(previous: &Receipt, now: &Now<'_>) -> Result<Wheel, String> 
         }
         Some(true) => {}
     }
-    let wheel = wheel.map_err(|error| error.to_string())?;
-    if wheel.sha256 != previous.wheel.sha256 {
-        return Err(format!(
-            "the kept wheel `{}` is not the one proven",
-            previous.wheel.path.display()
-        ));
-    }
-    Ok(wheel)
+    Ok(Kept::hash(previous))
 }
 
-/// The proof of the reused build, from both vantage points as after a build; `None` when it does
-/// not hold (something outside the key moved: a copy placed in the sources, a `.pth`), and the
-/// caller builds instead.
+/// The wheel the last build installed, from the receipt, and the kept file's hash being taken
+/// on a thread while the proof runs: the receipt's word is only taken for the wheel's entries
+/// once the file is, byte for byte, the one they were read from.
+pub(super) struct Kept {
+    wheel: Wheel,
+    sha256: std::thread::JoinHandle<Result<String>>,
+}
+
+impl Kept {
+    fn hash(previous: &Receipt) -> Kept {
+        let path = previous.wheel.path.clone();
+        let wheel = Wheel {
+            file_name: previous.wheel.file_name.clone(),
+            sha256: previous.wheel.sha256.clone(),
+            extensions: previous
+                .extensions
+                .iter()
+                .map(|extension| WheelExtension {
+                    entry: extension.entry.clone(),
+                    module: extension.module.clone(),
+                    sha256: extension.wheel_sha256.clone(),
+                })
+                .collect(),
+            generator: None,
+        };
+        Kept {
+            wheel,
+            sha256: std::thread::spawn(move || wheel::sha256_file(&path)),
+        }
+    }
+}
+
+/// The proof of the reused build, from both vantage points as after a build, through the
+/// interpreters started ahead when there are; `None` when it does not hold (something outside
+/// the key moved: a copy placed in the sources, a `.pth`, an edited or missing extension) or the
+/// kept wheel is not the one proven, and the caller builds instead.
 pub(super) fn prove(
     previous: &Receipt,
-    wheel: &Wheel,
+    kept: Kept,
     project: &Project,
     venv: &Venv,
+    started: Option<proof::Started>,
 ) -> Result<Option<(Report, Vec<LoadedExtension>)>> {
     let placed = previous
         .editable
@@ -117,11 +145,22 @@ pub(super) fn prove(
         .unwrap_or_default();
     let expected = proof::Expected {
         top_level_module: project.top_level_module(),
-        wheel,
+        wheel: &kept.wheel,
         placed: &placed,
         project_root: Path::new(&project.project_dir),
     };
-    let (report, extensions) = proof::prove(venv, &expected, None)?;
+    let (report, extensions) = proof::prove(venv, &expected, started)?;
+    let kept_sha256 = kept
+        .sha256
+        .join()
+        .map_err(|_| anyhow::anyhow!("hashing the kept wheel panicked"))?;
+    if kept_sha256.as_ref().ok() != Some(&previous.wheel.sha256) {
+        crate::output::verbose(format_args!(
+            "the kept wheel `{}` is not the one proven: building",
+            previous.wheel.path.display()
+        ));
+        return Ok(None);
+    }
     if let Some(failure) = extensions.iter().find(|extension| !extension.holds()) {
         crate::output::verbose(format_args!(
             "proving the last build again failed for `{}` ({}): building",
