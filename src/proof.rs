@@ -460,7 +460,6 @@ mod tests {
             entry: "demo.so".into(),
             module: "demo".into(),
             sha256: sha256_file(&file).unwrap(),
-            size: 5,
         };
         let imported = ImportedModule {
             name: "demo".into(),
