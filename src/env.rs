@@ -20,6 +20,8 @@ pub(crate) const PYTHONHOME: &str = "PYTHONHOME";
 pub(crate) const PYTHONPATH: &str = "PYTHONPATH";
 /// Names the request file the `test` plugin reads inside the test process (docs/test.md).
 pub(crate) const PYTEST_PROOF_REQUEST: &str = "CARGO_PYO3_PYTEST_PROOF";
+/// Names the FIFO a pytest started ahead of the proof waits on (src/commands/test/plugin.rs).
+pub(crate) const PYTEST_PROOF_WAIT: &str = "CARGO_PYO3_PYTEST_PROOF_WAIT";
 /// Where pyenv keeps its interpreters (`versions/<version>/bin/python3.X`); `~/.pyenv` when unset.
 pub(crate) const PYENV_ROOT: &str = "PYENV_ROOT";
 /// Where uv keeps the interpreters `uv python install` put there; else `$XDG_DATA_HOME/uv/python`.

@@ -23,7 +23,12 @@ pub(crate) fn replace(
         .prefix(".cargo-pyo3-")
         .tempfile_in(dir)
         .with_context(|| format!("failed to create a temporary file in `{}`", dir.display()))?;
-    write(&mut staged)
+    // Buffered: a serializer writes a receipt a few bytes at a time.
+    let written = {
+        let mut buffered = std::io::BufWriter::new(staged.as_file_mut());
+        write(&mut buffered).and_then(|()| buffered.flush())
+    };
+    written
         .and_then(|()| staged.as_file().sync_all())
         .with_context(|| format!("failed to write `{}`", staged.path().display()))?;
     if let Some(permissions) = permissions {

@@ -102,6 +102,17 @@ pub(crate) struct Developed {
 /// The whole workflow, on resolved settings; the build is `Some` exactly when the status is a
 /// success.
 pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Developed>)> {
+    develop_with(settings, |_, _| None::<()>).map(|(status, developed, _)| (status, developed))
+}
+
+/// [`develop`], with work of the caller's that only a reused build can use started beside it:
+/// `ahead` runs once the project and the venv are known, and what it started is dropped the
+/// moment a build is needed (before anything is cleaned or built), and handed back when the last
+/// build was proven again instead. `cargo pyo3 test` starts pytest with it.
+pub(crate) fn develop_with<A>(
+    settings: DevSettings,
+    ahead: impl FnOnce(&Project, &Venv) -> Option<A>,
+) -> Result<(ExitStatus, Option<Developed>, Option<A>)> {
     // Destructured whole, so a new setting cannot be silently ignored here.
     let DevSettings {
         project: project_settings,
@@ -176,6 +187,7 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
     // the proof of a reused build or of a new one hands them their input, and they run `site`
     // only then, after any install (killed unused if anything fails first).
     let mut started_proof = proof::start(&venv, project.top_level_module(), &project.project_dir);
+    let mut ahead = ahead(&project, &venv);
 
     // Read before anything is built, so a bad requirement or an unknown extra costs nothing.
     let mut requirements = match &selection {
@@ -253,9 +265,9 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
             Err(why) => output::verbose(format_args!("building: {why}")),
             Ok(kept) => {
                 timings.inspect = lap(&mut step);
-                let ahead = started_proof.take();
+                let interpreters = started_proof.take();
                 if let Some((report, extensions)) =
-                    reuse::prove(previous, kept, &project, &venv, ahead)?
+                    reuse::prove(previous, kept, &project, &venv, interpreters)?
                 {
                     timings.prove = lap(&mut step);
                     let mut receipt = previous.clone();
@@ -287,11 +299,13 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
                         receipt,
                         lock,
                     };
-                    return Ok((ExitStatus::Success, Some(developed)));
+                    return Ok((ExitStatus::Success, Some(developed), ahead));
                 }
             }
         }
     }
+    // Started for a reuse only: it must not take the cores the build needs.
+    drop(ahead.take());
 
     // `--force` leaves the clean no baseline to vouch for cargo's files: the package is
     // invalidated and rebuilt.
@@ -435,7 +449,7 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         }
         output::line("");
         output::hint(hint::failed_proof(&project, &venv, &failures));
-        return Ok((ExitStatus::CheckFailed, None));
+        return Ok((ExitStatus::CheckFailed, None, None));
     }
 
     let mut keep = vec![kept_wheel.as_path()];
@@ -511,7 +525,7 @@ pub(crate) fn develop(settings: DevSettings) -> Result<(ExitStatus, Option<Devel
         receipt,
         lock,
     };
-    Ok((ExitStatus::Success, Some(developed)))
+    Ok((ExitStatus::Success, Some(developed), None))
 }
 
 /// `.venv` made for a project that has none: a `--python 3.X` is looked up the way several are

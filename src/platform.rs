@@ -25,7 +25,7 @@ use windows as native;
 pub(crate) use names::{c_symbol_name, extension_stem, is_identifier};
 pub(crate) use native::{
     DEFAULT_PYTHON, MAPPED_FILES, crash, describe_status, extension_permissions, file_identity,
-    forward_interrupt, prepare_child, quote, replace_error, signal,
+    forward_interrupt, prepare_child, quote, replace_error, signal, wait_line,
 };
 
 /// What identifies a file's state without reading it (see [`file_identity`]).

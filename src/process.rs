@@ -304,6 +304,13 @@ impl Cmd {
     /// directly, once, and is not forwarded again; the child decides how to end, and its status
     /// is returned whatever it is.
     pub(crate) fn run_attached(&self, stdout: Stdout) -> Result<ExitStatus, ProcessError> {
+        self.start_attached(stdout)?.wait()
+    }
+
+    /// Starts it as [`Cmd::run_attached`] runs it, for a command that gets through its own start
+    /// while this process does other work (and waits for it in a way of its own, such as a line
+    /// on a FIFO). Dropped before [`Attached::wait`], it is killed and waited for.
+    pub(crate) fn start_attached(&self, stdout: Stdout) -> Result<Attached, ProcessError> {
         if interrupted() {
             return Err(ProcessError::Interrupted {
                 command: self.to_string(),
@@ -314,13 +321,16 @@ impl Cmd {
         if let Stdout::ToStderr = stdout {
             expression = expression.stdout_to_stderr();
         }
-        expression
-            .run()
-            .map(|output| output.status)
+        let handle = expression
+            .start()
             .map_err(|source| ProcessError::CouldNotExecute {
                 command: self.to_string(),
                 source,
-            })
+            })?;
+        Ok(Attached {
+            command: self.to_string(),
+            handle: Some(handle),
+        })
     }
 
     fn wait(&self, expression: duct::Expression) -> Result<std::process::Output, ProcessError> {
@@ -456,6 +466,44 @@ impl Awaiting {
 
 impl Drop for Awaiting {
     /// Not given its input: killed before it reads, and reaped.
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.kill();
+            let _ = handle.wait();
+        }
+    }
+}
+
+/// A command started by [`Cmd::start_attached`].
+pub(crate) struct Attached {
+    command: String,
+    handle: Option<duct::Handle>,
+}
+
+impl Attached {
+    /// The command it runs, as errors name it.
+    pub(crate) fn command(&self) -> &str {
+        &self.command
+    }
+
+    /// Waits for it to end; its status, whatever it is.
+    pub(crate) fn wait(mut self) -> Result<ExitStatus, ProcessError> {
+        let handle = self
+            .handle
+            .take()
+            .expect("a started command has its handle");
+        handle
+            .wait()
+            .map(|output| output.status)
+            .map_err(|source| ProcessError::CouldNotExecute {
+                command: std::mem::take(&mut self.command),
+                source,
+            })
+    }
+}
+
+impl Drop for Attached {
+    /// Not waited for: not wanted any more, so killed, and reaped.
     fn drop(&mut self) {
         if let Some(handle) = self.handle.take() {
             let _ = handle.kill();

@@ -18,10 +18,12 @@ use crate::output;
 use crate::pipeline::{self, Developed};
 use crate::process::{Cmd, Stdout};
 use crate::project;
+use crate::project::Project;
 use crate::pythons::{self, Extra, StepOutcome};
 use crate::receipt::Receipt;
 use crate::settings::DevSettings;
-use plugin::{Counts, PLUGIN_MODULE, Plugin, PluginReport};
+use crate::venv::Venv;
+use plugin::{Ahead, Counts, PLUGIN_MODULE, Plugin, PluginReport};
 use verdict::ModuleProof;
 
 /// The `--json` report (docs/test.md).
@@ -60,10 +62,13 @@ pub(crate) fn run(args: TestArgs) -> Result<ExitStatus> {
         return several(&settings, &pytest_args, json, watch);
     }
     if !watch {
-        let (status, developed) = pipeline::develop(settings)?;
+        // pytest gets through its start while `dev` runs, for the run that rebuilds nothing.
+        let (status, developed, ahead) = pipeline::develop_with(settings, |project, venv| {
+            start_ahead(project, venv, &pytest_args, json)
+        })?;
         return match developed {
             Some(developed) => {
-                let tested = run_tests(&developed, &pytest_args, json)?;
+                let tested = run_tests(&developed, &pytest_args, json, ahead)?;
                 if json {
                     output::json(&tested.report)?;
                 }
@@ -107,7 +112,7 @@ pub(crate) fn run(args: TestArgs) -> Result<ExitStatus> {
                 .extensions
                 .first()
                 .map(|extension| extension.wheel_sha256.clone());
-            let tested = run_tests(developed, &pytest_args, json)?;
+            let tested = run_tests(developed, &pytest_args, json, None)?;
             if json {
                 output::json(&tested.report)?;
             }
@@ -136,7 +141,7 @@ fn several(
     let plan = pythons::plan(settings)?;
     let once = |restore: bool| -> Result<(ExitStatus, Vec<pythons::Row>)> {
         let rows = pythons::run_each(&plan, restore, |developed| {
-            let tested = run_tests(developed, pytest_args, json)?;
+            let tested = run_tests(developed, pytest_args, json, None)?;
             Ok(StepOutcome {
                 status: Some(tested.status),
                 loaded_in_tests: Some(tested.holds),
@@ -189,9 +194,52 @@ fn tests_only(developed: &Developed, changed: &[std::path::PathBuf]) -> bool {
     })
 }
 
-/// pytest with the in-process proof, against a proven `dev`; with `json`, pytest's output goes
-/// to stderr, leaving stdout to the report the caller prints.
-fn run_tests(developed: &Developed, pytest_args: &[OsString], json: bool) -> Result<Tested> {
+/// pytest with the plugin, run from the Python project root with the venv activated.
+fn pytest(
+    project: &Project,
+    venv: &Venv,
+    plugin: &Plugin,
+    pytest_args: &[OsString],
+) -> Result<Cmd> {
+    let command = Cmd::new(&venv.python)
+        .args(["-m", "pytest", "-p", PLUGIN_MODULE])
+        .args(pytest_args)
+        .dir(project.pyproject_dir());
+    plugin.load_into(venv.activated(command)?)
+}
+
+fn stdout(json: bool) -> Stdout {
+    if json {
+        Stdout::ToStderr
+    } else {
+        Stdout::Inherit
+    }
+}
+
+/// pytest started while `dev` runs, waiting for the proof ([`Ahead`]), when the venv has pytest.
+fn start_ahead(
+    project: &Project,
+    venv: &Venv,
+    pytest_args: &[OsString],
+    json: bool,
+) -> Option<Ahead> {
+    if venv.installed_distributions("pytest").is_empty() {
+        return None;
+    }
+    let plugin = Plugin::prepare().ok()?;
+    let command = pytest(project, venv, &plugin, pytest_args).ok()?;
+    Ahead::start(plugin, command, stdout(json))
+}
+
+/// pytest with the in-process proof, against a proven `dev` (through the pytest started ahead of
+/// it, when there is one); with `json`, pytest's output goes to stderr, leaving stdout to the
+/// report the caller prints.
+fn run_tests(
+    developed: &Developed,
+    pytest_args: &[OsString],
+    json: bool,
+    ahead: Option<Ahead>,
+) -> Result<Tested> {
     let Developed {
         project,
         venv,
@@ -199,33 +247,36 @@ fn run_tests(developed: &Developed, pytest_args: &[OsString], json: bool) -> Res
         receipt,
         lock,
     } = developed;
-    requirements::ensure_pytest(project, venv, installer, lock.as_ref())?;
-
     let modules: Vec<&str> = receipt
         .extensions
         .iter()
         .map(|extension| extension.module.as_str())
         .collect();
-    let plugin = Plugin::prepare(&modules)?;
-
     let root = project.pyproject_dir();
-    let command = Cmd::new(&venv.python)
-        .args(["-m", "pytest", "-p", PLUGIN_MODULE])
-        .args(pytest_args)
-        .dir(root);
-    let command = plugin.load_into(venv.activated(command)?)?;
-    output::status("Running", format!("`{command}` in `{}`", root.display()));
-    let stdout = if json {
-        Stdout::ToStderr
-    } else {
-        Stdout::Inherit
+    let running = |command: &dyn std::fmt::Display| {
+        output::status("Running", format!("`{command}` in `{}`", root.display()))
     };
-    let pytest_status = command.run_attached(stdout).map_err(|error| {
+    let could_not_run = |error: crate::process::ProcessError| {
         user_error(
             error.to_string(),
             format!("check that `{}` runs", venv.python.display()),
         )
-    })?;
+    };
+    let (plugin, pytest_status) = match ahead {
+        Some(ahead) => {
+            running(&ahead.command());
+            ahead.run(&modules).map_err(could_not_run)?
+        }
+        None => {
+            requirements::ensure_pytest(project, venv, installer, lock.as_ref())?;
+            let plugin = Plugin::prepare()?;
+            plugin.request(&modules)?;
+            let command = pytest(project, venv, &plugin, pytest_args)?;
+            running(&command);
+            let status = command.run_attached(stdout(json)).map_err(could_not_run)?;
+            (plugin, status)
+        }
+    };
 
     let (report, workers) = plugin.reports()?;
     // Where the tests ran: the xdist workers when there are any, else pytest's own process.

@@ -37,6 +37,25 @@ pub(crate) fn forward_interrupt(child: u32) {
     unsafe { libc::kill(-group, libc::SIGINT) };
 }
 
+/// Makes a FIFO at `path` (private to its owner) and opens it for reading and writing: a child
+/// that opens it to read does not wait for a writer, and reads until this end writes a line, or
+/// sees the end of the file once it is closed (this process ended, or dropped it). `None` where
+/// one cannot be made.
+pub(crate) fn wait_line(path: &Path) -> Option<fs_err::File> {
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: `name` is a NUL-terminated path that outlives the call; mkfifo(3) reads only it.
+    if unsafe { libc::mkfifo(name.as_ptr(), 0o600) } != 0 {
+        return None;
+    }
+    // Opening a FIFO for both never waits (Linux, macOS): this end is its own writer.
+    fs_err::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .ok()
+}
+
 /// The number of the signal that killed the process, if one did.
 pub(crate) fn signal(status: ExitStatus) -> Option<i32> {
     status.signal()

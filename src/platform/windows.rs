@@ -33,6 +33,11 @@ pub(crate) fn forward_interrupt(child: u32) {
     let _ = child;
 }
 
+/// No FIFOs: a command is never started ahead of a line it waits for.
+pub(crate) fn wait_line(_path: &Path) -> Option<fs_err::File> {
+    None
+}
+
 /// Windows has no signals: a process ends with an exit code (an NTSTATUS after a crash).
 pub(crate) fn signal(status: ExitStatus) -> Option<i32> {
     let _ = status;

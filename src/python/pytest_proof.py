@@ -3,11 +3,10 @@
 # project's extension modules was loaded from, its sha256, and why that file won: the `sys.path`
 # entry it was found under and what put that entry there (a `conftest.py`, a `.pth` file,
 # `PYTHONPATH`, pytest's `pythonpath` setting, `python -m`'s current directory, or pytest while
-# collecting). It also counts the
-# test outcomes. The request is a JSON file named by the CARGO_PYO3_PYTEST_PROOF variable:
-# {"modules": ["pkg.pkg", ...], "output": "<path>"}; module names are data, only ever passed to
-# importlib.import_module. The report is written as JSON to "output" (an xdist worker's to
-# "output.<worker id>"). Nothing else is changed.
+# collecting). It also counts the test outcomes. The request is a JSON file named by the
+# CARGO_PYO3_PYTEST_PROOF variable: {"modules": ["pkg.pkg", ...], "output": "<path>"}; module
+# names are data, only ever passed to importlib.import_module. The report is written as JSON to
+# "output" (an xdist worker's to "output.<worker id>"). Nothing else is changed.
 import hashlib
 import importlib
 import json
@@ -18,6 +17,22 @@ import sys
 
 import pytest
 
+
+def _wait_for_the_proof():
+    """When `cargo pyo3 test` started pytest while it proved the build, the variable names a FIFO:
+    pytest waits here, at the import of its `-p` plugins (before the conftest files and the
+    tests import anything), for the line that says the proof is done. End of file instead means
+    the run is not wanted (the build changed, or `cargo pyo3` ended), and it leaves at once. The
+    variable goes, so pytest-xdist workers started later do not wait."""
+    fifo = os.environ.pop("CARGO_PYO3_PYTEST_PROOF_WAIT", None)
+    if fifo is None:
+        return
+    with open(fifo, encoding="utf-8") as wait:
+        if not wait.readline():
+            os._exit(0)
+
+
+_wait_for_the_proof()
 with open(os.environ["CARGO_PYO3_PYTEST_PROOF"], encoding="utf-8") as _request_file:
     _REQUEST = json.load(_request_file)
 

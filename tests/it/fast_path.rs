@@ -70,6 +70,28 @@ fn nothing_changed_proves_again_without_building_and_force_builds() {
     let reinstalled = project.cargo_pyo3().args(["dev", "-v"]).run();
     assert_reused(&project, &reinstalled, false);
     reinstalled.assert_stderr_contains("is not what was proven (uninstalled, replaced or edited)");
+
+    // The installed extension itself edited: left to the proof, which hashes what Python loaded.
+    let loaded = project.receipt()["extensions"][0]["loaded_path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut bytes = std::fs::read(&loaded).unwrap();
+    bytes.push(0);
+    std::fs::write(&loaded, &bytes).unwrap();
+    let rebuilt = project.cargo_pyo3().args(["dev", "-v"]).run();
+    assert_reused(&project, &rebuilt, false);
+    rebuilt.assert_stderr_contains("proving the last build again failed for `fastpath.fastpath`");
+
+    // The kept wheel changed: its entries can no longer be taken from the receipt.
+    let (kept, _) = kept_wheel(&project);
+    let mut bytes = std::fs::read(&kept).unwrap();
+    bytes.extend_from_slice(b"appended");
+    std::fs::write(&kept, &bytes).unwrap();
+    let rebuilt = project.cargo_pyo3().args(["dev", "-v"]).run();
+    assert_reused(&project, &rebuilt, false);
+    rebuilt.assert_stderr_contains("is not the one proven: building");
+    assert_reused(&project, &project.cargo_pyo3().arg("dev").run(), true);
 }
 
 /// A crate whose answer depends on what reaches the build and nothing in its sources: a cfg

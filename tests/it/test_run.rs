@@ -232,6 +232,118 @@ fn a_conftest_that_puts_an_older_build_first_fails_the_run_though_the_tests_pass
     assert!(!pythonpath.stdout.contains("passed"), "{pythonpath:?}");
 }
 
+/// With nothing changed, pytest is started while `dev` proves the last build again and waits at
+/// the plugin's import; after an edit, the one started is killed before the build and pytest
+/// runs after the install. Either way the project's code (a `conftest.py` that notes each
+/// import) runs once per `test`, after the proof, and no pytest is left behind.
+#[test]
+fn pytest_started_during_the_proof_runs_once_and_only_for_a_reused_build() {
+    let project = TestProject::from_fixture("pure");
+    project.write("tests/test_module.py", PASSING_TESTS);
+    project.write(
+        "conftest.py",
+        "import pathlib\n\nwith open(pathlib.Path(__file__).parent / \"conftest-imports.log\", \"a\") as log:\n    log.write(\"imported\\n\")\n",
+    );
+    let imports = || {
+        std::fs::read_to_string(project.path("conftest-imports.log"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    // Named on pytest's command line: what tells this test's pytest processes from others'.
+    let rootdir = format!("--rootdir={}", project.root.display());
+    let left_behind = || -> Vec<String> {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|entry| std::fs::read(entry.ok()?.path().join("cmdline")).ok())
+            .map(|cmdline| String::from_utf8_lossy(&cmdline).replace('\0', " "))
+            .filter(|cmdline| cmdline.contains(&rootdir) && cmdline.contains("pytest"))
+            .collect()
+    };
+    let test = || {
+        project
+            .cargo_pyo3()
+            .args(["test", "-v", "--", "-q", &rootdir])
+            .run()
+    };
+
+    // No pytest in the venv yet: it is installed after the build, then run.
+    let first = test();
+    first.assert_code(0);
+    assert!(!first.stderr.contains("waiting for the proof"), "{first:?}");
+    assert_eq!(imports(), 1, "{first:?}");
+
+    let again = test();
+    again
+        .assert_code(0)
+        .assert_stderr_contains("Fresh `purefix`")
+        .assert_stderr_contains("started, waiting for the proof of the last build")
+        .assert_stderr_contains("2 passed, proven in the test process");
+    assert_eq!(imports(), 2, "{again:?}");
+    assert!(left_behind().is_empty(), "{:?}", left_behind());
+
+    project.add_fresh_function();
+    let edited = test();
+    edited
+        .assert_code(0)
+        .assert_stderr_contains("started, waiting for the proof of the last build")
+        .assert_stderr_contains("Compiling purefix")
+        .assert_stderr_contains("2 passed, proven in the test process");
+    assert!(!edited.stderr.contains("Fresh"), "{edited:?}");
+    assert_eq!(
+        imports(),
+        3,
+        "the pytest started before the build ran nothing: {edited:?}"
+    );
+    assert!(left_behind().is_empty(), "{:?}", left_behind());
+}
+
+/// A pytest started ahead whose `cargo pyo3` ends without letting it go (killed, say) sees its
+/// FIFO close, and leaves at once, running nothing.
+#[test]
+fn a_pytest_waiting_for_the_proof_leaves_when_no_one_holds_its_fifo() {
+    let project = TestProject::from_fixture("pure");
+    project.write("tests/test_module.py", PASSING_TESTS);
+    project.cargo_pyo3().arg("test").run().assert_code(0);
+    let plugin_dir = project.path("plugin");
+    std::fs::create_dir_all(&plugin_dir).unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/src/python/pytest_proof.py"),
+        plugin_dir.join("cargo_pyo3_pytest_proof.py"),
+    )
+    .unwrap();
+    let fifo = project.path("wait");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let mut pytest = std::process::Command::new(project.venv_python())
+        .args(["-m", "pytest", "-p", "cargo_pyo3_pytest_proof"])
+        .current_dir(&project.root)
+        .env("PYTHONPATH", &plugin_dir)
+        .env("CARGO_PYO3_PYTEST_PROOF", project.path("no-request.json"))
+        .env("CARGO_PYO3_PYTEST_PROOF_WAIT", &fifo)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The writer's end, opened once pytest opens the reader's, then closed unwritten.
+    drop(std::fs::OpenOptions::new().write(true).open(&fifo).unwrap());
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = pytest.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "pytest still waits");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let output = pytest.wait_with_output().unwrap();
+    assert_eq!(status.code(), Some(0), "{output:?}");
+    assert!(output.stdout.is_empty(), "it ran nothing: {output:?}");
+    assert!(!project.path("no-request.json").exists());
+}
+
 /// A `pytest_configure` that raises is pytest's internal error; a run with the proof plugin
 /// disabled has no report, so nothing proves what the tests loaded: both are errors (2), even
 /// though the tests themselves passed in the second.

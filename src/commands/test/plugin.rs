@@ -8,8 +8,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use std::io::Write;
+use std::process::ExitStatus;
+
 use crate::failure::user_error;
-use crate::process::Cmd;
+use crate::process::{Attached, Cmd, ProcessError, Stdout};
 
 const PLUGIN_SOURCE: &str = include_str!("../../python/pytest_proof.py");
 /// The plugin's module name: what `-p` imports from the private directory on `PYTHONPATH`.
@@ -24,8 +27,8 @@ pub(super) struct Plugin {
 }
 
 impl Plugin {
-    /// Writes the plugin and its request: the extension modules to report on.
-    pub(super) fn prepare(modules: &[&str]) -> Result<Plugin> {
+    /// Writes the plugin; its request follows ([`Plugin::request`]).
+    pub(super) fn prepare() -> Result<Plugin> {
         let scratch = tempfile::Builder::new()
             .prefix("cargo-pyo3-pytest-")
             .tempdir()
@@ -37,16 +40,22 @@ impl Plugin {
             PLUGIN_SOURCE,
         )?;
         let request = scratch.path().join("request.json");
-        let output = scratch.path().join(REPORT_FILE);
-        fs_err::write(
-            &request,
-            serde_json::to_vec(&serde_json::json!({ "modules": modules, "output": output }))?,
-        )?;
         Ok(Plugin {
             scratch,
             plugin_dir,
             request,
         })
+    }
+
+    /// Writes its request, which the plugin reads at its import: the extension modules to report
+    /// on.
+    pub(super) fn request(&self, modules: &[&str]) -> Result<()> {
+        let output = self.scratch.path().join(REPORT_FILE);
+        fs_err::write(
+            &self.request,
+            serde_json::to_vec(&serde_json::json!({ "modules": modules, "output": output }))?,
+        )?;
+        Ok(())
     }
 
     /// `command` with the plugin loaded: `-p` must come before pytest's other arguments.
@@ -74,6 +83,70 @@ impl Plugin {
             workers.extend(read_report(&path)?);
         }
         Ok((main, workers))
+    }
+}
+
+/// pytest, with the plugin, started while `dev` proves the last build again: it gets through its
+/// own start (the interpreter, pytest and its plugins) and waits at the plugin's import for a
+/// line on a FIFO, before the conftest files or the tests import anything. Dropped, it is killed
+/// and has run nothing of the project's.
+pub(super) struct Ahead {
+    // Dropped in this order: pytest killed before its FIFO and its directory go.
+    pytest: Attached,
+    wait: fs_err::File,
+    plugin: Plugin,
+}
+
+impl Ahead {
+    /// Starts `command` (made with [`Plugin::load_into`] for `plugin`) waiting; `None` where the
+    /// platform has no FIFO or it does not start, and pytest runs after the proof.
+    pub(super) fn start(plugin: Plugin, command: Cmd, stdout: Stdout) -> Option<Ahead> {
+        let fifo = plugin.scratch.path().join("wait");
+        let wait = crate::platform::wait_line(&fifo)?;
+        let pytest = command
+            .env(crate::env::PYTEST_PROOF_WAIT, &fifo)
+            .start_attached(stdout)
+            .inspect_err(|error| {
+                crate::output::verbose(format_args!("pytest not started ahead: {error}"))
+            })
+            .ok()?;
+        crate::output::verbose(format_args!(
+            "`{}` started, waiting for the proof of the last build",
+            pytest.command()
+        ));
+        Some(Ahead {
+            pytest,
+            wait,
+            plugin,
+        })
+    }
+
+    /// The command it runs, as the status line names it.
+    pub(super) fn command(&self) -> &str {
+        self.pytest.command()
+    }
+
+    /// Lets it go on, with its request for `modules`, and waits for it. The FIFO stays open until
+    /// it ends: a line written into a FIFO nobody holds open is lost.
+    pub(super) fn run(self, modules: &[&str]) -> Result<(Plugin, ExitStatus), ProcessError> {
+        let Ahead {
+            pytest,
+            mut wait,
+            plugin,
+        } = self;
+        let went = plugin
+            .request(modules)
+            .map_err(std::io::Error::other)
+            .and_then(|()| wait.write_all(b"go\n"));
+        if let Err(source) = went {
+            return Err(ProcessError::CouldNotExecute {
+                command: pytest.command().to_owned(),
+                source,
+            });
+        }
+        let status = pytest.wait()?;
+        drop(wait);
+        Ok((plugin, status))
     }
 }
 
@@ -174,7 +247,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_plugin_reads_the_variable_we_set() {
+    fn the_plugin_reads_the_variables_we_set() {
         assert!(PLUGIN_SOURCE.contains(crate::env::PYTEST_PROOF_REQUEST));
+        assert!(PLUGIN_SOURCE.contains(crate::env::PYTEST_PROOF_WAIT));
     }
 }
