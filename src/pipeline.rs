@@ -187,7 +187,6 @@ pub(crate) fn develop_with<A>(
     // the proof of a reused build or of a new one hands them their input, and they run `site`
     // only then, after any install (killed unused if anything fails first).
     let mut started_proof = proof::start(&venv, project.top_level_module(), &project.project_dir);
-    let mut ahead = ahead(&project, &venv);
 
     // Read before anything is built, so a bad requirement or an unknown extra costs nothing.
     let mut requirements = match &selection {
@@ -196,6 +195,13 @@ pub(crate) fn develop_with<A>(
     };
     let state_dir = project.state_dir();
     let previous = receipt::read(&state_dir).receipt().cloned();
+    // `--clean full` asks for a build from scratch by name: it is never answered by a reuse.
+    let force = force || clean_mode == Some(CleanMode::Full);
+    // Only when this run can reuse the last build: otherwise it would only take cores.
+    let mut ahead = previous
+        .as_ref()
+        .filter(|_| !force)
+        .and_then(|_| ahead(&project, &venv));
     let installer = toolchain.installer(&venv)?;
     // The lock's pins replace the ranges when there is a fresh lock and uv to read it.
     let lock = use_lock.then(|| locked::Lock::find(&project, uv)).flatten();
@@ -249,8 +255,6 @@ pub(crate) fn develop_with<A>(
     timings.digest = lap(&mut step);
 
     let editable_install = editable_wanted && project.python_package().is_some();
-    // `--clean full` asks for a build from scratch by name: it is never answered by a reuse.
-    let force = force || clean_mode == Some(CleanMode::Full);
     if let Some(previous) = previous.as_ref().filter(|_| !force) {
         let now = reuse::Now {
             project: &project,

@@ -296,6 +296,18 @@ fn pytest_started_during_the_proof_runs_once_and_only_for_a_reused_build() {
         "the pytest started before the build ran nothing: {edited:?}"
     );
     assert!(left_behind().is_empty(), "{:?}", left_behind());
+
+    // `--force` never reuses the last build: nothing is started for it.
+    let forced = project
+        .cargo_pyo3()
+        .args(["test", "-v", "--force", "--", "-q", &rootdir])
+        .run();
+    forced.assert_code(0);
+    assert!(
+        !forced.stderr.contains("waiting for the proof"),
+        "{forced:?}"
+    );
+    assert_eq!(imports(), 4, "{forced:?}");
 }
 
 /// A pytest started ahead whose `cargo pyo3` ends without letting it go (killed, say) sees its
