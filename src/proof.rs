@@ -344,7 +344,7 @@ fn check_one(
         ))
     } else if sha256 != extension.sha256 {
         Some(format!(
-            "the loaded `{}` (sha256 {}) is not the extension just built (sha256 {}): the install did not replace it",
+            "the loaded `{}` (sha256 {}) is not the wheel's extension (sha256 {}): the install did not replace it, or it changed since",
             path.display(),
             crate::output::short_hash(&sha256),
             crate::output::short_hash(&extension.sha256)
