@@ -195,13 +195,13 @@ pub(crate) fn develop_with<A>(
     };
     let state_dir = project.state_dir();
     let previous = receipt::read(&state_dir).receipt().cloned();
-    // `--clean full` asks for a build from scratch by name: it is never answered by a reuse.
-    let force = force || clean_mode == Some(CleanMode::Full);
-    // Only when this run can reuse the last build: otherwise it would only take cores.
-    let mut ahead = previous
+    // The receipt this run may reuse and may clean against. `--force` has none; nor has
+    // `--clean full`, which asks for a build from scratch by name.
+    let reusable = previous
         .as_ref()
-        .filter(|_| !force)
-        .and_then(|_| ahead(&project, &venv));
+        .filter(|_| !force && clean_mode != Some(CleanMode::Full));
+    // Only when this run can reuse the last build: otherwise it would only take cores.
+    let mut ahead = reusable.and_then(|_| ahead(&project, &venv));
     let installer = toolchain.installer(&venv)?;
     // The lock's pins replace the ranges when there is a fresh lock and uv to read it.
     let lock = use_lock.then(|| locked::Lock::find(&project, uv)).flatten();
@@ -255,7 +255,7 @@ pub(crate) fn develop_with<A>(
     timings.digest = lap(&mut step);
 
     let editable_install = editable_wanted && project.python_package().is_some();
-    if let Some(previous) = previous.as_ref().filter(|_| !force) {
+    if let Some(previous) = reusable {
         let now = reuse::Now {
             project: &project,
             venv: &venv,
@@ -311,11 +311,10 @@ pub(crate) fn develop_with<A>(
     // Started for a reuse only: it must not take the cores the build needs.
     drop(ahead.take());
 
-    // `--force` leaves the clean no baseline to vouch for cargo's files: the package is
-    // invalidated and rebuilt.
-    let baseline = previous.as_ref().filter(|_| !force);
+    // Without a receipt to reuse, the clean has no baseline to vouch for cargo's files: the
+    // package is invalidated and rebuilt.
     digest.clean =
-        crate::clean::before_build(&project, &build, clean_mode, baseline, &digest)?.into();
+        crate::clean::before_build(&project, &build, clean_mode, reusable, &digest)?.into();
     timings.clean = lap(&mut step);
     process::check_interrupted()?;
 
