@@ -195,22 +195,25 @@ pub(crate) fn prove(
         Some(started) => started.finish::<Report>(&input),
         None => python::run::<Report>(venv, PROOF, top_level_module, &input, vantage),
     };
-    let (neutral, from_root) = std::thread::scope(|scope| {
-        let from_root = scope.spawn(|| report_from(from_root_ahead, Vantage::From(project_root)));
-        let neutral = report_from(neutral_ahead, Vantage::Neutral);
-        let from_root = from_root
-            .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("the proof from the project root panicked")));
-        (neutral, from_root)
-    });
-    let report = neutral?;
-    let venv_root = fs_err::canonicalize(&venv.root)?;
     let placed: Vec<PathBuf> = placed
         .iter()
         .filter_map(|path| fs_err::canonicalize(path).ok())
         .collect();
-    // Both vantage points normally load the same file: it is hashed once.
-    let hashes = std::cell::RefCell::new(std::collections::HashMap::new());
+    let anticipated = anticipated_files(venv, wheel, &placed);
+    let (neutral, from_root, hashed_ahead) = std::thread::scope(|scope| {
+        let from_root = scope.spawn(|| report_from(from_root_ahead, Vantage::From(project_root)));
+        let hashed_ahead = scope.spawn(|| hash_ahead(&anticipated));
+        let neutral = report_from(neutral_ahead, Vantage::Neutral);
+        let from_root = from_root
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the proof from the project root panicked")));
+        (neutral, from_root, hashed_ahead.join().unwrap_or_default())
+    });
+    let report = neutral?;
+    let venv_root = fs_err::canonicalize(&venv.root)?;
+    // Both vantage points normally load the same file: it is hashed once, ahead when it is
+    // where it was expected and untouched since.
+    let hashes = std::cell::RefCell::new(still_valid(hashed_ahead));
     let judge = |report: &Report| {
         // A package whose `__init__` fails after it imported the extension leaves the extension
         // in `sys.modules`, so a later import of it alone succeeds; a user's `import pkg`, which
@@ -255,6 +258,61 @@ pub(crate) fn prove(
         }
     }
     Ok((report, extensions))
+}
+
+/// The files the extensions should load from: the copies an editable install placed, else
+/// where the installer put the wheel's entries in site-packages.
+fn anticipated_files(venv: &Venv, wheel: &Wheel, placed: &[PathBuf]) -> Vec<PathBuf> {
+    if !placed.is_empty() {
+        return placed.to_vec();
+    }
+    let Some(site_packages) = venv.site_packages() else {
+        return Vec::new();
+    };
+    wheel
+        .extensions
+        .iter()
+        .filter_map(|extension| fs_err::canonicalize(site_packages.join(&extension.entry)).ok())
+        .collect()
+}
+
+/// A file hashed while the interpreters import it, with what identified its state before it
+/// was read.
+struct HashedAhead {
+    path: PathBuf,
+    before: platform::FileIdentity,
+    sha256: String,
+}
+
+/// Hashes `files` (megabytes of debug build) while the proof's interpreters import them, instead
+/// of after their report; a file that cannot be read is left for the hash after the report.
+fn hash_ahead(files: &[PathBuf]) -> Vec<HashedAhead> {
+    files
+        .iter()
+        .filter_map(|path| {
+            let before = platform::file_identity(&fs_err::metadata(path).ok()?);
+            let sha256 = sha256_file(path).ok()?;
+            Some(HashedAhead {
+                path: path.clone(),
+                before,
+                sha256,
+            })
+        })
+        .collect()
+}
+
+/// The hashes taken ahead of files that are, after the interpreters loaded them, in the state
+/// they were read in: nothing wrote, replaced or touched them since, so the hash is of the bytes
+/// Python loaded. The others are hashed again when a report names them.
+fn still_valid(hashed: Vec<HashedAhead>) -> std::collections::HashMap<PathBuf, String> {
+    hashed
+        .into_iter()
+        .filter(|hashed| {
+            fs_err::metadata(&hashed.path)
+                .is_ok_and(|now| platform::file_identity(&now) == hashed.before)
+        })
+        .map(|hashed| (hashed.path, hashed.sha256))
+        .collect()
 }
 
 fn check_one(
@@ -435,6 +493,49 @@ fn why_it_wins(path: &Path, report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hash_taken_ahead_counts_only_for_a_file_untouched_since() {
+        let dir = tempfile::tempdir().unwrap();
+        let kept = dir.path().join("kept.so");
+        let rewritten = dir.path().join("rewritten.so");
+        let replaced = dir.path().join("replaced.so");
+        for path in [&kept, &rewritten, &replaced] {
+            fs_err::write(path, b"the build").unwrap();
+        }
+        let hashed = hash_ahead(&[
+            kept.clone(),
+            rewritten.clone(),
+            replaced.clone(),
+            dir.path().join("missing.so"),
+        ]);
+        assert_eq!(
+            hashed.len(),
+            3,
+            "a missing file is left for after the report"
+        );
+        // A file whose modification time was set back, and a new file renamed over it: both
+        // move the identity, so the hash read before is not trusted.
+        let file = fs_err::OpenOptions::new()
+            .write(true)
+            .open(&rewritten)
+            .unwrap();
+        file.file()
+            .set_modified(std::time::SystemTime::UNIX_EPOCH)
+            .unwrap();
+        drop(file);
+        let other = dir.path().join("other");
+        fs_err::write(&other, b"another!!").unwrap();
+        fs_err::rename(&other, &replaced).unwrap();
+
+        let valid = still_valid(hashed);
+        assert_eq!(
+            valid.keys().collect::<Vec<_>>(),
+            [&kept],
+            "only the untouched file keeps its hash"
+        );
+        assert_eq!(valid[&kept], sha256_file(&kept).unwrap());
+    }
 
     fn report(mapped: Option<Vec<String>>, mapped_error: Option<&str>) -> Report {
         Report {
