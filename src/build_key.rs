@@ -36,6 +36,12 @@ pub(crate) struct BuildKey {
     /// parents, and in `CARGO_HOME`), by path and sha256: they set `rustflags`, the linker and
     /// the target as the environment does.
     pub(crate) cargo_config: BTreeMap<PathBuf, String>,
+    /// The toolchain's `rustc` and `cargo` that answered above, by path and `stat`, when they
+    /// ran without rustup's proxies: a later run whose binaries are in the same state takes the
+    /// answers instead of starting them again. Not a part of the key (a run through the proxies
+    /// has none, and builds the same).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) answered_by: Option<Vec<StatedFile>>,
 }
 
 /// Variables read by cargo, rustc, the linker drivers and the build tools of every PyO3 crate,
@@ -69,10 +75,12 @@ pub(crate) struct ToolchainProbe {
 }
 
 impl ToolchainProbe {
-    /// Starts both in `dir` (nothing when it is `None`).
+    /// Starts both in `dir` (nothing when it is `None`). Under `cargo pyo3` nothing is started
+    /// yet: the last build's key may hold the answers of these very binaries.
     pub(crate) fn start(dir: Option<PathBuf>) -> ToolchainProbe {
         let running = dir
             .clone()
+            .filter(|_| crate::rustup::toolchain_bin().is_none())
             .map(|dir| std::thread::spawn(move || probe(&dir)));
         ToolchainProbe { dir, running }
     }
@@ -101,16 +109,45 @@ fn probe(dir: &Path) -> (String, String) {
     })
 }
 
+/// The toolchain's own `rustc` and `cargo` by path and `stat`, when they run without rustup's
+/// proxies (src/rustup.rs).
+fn toolchain_binaries() -> Option<Vec<StatedFile>> {
+    let bin = crate::rustup::toolchain_bin()?;
+    ["rustc", "cargo"]
+        .iter()
+        .map(|name| stated(&bin.join(name)))
+        .collect()
+}
+
 /// Computes the key for a build of `project` with `build`, by `maturin` for `interpreter`, with
-/// the toolchain's answers from `toolchain`.
+/// the toolchain's answers from `toolchain`, or from `last`'s key when they came from the same
+/// binaries, untouched since (their output depends on nothing else).
 pub(crate) fn compute(
     project: &Project,
     build: &BuildSettings,
     maturin: &Path,
     interpreter: &Path,
     toolchain: ToolchainProbe,
+    last: Option<&BuildKey>,
 ) -> BuildKey {
-    let (rustc, cargo) = toolchain.finish(&project.package_dir);
+    let answered_by = toolchain_binaries();
+    let known = last.filter(|last| {
+        answered_by.is_some()
+            && last.answered_by == answered_by
+            && !last.rustc.is_empty()
+            && !last.cargo.is_empty()
+    });
+    let (rustc, cargo) = match known {
+        Some(last) => {
+            drop(toolchain);
+            crate::output::verbose(
+                "`rustc -vV` and `cargo -V` as the last build's key has them: the toolchain's \
+                 binaries are as they were then",
+            );
+            (last.rustc.clone(), last.cargo.clone())
+        }
+        None => toolchain.finish(&project.package_dir),
+    };
     let mut key = BuildKey {
         sha256: String::new(),
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -122,6 +159,7 @@ pub(crate) fn compute(
         features: build.feature_args(),
         env: environment(&declared_env(project)),
         cargo_config: cargo_config(&project.package_dir),
+        answered_by,
     };
     key.seal();
     key
@@ -138,8 +176,10 @@ impl BuildKey {
 
     fn seal(&mut self) {
         self.sha256.clear();
+        let answered_by = self.answered_by.take();
         let text = serde_json::to_string(self).expect("a key serializes");
         self.sha256 = format!("{:x}", Sha256::digest(text.as_bytes()));
+        self.answered_by = answered_by;
     }
 
     /// The names of the parts that differ from `other`, for `-v`.
@@ -330,6 +370,22 @@ mod tests {
         let mut again = key.clone();
         again.seal();
         assert_eq!(key, again, "sealing is deterministic");
+    }
+
+    #[test]
+    fn the_binaries_that_answered_are_not_a_part_of_the_key() {
+        let mut through_proxies = BuildKey {
+            rustc: "rustc 1.95.0".into(),
+            ..BuildKey::default()
+        };
+        through_proxies.seal();
+        let binary = tempfile::NamedTempFile::new().unwrap();
+        let mut direct = through_proxies.clone();
+        direct.answered_by = Some(vec![stated(binary.path()).unwrap()]);
+        direct.seal();
+        assert_eq!(direct.sha256, through_proxies.sha256);
+        assert!(direct.differences(&through_proxies).is_empty());
+        assert!(direct.answered_by.is_some(), "sealing keeps them");
     }
 
     #[test]

@@ -244,7 +244,17 @@ pub(crate) fn develop_with<A>(
     let interpreter = venv.base_interpreter();
     let (mut digest, key) = std::thread::scope(|scope| {
         let key = scope.spawn(|| {
-            crate::build_key::compute(&project, &build, &maturin, &interpreter, toolchain_probe)
+            let last = previous
+                .as_ref()
+                .and_then(|receipt| receipt.build_key.as_ref());
+            crate::build_key::compute(
+                &project,
+                &build,
+                &maturin,
+                &interpreter,
+                toolchain_probe,
+                last,
+            )
         });
         let digest = crate::digest::take(&inputs);
         (
@@ -279,6 +289,8 @@ pub(crate) fn develop_with<A>(
                     receipt.python.version = report.version.clone();
                     receipt.python.executable = report.executable.clone();
                     receipt.reused = true;
+                    // The same key, with the state of the binaries that answered for it now.
+                    receipt.build_key = Some(key.clone());
                     receipt.lock_digest = lock_digest.clone();
                     timings.receipt = lap(&mut step);
                     timings.total = started.elapsed().as_millis() as u64;

@@ -369,3 +369,68 @@ fn the_toolchain_rustup_chose_runs_without_its_proxies() {
     // The same toolchain either way: the key did not change, so nothing is rebuilt.
     assert_reused(&project, &chosen(false).run(), true);
 }
+
+/// Under rustup's choice, the toolchain's binaries answer `rustc -vV` and `cargo -V` the same as
+/// long as they are the same files: a run takes the answers from the last build's key when the
+/// binaries' `stat` is unchanged, and asks again when one was replaced. The toolchain here is one
+/// rustup could have installed, whose `rustc` is a stand-in (the fault
+/// `fault-rustc-reports-another-release`, copied) that answers as another release would in a
+/// directory with a `rust-toolchain.toml`; rustup's choice makes that file irrelevant to the
+/// build, so only asking the stand-in can see it.
+#[test]
+fn the_toolchain_is_asked_again_only_when_its_binaries_changed() {
+    let printed = std::process::Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .expect("rustc runs");
+    let sysroot = std::path::PathBuf::from(String::from_utf8(printed.stdout).unwrap().trim());
+    let home = tempfile::tempdir().unwrap();
+    let bin = home.path().join("toolchains/chosen/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(sysroot.join("bin/cargo"), bin.join("cargo")).unwrap();
+    let stand_in = common::faults::faults_dir().join("fault-rustc-reports-another-release");
+    std::fs::copy(&stand_in, bin.join("rustc")).unwrap();
+
+    let project = TestProject::maturin_new("askagain", false);
+    let dev = || {
+        project
+            .cargo_pyo3()
+            .args(["dev", "-v"])
+            .env("CARGO", bin.join("cargo"))
+            .env("RUSTUP_TOOLCHAIN", "chosen")
+            .env("RUSTUP_HOME", home.path())
+            .env(common::faults::REAL_RUSTC, sysroot.join("bin/rustc"))
+    };
+    let answered_by = || project.receipt()["build_key"]["answered_by"].clone();
+    let taken = "`rustc -vV` and `cargo -V` as the last build's key has them";
+
+    let run = dev().run();
+    assert_reused(&project, &run, false);
+    assert!(!run.stderr.contains(taken), "{run:?}");
+    let first = answered_by();
+    assert_eq!(
+        first[0]["path"].as_str().map(std::path::Path::new),
+        Some(bin.join("rustc").as_path()),
+        "{first:#}"
+    );
+
+    // Asked now, the stand-in would answer as another release and the build would be redone.
+    project.write("rust-toolchain.toml", "[toolchain]\nchannel = \"stable\"\n");
+    let run = dev().run();
+    assert_reused(&project, &run, true);
+    run.assert_stderr_contains(taken);
+
+    // The same stand-in written anew (a reinstall): asked again, it answers as before in a
+    // directory without the override, and the receipt has the binary's new state.
+    std::fs::remove_file(project.path("rust-toolchain.toml")).unwrap();
+    std::fs::remove_file(bin.join("rustc")).unwrap();
+    std::fs::copy(&stand_in, bin.join("rustc")).unwrap();
+    let run = dev().run();
+    assert_reused(&project, &run, true);
+    assert!(!run.stderr.contains(taken), "{run:?}");
+    assert_ne!(answered_by(), first);
+    assert_eq!(answered_by()[1], first[1], "cargo is unchanged");
+    project
+        .python("import askagain; assert askagain.sum_as_string(1, 2) == '3'")
+        .assert_code(0);
+}
