@@ -68,7 +68,8 @@ const ENV_IGNORED: &[&str] = &["CARGO_PYO3_", "CARGO_TERM_"];
 /// rustup picks the toolchain by the directory (`rust-toolchain.toml`), so their answers are
 /// taken only when the discovered package is in that directory; otherwise they run again there.
 /// Under `cargo pyo3` rustup's choice is already made, and the toolchain's own binaries run
-/// without the proxies (src/rustup.rs).
+/// without the proxies (src/rustup.rs), only when the last key's answers are not theirs
+/// ([`compute`]).
 pub(crate) struct ToolchainProbe {
     dir: Option<PathBuf>,
     running: Option<std::thread::JoinHandle<(String, String)>>,

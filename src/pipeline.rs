@@ -183,10 +183,6 @@ pub(crate) fn develop_with<A>(
         }
     }
     timings.guard = lap(&mut step);
-    // The proof's two interpreters start now, while the inputs are hashed and anything is built:
-    // the proof of a reused build or of a new one hands them their input, and they run `site`
-    // only then, after any install (killed unused if anything fails first).
-    let mut started_proof = proof::start(&venv, project.top_level_module(), &project.project_dir);
 
     // Read before anything is built, so a bad requirement or an unknown extra costs nothing.
     let mut requirements = match &selection {
@@ -263,6 +259,11 @@ pub(crate) fn develop_with<A>(
         )
     });
     timings.digest = lap(&mut step);
+    // The proof's two interpreters start now, while the last build is checked or a new one is
+    // built: the proof of a reused build or of a new one hands them their input, and they run
+    // `site` only then, after any install (killed unused if anything fails first). Not before
+    // the digest: their start would take the cores it hashes on.
+    let mut started_proof = proof::start(&venv, project.top_level_module(), &project.project_dir);
 
     let editable_install = editable_wanted && project.python_package().is_some();
     if let Some(previous) = reusable {
