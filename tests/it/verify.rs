@@ -239,6 +239,17 @@ fn the_receipt_schema() {
     );
     assert!(key["env"]["CARGO_TARGET_DIR"].is_string(), "{key:#}");
     key["rustc"] = "[RUSTC -vV]".into();
+    // Under `cargo test` rustup has chosen the toolchain, whose own binaries answered.
+    for (binary, name) in key["answered_by"]
+        .as_array_mut()
+        .expect("the toolchain's binaries are recorded")
+        .iter_mut()
+        .zip(["rustc", "cargo"])
+    {
+        let path = std::path::PathBuf::from(binary["path"].as_str().unwrap());
+        assert!(path.ends_with(format!("bin/{name}")), "{binary:#}");
+        binary["path"] = format!("[TOOLCHAIN]/bin/{name}").into();
+    }
     key["env"] = serde_json::json!({ "CARGO_TARGET_DIR": "[SHA256]", "…": "[SHA256]" });
     let text = with_build_key(&text, &key);
     assert_filtered_snapshot!("receipt", snapshot::redact(&text, root));
