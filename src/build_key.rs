@@ -356,13 +356,18 @@ fn cargo_config(dir: &Path) -> BTreeMap<PathBuf, String> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_changed_part_changes_the_hash_and_is_named() {
+    fn sealed_key() -> BuildKey {
         let mut key = BuildKey {
             rustc: "rustc 1.95.0".into(),
             ..BuildKey::default()
         };
         key.seal();
+        key
+    }
+
+    #[test]
+    fn a_changed_part_changes_the_hash_and_is_named() {
+        let key = sealed_key();
         let mut other = key.clone();
         other.env.insert("RUSTFLAGS".into(), "0a".into());
         other.seal();
@@ -375,11 +380,7 @@ mod tests {
 
     #[test]
     fn the_binaries_that_answered_are_not_a_part_of_the_key() {
-        let mut through_proxies = BuildKey {
-            rustc: "rustc 1.95.0".into(),
-            ..BuildKey::default()
-        };
-        through_proxies.seal();
+        let through_proxies = sealed_key();
         let binary = tempfile::NamedTempFile::new().unwrap();
         let mut direct = through_proxies.clone();
         direct.answered_by = Some(vec![stated(binary.path()).unwrap()]);

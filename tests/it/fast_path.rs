@@ -316,18 +316,22 @@ fn which_outside(program: &str, ours: &std::path::Path) -> std::path::PathBuf {
         .unwrap_or_else(|| panic!("no {program} on PATH"))
 }
 
+/// The toolchain the tests run with (`rustc --print sysroot`).
+fn sysroot() -> std::path::PathBuf {
+    let printed = std::process::Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .expect("rustc runs");
+    std::path::PathBuf::from(String::from_utf8(printed.stdout).unwrap().trim())
+}
+
 /// Under `cargo pyo3`, rustup has chosen the toolchain already (`RUSTUP_TOOLCHAIN`) and cargo
 /// names its binary (`CARGO`): the build then runs that toolchain's `cargo` and `rustc` without
 /// rustup's proxies, and what it builds is still what loads. Run as `cargo-pyo3` without rustup's
 /// choice, the proxies decide as before.
 #[test]
 fn the_toolchain_rustup_chose_runs_without_its_proxies() {
-    let printed = std::process::Command::new("rustc")
-        .args(["--print", "sysroot"])
-        .output()
-        .expect("rustc runs");
-    let sysroot = String::from_utf8(printed.stdout).unwrap();
-    let sysroot = std::path::PathBuf::from(sysroot.trim());
+    let sysroot = sysroot();
     let toolchains = sysroot.parent().unwrap();
     assert_eq!(
         toolchains.file_name().unwrap(),
@@ -379,11 +383,7 @@ fn the_toolchain_rustup_chose_runs_without_its_proxies() {
 /// build, so only asking the stand-in can see it.
 #[test]
 fn the_toolchain_is_asked_again_only_when_its_binaries_changed() {
-    let printed = std::process::Command::new("rustc")
-        .args(["--print", "sysroot"])
-        .output()
-        .expect("rustc runs");
-    let sysroot = std::path::PathBuf::from(String::from_utf8(printed.stdout).unwrap().trim());
+    let sysroot = sysroot();
     let home = tempfile::tempdir().unwrap();
     let bin = home.path().join("toolchains/chosen/bin");
     std::fs::create_dir_all(&bin).unwrap();
