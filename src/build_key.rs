@@ -140,7 +140,6 @@ pub(crate) fn compute(
     });
     let (rustc, cargo) = match known {
         Some(last) => {
-            drop(toolchain);
             crate::output::verbose(
                 "`rustc -vV` and `cargo -V` as the last build's key has them: the toolchain's \
                  binaries are as they were then",

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+use crate::digest::Stat;
 use crate::platform;
 pub(crate) use crate::python::Vantage;
 use crate::python::{self, COPIES, PROOF};
@@ -276,11 +277,11 @@ fn anticipated_files(venv: &Venv, wheel: &Wheel, placed: &[PathBuf]) -> Vec<Path
         .collect()
 }
 
-/// A file hashed while the interpreters import it, with what identified its state before it
-/// was read.
+/// A file hashed while the interpreters import it, with its `stat` from before it was read (as
+/// the digest takes its inputs).
 struct HashedAhead {
     path: PathBuf,
-    before: platform::FileIdentity,
+    before: Stat,
     sha256: String,
 }
 
@@ -290,7 +291,7 @@ fn hash_ahead(files: &[PathBuf]) -> Vec<HashedAhead> {
     files
         .iter()
         .filter_map(|path| {
-            let before = platform::file_identity(&fs_err::metadata(path).ok()?);
+            let before = Stat::of(path)?;
             let sha256 = sha256_file(path).ok()?;
             Some(HashedAhead {
                 path: path.clone(),
@@ -307,10 +308,7 @@ fn hash_ahead(files: &[PathBuf]) -> Vec<HashedAhead> {
 fn still_valid(hashed: Vec<HashedAhead>) -> std::collections::HashMap<PathBuf, String> {
     hashed
         .into_iter()
-        .filter(|hashed| {
-            fs_err::metadata(&hashed.path)
-                .is_ok_and(|now| platform::file_identity(&now) == hashed.before)
-        })
+        .filter(|hashed| Stat::of(&hashed.path) == Some(hashed.before))
         .map(|hashed| (hashed.path, hashed.sha256))
         .collect()
 }
